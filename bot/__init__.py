@@ -1,0 +1,3 @@
+"""thread-note-bot: RingCentral Thread Messaging notes in Slack."""
+
+__version__ = "0.1.0"

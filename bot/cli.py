@@ -1,0 +1,79 @@
+"""`thread-note-bot` — the console script (also `python -m bot`).
+
+Subcommands (interface contract): serve, sandbox, demo, check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.config import ConfigError
+
+
+def _port_default(fallback: int) -> int:
+    raw = os.environ.get("PORT")
+    return int(raw) if raw and raw.isdigit() else fallback
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="thread-note-bot",
+        description="Bring RingCentral thread notes (handoffs) into Slack.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), help="default: INFO")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
+
+    sandbox = sub.add_parser("sandbox", help="run the local RingCentral Thread Messaging emulator")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8089)
+    sandbox.add_argument("--seed", default="demo", help="'demo' (default) or a YAML seed file")
+
+    demo = sub.add_parser("demo", help="play the whole loop on local stand-ins and print what happened")
+    demo.add_argument("--keep", action="store_true", help="leave everything running to explore by hand")
+
+    sub.add_parser("check", help="validate configuration and reach Slack, RingCentral and the database")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from bot import logs
+
+    logs.configure(args.log_level)
+    try:
+        if args.command == "sandbox":
+            from bot.sandbox.ringcentral.cli import run_sandbox
+
+            return run_sandbox(host=args.host, port=args.port, seed=args.seed)
+        if args.command == "serve":
+            from bot.app import run_serve
+
+            return run_serve(host=args.host, port=args.port)
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            return run_demo(keep=args.keep)
+        if args.command == "check":
+            from bot.check import run_check
+
+            return run_check()
+    except ConfigError as exc:
+        print(f"thread-note-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return 2

@@ -1,0 +1,77 @@
+"""Structured logging (structlog, one JSON object per line on stderr) that never prints a secret.
+
+Two guards: values under secret-sounding keys are replaced, and anything that looks like a token inside any
+string (Slack tokens, bearer headers, JWTs, Fernet ciphertexts) is masked wherever it appears.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+REDACTED = "[redacted]"
+_SECRET_KEYS = re.compile(
+    r"(token|secret|password|jwt|assertion|authorization|code_verifier|verifier|cookie|api_key|refresh|access)",
+    re.IGNORECASE,
+)
+_SECRET_VALUES = re.compile(
+    r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
+    r"|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]+"
+    r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
+    r"|gAAAAA[A-Za-z0-9_=-]{20,})"
+)
+
+
+def scrub(value: Any) -> Any:
+    """Mask token-looking substrings in a value (recursively for containers)."""
+    if isinstance(value, str):
+        return _SECRET_VALUES.sub(REDACTED, value)
+    if isinstance(value, dict):
+        return {k: (REDACTED if _SECRET_KEYS.search(str(k)) else scrub(v)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(scrub(v) for v in value)
+    return value
+
+
+def _redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in list(event_dict.items()):
+        if key != "event" and _SECRET_KEYS.search(key) and not key.endswith(("_id", "_count", "_at")):
+            event_dict[key] = REDACTED
+        else:
+            event_dict[key] = scrub(value)
+    return event_dict
+
+
+def configure(level: str = "INFO", *, json: bool = True) -> None:
+    """Route stdlib and structlog records through one redacting JSON renderer on stderr."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        _redact,
+    ]
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processor=renderer))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,1 @@
+"""Fixtures for db (filled in by its owner)."""

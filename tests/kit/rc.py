@@ -1,0 +1,1 @@
+"""Fixtures for rc (filled in by its owner)."""

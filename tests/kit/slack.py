@@ -1,0 +1,1 @@
+"""Fixtures for slack (filled in by its owner)."""
