@@ -1,0 +1,84 @@
+"""The one error tree callers of the RingCentral client act on.
+
+Library and HTTP failures are translated here, at the client's boundary; nothing above it sees httpx.
+The Slack layer turns each class into one sentence for the user.
+
+    RingCentralError
+    ├── RateLimited(retry_after)       429 — wait, then try again
+    ├── AuthError                      the token cannot be used or renewed
+    │   └── AuthRevoked                refresh refused / session revoked: the person must reconnect
+    ├── Forbidden                      403 — not allowed (not a handler, not the author, permission missing)
+    │   └── ThreadResolved             the thread is Resolved: notes are closed
+    ├── NotFound                       404 — no such (or no visible) thread / note
+    ├── InvalidInput(parameter)        400 — the request was wrong; `parameter` names the field when known
+    │   └── SyncTokenExpired           an ISync token is no longer valid: a full sync is needed
+    └── Unavailable                    5xx, timeouts, network errors (after retries)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RingCentralError(Exception):
+    """Base of every error the client raises."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_code = error_code
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status}, error_code={self.error_code!r}, {self.message!r})"
+
+
+class RateLimited(RingCentralError):
+    def __init__(self, message: str, *, retry_after: float, group: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+        self.group = group
+
+
+class AuthError(RingCentralError):
+    """The access token is unusable and could not be renewed right now."""
+
+
+class AuthRevoked(AuthError):
+    """The session is gone (refresh token revoked, expired or already used): reconnect."""
+
+
+class Forbidden(RingCentralError):
+    pass
+
+
+class ThreadResolved(Forbidden):
+    def __init__(self, message: str, *, thread_id: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.thread_id = thread_id
+
+
+class NotFound(RingCentralError):
+    pass
+
+
+class InvalidInput(RingCentralError):
+    def __init__(self, message: str, *, parameter: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.parameter = parameter
+
+
+class SyncTokenExpired(InvalidInput):
+    pass
+
+
+class Unavailable(RingCentralError):
+    pass

@@ -1,0 +1,230 @@
+"""Typed models of RingCentral responses (the official spec's shapes, camelCase on the wire).
+
+Unknown fields are kept out of the way (`extra="ignore"`) so a newer API does not break us.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+
+class ThreadUser(Model):
+    extension_id: str
+    name: str | None = None
+    extension_type: str | None = None
+
+
+class OwnerResource(Model):
+    """The common resource (call queue or site) that owns a thread."""
+
+    extension_id: str
+    name: str | None = None
+    extension_type: str | None = None
+
+
+class PhoneParty(Model):
+    phone_number: str | None = None
+
+
+class Thread(Model):
+    id: str
+    status: Literal["Open", "Resolved"]
+    availability: Literal["Alive", "Deleted"]
+    owner: OwnerResource
+    creation_time: datetime
+    last_modified_time: datetime
+    label: str | None = None
+    status_reason: str | None = None
+    owner_party: PhoneParty | None = None
+    guest_party: PhoneParty | None = None
+    assignee: ThreadUser | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "Open" and self.availability == "Alive"
+
+    @property
+    def guest_number(self) -> str | None:
+        return self.guest_party.phone_number if self.guest_party else None
+
+
+class Note(Model):
+    id: str
+    thread_id: str
+    availability: Literal["Alive", "Deleted"]
+    creation_time: datetime
+    last_modified_time: datetime
+    text: str | None = None
+    author: ThreadUser | None = None
+
+    @property
+    def version(self) -> str:
+        """Identifies this revision of the note: an edit moves `lastModifiedTime` forward."""
+        return self.last_modified_time.isoformat()
+
+
+class Paging(Model):
+    per_page: int
+    page: int | None = None
+    page_start: int | None = None
+    page_end: int | None = None
+    total_pages: int | None = None
+    total_elements: int | None = None
+
+
+class NotePage(Model):
+    records: list[Note]
+    paging: Paging
+
+
+class ThreadPage(Model):
+    records: list[Thread]
+    paging: Paging
+
+
+class SyncInfo(Model):
+    sync_type: Literal["FSync", "ISync"]
+    sync_token: str
+    sync_time: datetime
+
+
+# --- entries/sync records (discriminated by recordType) -------------------------------------------------
+
+
+class AliveNoteRecord(Note):
+    record_type: Literal["AliveNote"]
+
+
+class DeletedNoteRecord(Model):
+    record_type: Literal["DeletedNote"]
+    id: str
+    thread_id: str
+    availability: Literal["Deleted"] = "Deleted"
+    last_modified_time: datetime
+
+    @property
+    def version(self) -> str:
+        return self.last_modified_time.isoformat()
+
+
+class AliveMessageRecord(Model):
+    record_type: Literal["AliveMessage"]
+    id: str
+    thread_id: str
+    last_modified_time: datetime
+    text: str | None = None
+    direction: str | None = None
+
+
+class DeletedMessageRecord(Model):
+    record_type: Literal["DeletedMessage"]
+    id: str
+    thread_id: str
+    last_modified_time: datetime
+
+
+class HintRecord(Model):
+    record_type: Literal["ThreadCreatedHint", "ThreadResolvedHint", "ThreadDeletedHint"]
+    id: str
+    thread_id: str
+    last_modified_time: datetime
+    initiator: ThreadUser | None = None
+
+
+class AssignedHintRecord(Model):
+    record_type: Literal["ThreadAssignedHint"]
+    id: str
+    thread_id: str
+    last_modified_time: datetime
+    initiator: ThreadUser | None = None
+    assignee: ThreadUser | None = None
+    previous_assignee: ThreadUser | None = None
+
+
+SyncRecord = Annotated[
+    AliveNoteRecord
+    | DeletedNoteRecord
+    | AliveMessageRecord
+    | DeletedMessageRecord
+    | HintRecord
+    | AssignedHintRecord,
+    Field(discriminator="record_type"),
+]
+
+
+class EntriesSync(Model):
+    records: list[SyncRecord]
+    sync_info: SyncInfo
+    # Set by the client, not RingCentral: True when an expired ISync token was replaced by a full sync.
+    full_resync: bool = False
+
+
+# --- accounts, resources, subscriptions, tokens ----------------------------------------------------------
+
+
+class Extension(Model):
+    id: str
+    extension_number: str | None = None
+    name: str | None = None
+    type: str | None = None
+    status: str | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Extension:
+        return cls.model_validate({**data, "id": str(data["id"])})
+
+
+class CallQueue(Model):
+    id: str
+    name: str | None = None
+    extension_number: str | None = None
+
+
+class CallQueueMember(Model):
+    id: str
+    extension_number: str | None = None
+    name: str | None = None
+
+
+class PhoneNumber(Model):
+    id: str
+    phone_number: str
+    usage_type: str | None = None
+    features: list[str] = []
+
+
+class Subscription(Model):
+    id: str
+    status: str | None = None
+    event_filters: list[str] = []
+    expiration_time: datetime | None = None
+    expires_in: int | None = None
+
+
+class TokenSet(Model):
+    """What the token endpoint returns. `owner_id` is the user's extension id."""
+
+    model_config = ConfigDict(alias_generator=None, populate_by_name=True, extra="ignore", frozen=True)
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    scope: str | None = None
+    refresh_token: str | None = None
+    refresh_token_expires_in: int | None = None
+    owner_id: str | None = None
+    endpoint_id: str | None = None
+    session_id: str | None = None
+
+    def __repr__(self) -> str:  # never show tokens in tracebacks or logs
+        return f"TokenSet(owner_id={self.owner_id!r}, expires_in={self.expires_in})"
+
+    __str__ = __repr__
