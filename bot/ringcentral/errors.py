@@ -12,7 +12,8 @@ The Slack layer turns each class into one sentence for the user.
     ├── NotFound                       404 — no such (or no visible) thread / note
     ├── InvalidInput(parameter)        400 — the request was wrong; `parameter` names the field when known
     │   └── SyncTokenExpired           an ISync token is no longer valid: a full sync is needed
-    └── Unavailable                    5xx, timeouts, network errors (after retries)
+    └── Unavailable(maybe_created)     5xx, timeouts, network errors (after retries); `maybe_created` when a
+                                       create may have landed
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class RingCentralError(Exception):
         self.body = body
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(status={self.status}, error_code={self.error_code!r}, {self.message!r})"
+        name = type(self).__name__
+        return f"{name}(status={self.status}, error_code={self.error_code!r}, {self.message!r})"
 
 
 class RateLimited(RingCentralError):
@@ -81,4 +83,15 @@ class SyncTokenExpired(InvalidInput):
 
 
 class Unavailable(RingCentralError):
-    pass
+    """5xx, timeout or network failure after the retries the call allows.
+
+    `maybe_created` is set when a non-idempotent write (a note create) may have reached RingCentral before it
+    failed: the note may exist. Check with `RingCentralClient.find_recent_note` before trying again.
+    """
+
+    def __init__(
+        self, message: str, *, maybe_created: bool = False, retry_after: float | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.maybe_created = maybe_created
+        self.retry_after = retry_after

@@ -223,6 +223,13 @@ class TokenSet(Model):
     owner_id: str | None = None
     endpoint_id: str | None = None
     session_id: str | None = None
+    # Set by the client, not RingCentral: wall-clock (epoch seconds) when the token endpoint issued this
+    # set, so expiry survives a restart. `expires_at` is derived from it.
+    issued_at: float | None = None
+
+    @property
+    def expires_at(self) -> float | None:
+        return None if self.issued_at is None else self.issued_at + self.expires_in
 
     def __repr__(self) -> str:  # never show tokens in tracebacks or logs
         return f"TokenSet(owner_id={self.owner_id!r}, expires_in={self.expires_in})"

@@ -1,0 +1,321 @@
+"""RingCentral authentication as `httpx.Auth` flows, plus the OAuth app (authorize URL, PKCE, code exchange).
+
+* `JwtAuth(jwt)` — the service identity (JWT bearer grant); renews with its refresh token when it has one and
+  falls back to presenting the JWT again.
+* `UserTokenAuth(tokens, on_refresh=...)` — a person's tokens from the authorization-code flow.
+
+Refresh tokens are single-use (NOTES.md §4.4): two concurrent refreshes would burn the session. So a refresh
+runs under an `asyncio.Lock`; requests that find the token expiring queue on the lock and, once inside,
+re-check and reuse the token the first one obtained. Tokens are refreshed proactively `refresh_margin`
+seconds before expiry (wall clock, injectable, because `issued_at` is persisted across restarts), and once
+more after a 401 (then the request is resent once). A refused refresh raises `AuthRevoked` and stays refused.
+
+Token requests are yielded from the flow, so they travel through the client's transport: they are paced in
+the Auth rate-limit group and logged like any other request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import secrets
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from bot.logs import get_logger
+from bot.ringcentral import _errors
+from bot.ringcentral._transport import GovernedTransport
+from bot.ringcentral.errors import AuthError, AuthRevoked, RingCentralError
+from bot.ringcentral.models import TokenSet
+
+log = get_logger(__name__)
+
+Clock = Callable[[], float]
+OnRefresh = Callable[[TokenSet], Awaitable[None]]
+
+TOKEN_PATH = "/restapi/oauth/token"
+REVOKE_PATH = "/restapi/oauth/revoke"
+AUTHORIZE_PATH = "/restapi/oauth/authorize"
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# OAuth errors on a 400 from the token endpoint that mean "this grant is dead, sign in again".
+_REVOKED = frozenset({"invalid_grant", "expired_token", "access_denied"})
+
+
+class TokenEndpoint:
+    """Builds token-endpoint requests (client_secret_basic) and reads their answers."""
+
+    def __init__(self, server_url: str, client_id: str, client_secret: str, *, timeout: float = 10.0) -> None:
+        self.server_url = server_url.rstrip("/")
+        self.client_id = client_id
+        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
+        self._authorization = f"Basic {basic}"
+        self._timeout = timeout
+
+    def request(self, form: dict[str, str], path: str = TOKEN_PATH) -> httpx.Request:
+        return httpx.Request(
+            "POST",
+            self.server_url + path,
+            content=urlencode(form).encode(),
+            headers={
+                "Authorization": self._authorization,
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+            },
+            extensions={"timeout": httpx.Timeout(self._timeout).as_dict()},
+        )
+
+    @staticmethod
+    def parse(response: httpx.Response, issued_at: float) -> TokenSet:
+        """A `TokenSet` from a 200; otherwise the matching error (`AuthRevoked` for a refused grant)."""
+        if response.status_code == 200:
+            data = response.json()
+            return TokenSet.model_validate({**data, "issued_at": issued_at})
+        raise token_error(response)
+
+
+def token_error(response: httpx.Response) -> RingCentralError:
+    body = _errors.body_of(response)
+    oauth_error = body.get("error") if isinstance(body, dict) else None
+    detail = f"token endpoint: {oauth_error or _errors.error_message(body, response)}"
+    common: dict[str, Any] = {
+        "status": response.status_code,
+        "error_code": _errors.error_code(body) or oauth_error,
+        "body": body,
+    }
+    if response.status_code == 400:
+        if oauth_error in _REVOKED or oauth_error is None:
+            return AuthRevoked(detail, **common)
+        return AuthError(detail, **common)
+    if response.status_code in (401, 403):
+        return AuthError(detail, **common)
+    return _errors.error_for(response, group="Auth")
+
+
+class _RefreshingAuth(httpx.Auth):
+    """Shared flow: attach the bearer token, refresh under a lock, retry once after a 401."""
+
+    requires_response_body = True
+
+    def __init__(self, *, clock: Clock = time.time, refresh_margin: float = 60.0) -> None:
+        self._clock = clock
+        self._margin = refresh_margin
+        self._tokens: TokenSet | None = None
+        self._lock = asyncio.Lock()
+        self._endpoint: TokenEndpoint | None = None
+        self._dead: AuthRevoked | None = None
+
+    def bind(self, endpoint: TokenEndpoint) -> None:
+        """Called by the client that uses this auth: where and as which app to renew tokens."""
+        self._endpoint = endpoint
+
+    @property
+    def tokens(self) -> TokenSet | None:
+        return self._tokens
+
+    def _fresh_token(self) -> str | None:
+        tokens = self._tokens
+        if tokens is None:
+            return None
+        expires_at = tokens.expires_at
+        if expires_at is not None and self._clock() >= expires_at - min(self._margin, tokens.expires_in / 2):
+            return None
+        return tokens.access_token
+
+    def _grant_forms(self) -> list[dict[str, str]]:
+        """Token requests to try in order until one succeeds (subclasses)."""
+        raise NotImplementedError
+
+    async def _stored(self, tokens: TokenSet) -> None:
+        self._tokens = tokens
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("the RingCentral auth flows are async-only")
+        yield request  # pragma: no cover - makes this a generator
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = self._fresh_token()
+        if token is None:
+            async with self._lock:
+                token = self._fresh_token()
+                if token is None:
+                    for refresh in self._refresh_requests():
+                        response = yield refresh
+                        if await self._accept(response, last=refresh.extensions.get("rc_last", False)):
+                            break
+                    token = self._require_token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code != 401:
+            return
+        async with self._lock:
+            if self._tokens is None or self._tokens.access_token == token:  # nobody renewed it meanwhile
+                for refresh in self._refresh_requests():
+                    response = yield refresh
+                    if await self._accept(response, last=refresh.extensions.get("rc_last", False)):
+                        break
+            token = self._require_token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+    def _refresh_requests(self) -> list[httpx.Request]:
+        if self._dead is not None:
+            raise self._dead
+        if self._endpoint is None:
+            raise AuthError("auth flow used before a client bound it to a token endpoint")
+        forms = self._grant_forms()
+        if not forms:
+            self._dead = AuthRevoked("the access token expired and there is no refresh token")
+            raise self._dead
+        requests = [self._endpoint.request(form) for form in forms]
+        requests[-1].extensions["rc_last"] = True
+        return requests
+
+    async def _accept(self, response: httpx.Response, *, last: bool) -> bool:
+        """True when `response` gave us tokens; False to try the next grant; raises on the last refusal."""
+        try:
+            tokens = TokenEndpoint.parse(response, issued_at=self._clock())
+        except AuthRevoked as exc:
+            if not last:
+                return False
+            self._dead = exc
+            raise
+        log.info("ringcentral.token_renewed", owner_id=tokens.owner_id, expires_in=tokens.expires_in)
+        await self._stored(tokens)
+        return True
+
+    def _require_token(self) -> str:
+        if self._tokens is None:  # pragma: no cover - _accept raised already
+            raise AuthError("no access token")
+        return self._tokens.access_token
+
+
+class JwtAuth(_RefreshingAuth):
+    """The service identity: JWT bearer grant; renews with the refresh token, else presents the JWT again."""
+
+    def __init__(self, jwt: str, *, clock: Clock = time.time, refresh_margin: float = 60.0) -> None:
+        super().__init__(clock=clock, refresh_margin=refresh_margin)
+        self._jwt = jwt
+
+    def _grant_forms(self) -> list[dict[str, str]]:
+        forms: list[dict[str, str]] = []
+        if self._tokens is not None and self._tokens.refresh_token:
+            forms.append({"grant_type": "refresh_token", "refresh_token": self._tokens.refresh_token})
+        forms.append({"grant_type": JWT_GRANT, "assertion": self._jwt})
+        return forms
+
+    def __repr__(self) -> str:
+        return "JwtAuth(...)"
+
+
+class UserTokenAuth(_RefreshingAuth):
+    """A person's session. `on_refresh(new_tokens)` persists every renewed `TokenSet` (it has `issued_at`)."""
+
+    def __init__(
+        self,
+        tokens: TokenSet,
+        on_refresh: OnRefresh | None = None,
+        *,
+        issued_at: float | None = None,
+        clock: Clock = time.time,
+        refresh_margin: float = 60.0,
+    ) -> None:
+        super().__init__(clock=clock, refresh_margin=refresh_margin)
+        if issued_at is not None or tokens.issued_at is None:
+            tokens = tokens.model_copy(update={"issued_at": issued_at if issued_at is not None else clock()})
+        self._tokens = tokens
+        self._on_refresh = on_refresh
+
+    def _grant_forms(self) -> list[dict[str, str]]:
+        if self._tokens is None or not self._tokens.refresh_token:
+            return []
+        return [{"grant_type": "refresh_token", "refresh_token": self._tokens.refresh_token}]
+
+    async def _stored(self, tokens: TokenSet) -> None:
+        self._tokens = tokens
+        if self._on_refresh is not None:
+            try:
+                await self._on_refresh(tokens)
+            except Exception:  # the old refresh token is spent already: keep going with the new one
+                log.exception("ringcentral.on_refresh_failed", owner_id=tokens.owner_id)
+
+    def __repr__(self) -> str:
+        return f"UserTokenAuth(owner_id={self._tokens.owner_id if self._tokens else None!r})"
+
+
+def new_pkce_pair() -> tuple[str, str]:
+    """`(code_verifier, code_challenge)` for PKCE with S256."""
+    verifier = secrets.token_urlsafe(64)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return verifier, challenge
+
+
+class OAuthApp:
+    """The app's side of the authorization-code flow with PKCE (S256)."""
+
+    def __init__(
+        self,
+        server_url: str,
+        client_id: str,
+        client_secret: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        timeout: float = 10.0,
+        clock: Clock = time.time,
+    ) -> None:
+        self._endpoint = TokenEndpoint(server_url, client_id, client_secret, timeout=timeout)
+        self._clock = clock
+        # No pacing here: a code exchange happens before we know whose Auth bucket it counts against.
+        self._http = httpx.AsyncClient(
+            transport=GovernedTransport(transport or httpx.AsyncHTTPTransport(), limiter=None),
+            timeout=httpx.Timeout(timeout),
+        )
+
+    def authorize_url(self, redirect_uri: str, state: str, code_challenge: str) -> str:
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": self._endpoint.client_id,
+                "redirect_uri": redirect_uri,
+                "state": state,
+                "code_challenge": code_challenge,
+                "code_challenge_method": "S256",
+            }
+        )
+        return f"{self._endpoint.server_url}{AUTHORIZE_PATH}?{query}"
+
+    async def exchange_code(self, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": code_verifier,
+        }
+        response = await self._send(self._endpoint.request(form))
+        return TokenEndpoint.parse(response, issued_at=self._clock())
+
+    async def revoke(self, token: str) -> None:
+        """Ends the whole session of `token`. Failures are logged and ignored (NOTES.md §4.4: don't retry)."""
+        try:
+            response = await self._send(self._endpoint.request({"token": token}, path=REVOKE_PATH))
+        except RingCentralError as exc:
+            log.warning("ringcentral.revoke_failed", error=type(exc).__name__)
+            return
+        if response.status_code >= 400:
+            log.warning("ringcentral.revoke_failed", status=response.status_code)
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self._http.send(request)
+        except httpx.TransportError as exc:
+            raise _errors.transport_error(exc) from exc
+        await response.aread()
+        return response
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
