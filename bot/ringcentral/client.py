@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
+from tenacity.wait import wait_random_exponential
 
 from bot.logs import get_logger
 from bot.ringcentral import _errors, _routes
@@ -104,7 +104,7 @@ class RingCentralClient:
         self._sleep = sleep
         self._max_attempts = max_attempts
         self._max_rate_limit_wait = max_rate_limit_wait
-        self._backoff = wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.5)
+        self._backoff = wait_random_exponential(multiplier=0.5, max=8.0)  # "full jitter"
         self._timeout = httpx.Timeout(timeout)
         self._http = httpx.AsyncClient(
             base_url=server_url.rstrip("/"),

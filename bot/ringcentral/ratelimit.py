@@ -9,7 +9,8 @@ between every client acting as the same user) keeps, per group:
   `-Window`, or the spec's defaults before the first response), with a small margin for latency, so steady
   load stays under the limit whatever the concurrency;
 * the server's view (`X-Rate-Limit-Remaining`, minus what we sent since): traffic of the same identity from
-  other processes is counted too; at 0 we wait for the window;
+  other processes is counted too; at 0 we wait until one of our counted requests leaves the window, or for
+  the whole window when none of them was ours;
 * a spread: sends are at least `window / (2 * limit)` apart, so a burst is smoothed rather than fired at once;
 * the penalty after a 429: nothing is sent in the group until `Retry-After` (30 s when absent) has passed —
   callers already waiting, and callers arriving later, all wait.
@@ -49,6 +50,7 @@ class _Group:
     remaining: int | None = None  # the server's Remaining at `observed_at`
     observed_at: float = 0.0
     sent_since_observed: int = 0
+    freed_since_observed: int = 0
     penalty_until: float = 0.0
     last_sent: float | None = None
 
@@ -99,15 +101,19 @@ class RateLimiter:
             return state.penalty_until - now
         horizon = state.window + self._margin + state.window * 0.02
         while state.sent and state.sent[0] <= now - horizon:
-            state.sent.popleft()
+            if state.sent.popleft() <= state.observed_at:
+                state.freed_since_observed += 1  # counted in the server's Remaining, now out of its window
         waits = [0.0]
         if len(state.sent) >= state.limit:  # our own sliding window is full: wait for the oldest to age out
             waits.append(state.sent[len(state.sent) - state.limit] + horizon - now)
         if state.remaining is not None:
             if now - state.observed_at >= horizon:
                 state.remaining = None  # stale: everything the server counted then has left the window
-            elif state.remaining - state.sent_since_observed <= 0:
-                waits.append(state.observed_at + horizon - now)
+            elif state.remaining - state.sent_since_observed + state.freed_since_observed <= 0:
+                # Server budget spent. Our next own request that it counted frees a slot when it ages out;
+                # if it counted none of ours (others used the identity), wait for the whole window.
+                counted = [t for t in state.sent if t <= state.observed_at]
+                waits.append((counted[0] if counted else state.observed_at) + horizon - now)
         if state.last_sent is not None:
             waits.append(state.last_sent + state.window / (2 * state.limit) - now)
         return max(waits)
@@ -148,6 +154,7 @@ class RateLimiter:
             state.remaining = remaining
             state.observed_at = sent_at
             state.sent_since_observed = sum(1 for t in state.sent if t > sent_at)
+            state.freed_since_observed = 0
         return group
 
     def penalize(self, group: str, retry_after: float | None) -> float:
