@@ -1,4 +1,4 @@
-"""The client over `httpx.MockTransport`: requests built, errors mapped, retries only where safe, paging, sync."""
+"""The client over `httpx.MockTransport`: request shapes, error mapping, safe retries, paging, sync."""
 
 from __future__ import annotations
 
