@@ -217,7 +217,7 @@ Command: TypeAlias = (
 
 # subcommand → (form, example); the order is the usage card's
 USAGE: dict[str, tuple[str, str]] = {
-    "add": ("add <thread> <text>", 'add +1 650 555 0101 Customer waits for pricing, please take over'),
+    "add": ("add <thread> <text>", "add +1 650 555 0101 Customer waits for pricing, please take over"),
     "list": ("list <thread>", "list 650-555-0101"),
     "edit": ("edit <note-id> <text>", "edit 3f2a9c1e-8b7d-4e21-9a0b-5c6d7e8f9012 Pricing sent"),
     "delete": ("delete <note-id> [<note-id>…]", "delete 3f2a9c1e-8b7d-4e21-9a0b-5c6d7e8f9012"),
@@ -237,7 +237,12 @@ USAGE: dict[str, tuple[str, str]] = {
 }
 SUBCOMMANDS: tuple[str, ...] = tuple(USAGE)
 ALIASES: dict[str, str] = {
-    "new": "add", "ls": "list", "rm": "delete", "remove": "delete", "subs": "subscriptions", "?": "help",
+    "new": "add",
+    "ls": "list",
+    "rm": "delete",
+    "remove": "delete",
+    "subs": "subscriptions",
+    "?": "help",
 }
 
 _ID = re.compile(r"^[0-9A-Za-z-]{6,}$")

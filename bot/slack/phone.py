@@ -17,8 +17,11 @@ _MAX_INPUT = 40  # no real number, however formatted, is longer; keeps the parse
 def looks_like_phone(text: str) -> bool:
     """True when `text` is written only with the characters of a phone number (it may still be invalid)."""
     body = _strip_tel(text.strip())
-    return bool(body) and len(body) <= _MAX_INPUT and bool(_PHONE_CHARS.match(body)) and any(
-        c.isdigit() for c in body
+    return (
+        bool(body)
+        and len(body) <= _MAX_INPUT
+        and bool(_PHONE_CHARS.match(body))
+        and any(c.isdigit() for c in body)
     )
 
 

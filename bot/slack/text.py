@@ -89,7 +89,7 @@ def mentioned_user_ids(text: str) -> list[str]:
 
 
 def source_line(permalink: str | None, channel_name: str | None, author_name: str | None) -> str:
-    """"— from @Ann in #support: https://…" (parts that are unknown are left out)."""
+    """ "— from @Ann in #support: https://…" (parts that are unknown are left out)."""
     line = SOURCE_PREFIX.rstrip()
     if author_name:
         line += " " + (author_name if author_name.startswith("@") else "@" + author_name)
