@@ -1,0 +1,206 @@
+"""Faults and rate limits: the unkind parts of Slack, on request.
+
+Faults (`POST /sandbox/slack/faults`) make the next `count` calls of a method (optionally for one channel or
+workspace) answer with an error, an HTTP status, a 429 with `Retry-After`, or wait first (latency / hang).
+Rate limits (`POST /sandbox/slack/rate-limits`) are off until asked for; then a sliding window per method,
+keyed per channel or per workspace, answers HTTP 429 `{"ok": false, "error": "ratelimited"}` with
+`Retry-After` (whole seconds) like Slack. The window runs on the stand-in's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.sandbox.slack.state import JSON
+
+# Slack's published tiers (calls per minute), and chat.postMessage's "about one per second per channel".
+TIERS = {1: 1, 2: 20, 3: 50, 4: 100}
+SLACK_PRESET: dict[str, tuple[str, int, float]] = {
+    # method: (per, limit, window seconds)
+    "chat.postMessage": ("channel", 1, 1.0),
+    "chat.update": ("workspace", TIERS[3], 60.0),
+    "chat.delete": ("workspace", TIERS[3], 60.0),
+    "chat.postEphemeral": ("workspace", TIERS[4], 60.0),
+    "chat.getPermalink": ("workspace", TIERS[4], 60.0),
+    "views.open": ("workspace", TIERS[4], 60.0),
+    "views.push": ("workspace", TIERS[4], 60.0),
+    "views.update": ("workspace", TIERS[4], 60.0),
+    "views.publish": ("workspace", TIERS[4], 60.0),
+    "conversations.history": ("workspace", TIERS[3], 60.0),
+    "conversations.replies": ("workspace", TIERS[3], 60.0),
+    "conversations.info": ("workspace", TIERS[3], 60.0),
+    "conversations.members": ("workspace", TIERS[4], 60.0),
+    "conversations.join": ("workspace", TIERS[3], 60.0),
+    "users.info": ("workspace", TIERS[4], 60.0),
+    "users.list": ("workspace", TIERS[2], 60.0),
+    "reactions.add": ("workspace", TIERS[3], 60.0),
+    "apps.connections.open": ("workspace", TIERS[1], 60.0),
+}
+
+
+class ControlError(ValueError):
+    """A bad control-route request (answered with HTTP 400 and the message)."""
+
+
+@dataclass
+class Fault:
+    id: str
+    method: str
+    channel: str | None = None
+    team_id: str | None = None
+    error: str | None = None
+    status: int = 200
+    retry_after: int | None = None
+    delay: float = 0.0
+    remaining: int = 1
+
+    def matches(self, method: str, channel: str | None, team_id: str | None) -> bool:
+        return (
+            self.remaining > 0
+            and self.method in (method, "*")
+            and (self.channel is None or self.channel == channel)
+            and (self.team_id is None or self.team_id == team_id)
+        )
+
+    def to_json(self) -> JSON:
+        return dict(self.__dict__)
+
+
+class Faults:
+    """The armed faults, consumed in the order they were added."""
+
+    MAX_DELAY = 120.0
+
+    def __init__(self) -> None:
+        self.items: list[Fault] = []
+        self._serial = 0
+        self._release: asyncio.Event | None = None
+
+    def add(self, body: JSON) -> Fault:
+        method = body.get("method")
+        if not isinstance(method, str) or not method:
+            raise ControlError("`method` is required (a Web API method name, or `*`)")
+        error = body.get("error")
+        status = int(body.get("status", 200))
+        retry_after = body.get("retry_after")
+        delay = float(body.get("delay", 0.0))
+        if error == "ratelimited" and status == 200:
+            status = 429
+        if status == 429:
+            error = error or "ratelimited"
+            retry_after = int(retry_after if retry_after is not None else 1)
+        if status >= 500:
+            error = error or "internal_error"
+        if error is None and delay <= 0:
+            raise ControlError("give an `error`, a `status`, or a `delay` (seconds to hang)")
+        if not 0 <= delay <= self.MAX_DELAY:
+            raise ControlError(f"`delay` must be between 0 and {self.MAX_DELAY} seconds")
+        count = int(body.get("count", 1))
+        if count < 1:
+            raise ControlError("`count` must be at least 1")
+        self._serial += 1
+        fault = Fault(
+            id=f"F{self._serial}",
+            method=method,
+            channel=body.get("channel"),
+            team_id=body.get("team_id"),
+            error=error,
+            status=status,
+            retry_after=retry_after,
+            delay=delay,
+            remaining=count,
+        )
+        self.items.append(fault)
+        return fault
+
+    def take(self, method: str, channel: str | None, team_id: str | None) -> Fault | None:
+        for fault in self.items:
+            if fault.matches(method, channel, team_id):
+                fault.remaining -= 1
+                return fault
+        return None
+
+    async def wait(self, seconds: float) -> None:
+        """Hang for `seconds` of real time, or until the faults are cleared."""
+        if self._release is None:
+            self._release = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._release.wait(), timeout=seconds)
+
+    def clear(self) -> None:
+        self.items.clear()
+        if self._release is not None:
+            self._release.set()
+            self._release = None
+
+
+@dataclass
+class Rule:
+    method: str
+    per: str
+    limit: int
+    window: float
+    hits: dict[tuple[str | None, str | None], deque[float]] = field(default_factory=dict)
+
+    def to_json(self) -> JSON:
+        return {"method": self.method, "per": self.per, "limit": self.limit, "window": self.window}
+
+
+class RateLimits:
+    """Sliding-window limits per method; off until configured."""
+
+    def __init__(self) -> None:
+        self.rules: dict[str, Rule] = {}
+
+    def configure(self, body: JSON) -> list[Rule]:
+        """`{preset: "slack", scale?}`, `{method, limit, window?, per?: channel|workspace}` or `{rules}`."""
+        if body.get("preset") is not None:
+            if body["preset"] != "slack":
+                raise ControlError("the only preset is `slack`")
+            scale = float(body.get("scale", 1.0))
+            if scale <= 0:
+                raise ControlError("`scale` must be positive")
+            return [
+                self._set(m, per, max(1, round(limit * scale)), window)
+                for m, (per, limit, window) in SLACK_PRESET.items()
+            ]
+        rules: list[Any] = body.get("rules") or [body]
+        out = []
+        for rule in rules:
+            if not isinstance(rule, dict) or not isinstance(rule.get("method"), str):
+                raise ControlError("each rule needs a `method`")
+            per = rule.get("per", "channel" if rule["method"] == "chat.postMessage" else "workspace")
+            if per not in ("channel", "workspace"):
+                raise ControlError("`per` is `channel` or `workspace`")
+            limit, window = int(rule.get("limit", 1)), float(rule.get("window", 1.0))
+            if limit < 1 or window <= 0:
+                raise ControlError("`limit` must be ≥ 1 and `window` > 0")
+            out.append(self._set(rule["method"], per, limit, window))
+        return out
+
+    def _set(self, method: str, per: str, limit: int, window: float) -> Rule:
+        rule = Rule(method=method, per=per, limit=limit, window=window)
+        self.rules[method] = rule
+        return rule
+
+    def clear(self) -> None:
+        self.rules.clear()
+
+    def check(self, method: str, team_id: str | None, channel: str | None, now: float) -> int | None:
+        """Counts the call and returns None, or returns Retry-After seconds when over the limit."""
+        rule = self.rules.get(method)
+        if rule is None:
+            return None
+        key = (team_id, channel if rule.per == "channel" else None)
+        hits = rule.hits.setdefault(key, deque())
+        while hits and hits[0] <= now - rule.window:
+            hits.popleft()
+        if len(hits) >= rule.limit:
+            return max(1, math.ceil(hits[0] + rule.window - now))
+        hits.append(now)
+        return None
