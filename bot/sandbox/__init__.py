@@ -1,0 +1,4 @@
+"""Local stand-ins for the outside world (RingCentral, Slack), used by the tests and by `thread-note-bot demo`.
+
+Nothing here imports the bot's own client, store or Slack code: these packages play the other side of the wire.
+"""

@@ -1,0 +1,27 @@
+"""`thread-note-bot sandbox`: run the emulator in the foreground under uvicorn."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from bot.sandbox.ringcentral.app import create_app
+from bot.sandbox.ringcentral.seeds import SeedError
+
+
+def run_sandbox(host: str, port: int, seed: str) -> int:
+    try:
+        app = create_app(seed)
+    except SeedError as exc:
+        print(f"thread-note-bot sandbox: {exc}", file=sys.stderr)
+        return 2
+    url = f"http://{host}:{port}"
+    print(
+        f"RingCentral sandbox (seed: {seed}) on {url}\n"
+        f"  credentials (client id/secret, users' JWTs): {url}/sandbox/credentials\n"
+        f"  use RINGCENTRAL_SERVER_URL={url}; stop with Ctrl-C",
+        flush=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0

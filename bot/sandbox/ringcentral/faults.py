@@ -1,0 +1,142 @@
+"""Injected faults (`POST /sandbox/faults`), matched against API requests by path and method.
+
+Kinds: `latency` (sleep `seconds`, then answer normally), `status` (answer `status`, default 503, with a
+RingCentral-looking body and `Retry-After` when `retryAfter` is given), `rate_limit` (429 `CMN-301`, with
+`Retry-After` only when `retryAfter` is given), `hold` (the request waits until `POST /sandbox/faults/{id}/release`
+or until faults are cleared), `expire_tokens` (applied at once: every current access token of `extensionId`,
+or of everyone, becomes expired → 401 `OAU-128`).
+
+`path` is a prefix (`/restapi/v1.0/account/~/message-threads/notes`) or a template with `{placeholders}`
+(`/restapi/v1.0/account/{accountId}/message-threads/notes/{noteId}`); `~` in a prefix also matches the real
+account id. `method` defaults to any. `count` = how many matching requests are affected (default: all, until
+`DELETE /sandbox/faults`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.sandbox.ringcentral.errors import ApiError
+
+KINDS = ("latency", "status", "rate_limit", "expire_tokens", "hold")
+_STATUS_BODIES = {
+    500: ("CMN-500", "Internal Server Error"),
+    502: ("CMN-202", "Bad Gateway"),
+    503: ("CMN-201", "Service Temporary Unavailable"),
+    504: ("CMN-203", "Gateway Timeout"),
+}
+
+
+@dataclass
+class Fault:
+    id: str
+    kind: str
+    path: str | None = None
+    method: str | None = None
+    count: int | None = None
+    seconds: float = 0.0
+    status: int = 503
+    retry_after: int | None = None
+    extension_id: str | None = None
+    hits: int = 0
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    _pattern: re.Pattern[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.path and "{" in self.path:
+            regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(self.path))
+            self._pattern = re.compile(f"^{regex}$")
+
+    def matches(self, method: str, path: str, account_id: str) -> bool:
+        if self.count is not None and self.hits >= self.count:
+            return False
+        if self.method and self.method.upper() != method.upper():
+            return False
+        if not self.path:
+            return True
+        if self._pattern is not None:
+            return bool(self._pattern.match(path))
+        return (
+            path.startswith(self.path)
+            or path.startswith(self.path.replace("/account/~", f"/account/{account_id}"))
+            or path.replace(f"/account/{account_id}", "/account/~").startswith(self.path)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "path": self.path,
+            "method": self.method,
+            "count": self.count,
+            "hits": self.hits,
+            "seconds": self.seconds,
+            "status": self.status,
+            "retryAfter": self.retry_after,
+        }
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.active: list[Fault] = []
+        self._ids = itertools.count(1)
+
+    def add(self, body: dict[str, Any]) -> Fault:
+        kind = body.get("kind")
+        if kind not in KINDS:
+            raise ApiError(400, "SBX-400", f"fault kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        status = int(body.get("status", 503 if kind == "status" else 429))
+        if kind == "status" and not 400 <= status <= 599:
+            raise ApiError(400, "SBX-400", "a status fault needs a 4xx/5xx status")
+        fault = Fault(
+            id=f"fault-{next(self._ids)}",
+            kind=kind,
+            path=body.get("path"),
+            method=body.get("method"),
+            count=body.get("count"),
+            seconds=float(body.get("seconds", 0.0)),
+            status=status,
+            retry_after=body.get("retryAfter"),
+            extension_id=body.get("extensionId"),
+        )
+        if kind != "expire_tokens":
+            self.active.append(fault)
+        return fault
+
+    def release(self, fault_id: str) -> Fault:
+        for fault in self.active:
+            if fault.id == fault_id:
+                fault.released.set()
+                if fault.kind == "hold":
+                    self.active.remove(fault)
+                return fault
+        raise ApiError(404, "SBX-404", f"no active fault {fault_id!r}")
+
+    def clear(self) -> int:
+        for fault in self.active:
+            fault.released.set()
+        count = len(self.active)
+        self.active.clear()
+        return count
+
+    async def apply(self, method: str, path: str, account_id: str) -> None:
+        """Run the faults matching this request: sleep, wait, or raise the injected error."""
+        for fault in list(self.active):
+            if not fault.matches(method, path, account_id):
+                continue
+            fault.hits += 1
+            if fault.kind == "latency":
+                await asyncio.sleep(fault.seconds)
+            elif fault.kind == "hold":
+                await fault.released.wait()
+            elif fault.kind == "rate_limit":
+                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                raise ApiError(429, "CMN-301", "Request rate exceeded", headers=headers)
+            else:
+                code, message = _STATUS_BODIES.get(fault.status, ("CMN-201", "Service Temporary Unavailable"))
+                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                raise ApiError(fault.status, code, message, headers=headers)
