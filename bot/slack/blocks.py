@@ -822,7 +822,7 @@ class NoteModalInput:
     text_block_id: str  # where to attach an error about the text
 
 
-def read_note_input(values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> NoteModalInput:
+def read_note_input(values: Mapping[str, Any]) -> NoteModalInput:
     """What was entered in one of the note modals (`view["state"]["values"]`)."""
     picked = (values.get(THREAD_BLOCK, {}).get(THREAD_SELECT) or {}).get("selected_option") or {}
     typed = (values.get(THREAD_REF_BLOCK, {}).get(THREAD_REF_INPUT) or {}).get("value")

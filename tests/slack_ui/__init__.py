@@ -1,0 +1,1 @@
+"""Tests of the pure Slack building blocks: grammar, phone numbers, Block Kit, message text."""
