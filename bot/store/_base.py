@@ -1,0 +1,50 @@
+"""What every part of the store shares: the engine, the cipher, the clock, and the transaction boundary."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.schema import Table
+
+from bot.store.crypto import TokenCipher
+from bot.store.errors import translated
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class StoreBase:
+    """Holds the shared parts; the domain mixins (links, oauth, …) add the methods."""
+
+    def __init__(self, engine: AsyncEngine, cipher: TokenCipher, clock: Clock, where: str) -> None:
+        self._engine = engine
+        self._cipher = cipher
+        self._clock = clock
+        self._where = where
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError("the store's clock must return aware datetimes")
+        return now.astimezone(UTC)
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction, committed on success; every driver error inside becomes a `StoreError`."""
+        async with translated(self._where), self._engine.begin() as conn:
+            yield conn
+
+
+def upsert(conn: AsyncConnection, table: Table) -> Any:
+    """`INSERT … ON CONFLICT` for the connection's backend (both spell it the same way in SQLAlchemy)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -1,0 +1,39 @@
+"""The `AsyncEngine` for a normalised URL, with per-backend connection settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from bot.store.urls import is_memory, is_sqlite
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+CONNECT_TIMEOUT_S = 10.0
+
+
+def make_engine(url: URL, *, connect_timeout: float = CONNECT_TIMEOUT_S) -> AsyncEngine:
+    """Build the engine. SQLite: WAL, foreign keys, a busy timeout. PostgreSQL: a bounded connect timeout."""
+    if not is_sqlite(url):
+        return create_async_engine(url, pool_pre_ping=True, connect_args={"timeout": connect_timeout})
+
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    if is_memory(url):
+        kwargs["poolclass"] = StaticPool  # every connection would otherwise get its own empty database
+    engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()

@@ -1,0 +1,226 @@
+"""Table definitions (SQLAlchemy Core). The migrations in `migrations/versions/` must produce exactly this;
+`tests/store` compares the two, so a change here without a new revision fails the suite.
+
+Secrets (tokens, PKCE verifiers, secret state) are stored only as Fernet ciphertext (`TokenCipher`);
+OAuth `state` values only as a SHA-256 hash. All times are aware UTC datetimes, supplied by the store's clock.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend.
+
+    PostgreSQL keeps `timestamptz`; SQLite keeps naive UTC text in a fixed format (so comparisons in SQL
+    still order correctly) and gets its `tzinfo` back on the way out. Naive input is refused.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_json = sa.JSON(none_as_null=True)
+
+rc_links = sa.Table(
+    "rc_links",
+    metadata,
+    sa.Column("team_id", sa.String(32), primary_key=True),
+    sa.Column("user_id", sa.String(32), primary_key=True),
+    sa.Column("extension_id", sa.String(32), nullable=False, index=True),
+    sa.Column("extension_name", sa.String(255), nullable=True),
+    sa.Column("access_token", sa.Text, nullable=False),  # ciphertext
+    sa.Column("refresh_token", sa.Text, nullable=True),  # ciphertext
+    sa.Column("access_expires_at", UtcDateTime, nullable=False),
+    sa.Column("refresh_expires_at", UtcDateTime, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),  # bumped by every token change: compare-and-set
+    sa.Column("connected_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+oauth_states = sa.Table(
+    "oauth_states",
+    metadata,
+    sa.Column("state_hash", sa.String(64), primary_key=True),  # sha256 hex of the state
+    sa.Column("team_id", sa.String(32), nullable=False),
+    sa.Column("user_id", sa.String(32), nullable=False),
+    sa.Column("code_verifier", sa.Text, nullable=False),  # ciphertext
+    sa.Column("pending_action", _json, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("used_at", UtcDateTime, nullable=True),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("team_id", sa.String(32), nullable=False),
+    sa.Column("user_id", sa.String(32), nullable=False),
+    sa.Column("extension_id", sa.String(32), nullable=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("thread_id", sa.String(64), nullable=True),
+    sa.Column("note_ids", _json, nullable=False),
+    sa.Column("outcome", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Index(None, "team_id", "at"),
+)
+
+kv_state = sa.Table(
+    "kv_state",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("value", _json, nullable=True),  # plain JSON, or NULL when the value is secret
+    sa.Column("secret_value", sa.Text, nullable=True),  # ciphertext of the JSON text
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("acquired_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# --- channel notifications (bot/notify/) ---------------------------------------------------------------
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("team_id", sa.String(32), nullable=False),
+    sa.Column("channel_id", sa.String(32), nullable=False),
+    sa.Column("channel_name", sa.String(255), nullable=True),
+    sa.Column("channel_private", sa.Boolean, nullable=False),
+    sa.Column("resource_id", sa.String(32), nullable=False, index=True),
+    sa.Column("resource_name", sa.String(255), nullable=False),
+    # tags, exclude_authors, unassigned_only (see bot/notify/filters.py)
+    sa.Column("filters", _json, nullable=False),
+    sa.Column("broadcast", sa.Boolean, nullable=False),
+    sa.Column("deleted_mode", sa.String(8), nullable=False),  # "strike" | "remove"
+    sa.Column("created_by", sa.String(32), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    # Notes created before this moment (RingCentral's time) are not posted: a subscription starts from now.
+    sa.Column("start_at", UtcDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # "active" | "paused"
+    sa.Column("paused_reason", sa.String(64), nullable=True),
+    sa.Column("paused_at", UtcDateTime, nullable=True),
+    sa.Column("last_delivery_at", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.String(255), nullable=True),
+    sa.Column("last_error_at", UtcDateTime, nullable=True),
+    sa.UniqueConstraint("team_id", "channel_id", "resource_id"),
+)
+
+# One row per change to post: (subscription, note id, note version) is the idempotency key, so a poll that
+# sees a change twice (overlapping sync windows, reconciliation, a crash before the cursor moved) adds
+# nothing.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "subscription_id",
+        sa.Integer,
+        sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("note_id", sa.String(80), nullable=False),  # "thread:<id>" for a thread state change
+    sa.Column("version", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # "note" | "deleted" | "thread"
+    sa.Column("thread_id", sa.String(64), nullable=False),
+    sa.Column("payload", _json, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # "pending" | "done" | "skipped" | "failed"
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("attempted_at", UtcDateTime, nullable=True),  # set before posting (crash repair)
+    sa.Column("next_attempt_at", UtcDateTime, nullable=True),
+    sa.Column("done_at", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.String(255), nullable=True),
+    sa.UniqueConstraint("subscription_id", "note_id", "version"),
+    sa.Index(None, "status", "id"),
+)
+
+# The Slack thread of each RingCentral thread in each channel: its parent message.
+slack_threads = sa.Table(
+    "slack_threads",
+    metadata,
+    sa.Column("team_id", sa.String(32), primary_key=True),
+    sa.Column("channel_id", sa.String(32), primary_key=True),
+    sa.Column("thread_id", sa.String(64), primary_key=True),
+    sa.Column("parent_ts", sa.String(32), nullable=False),
+    sa.Column("first_note_id", sa.String(64), nullable=False),
+    sa.Column("muted", sa.Boolean, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("team_id", "channel_id", "parent_ts"),
+)
+
+# Each posted note's Slack message, and what it shows now (to update it in place).
+note_messages = sa.Table(
+    "note_messages",
+    metadata,
+    sa.Column("team_id", sa.String(32), primary_key=True),
+    sa.Column("channel_id", sa.String(32), primary_key=True),
+    sa.Column("note_id", sa.String(64), primary_key=True),
+    sa.Column("thread_id", sa.String(64), nullable=False),
+    sa.Column("ts", sa.String(32), nullable=False),
+    sa.Column("version", sa.String(40), nullable=False),
+    sa.Column("is_parent", sa.Boolean, nullable=False),
+    sa.Column("note", _json, nullable=False),  # the note as last shown (text, author, times)
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# What the feed knows of each RingCentral thread (owner resource, state, assignee): routes notes to the
+# subscriptions of the thread's resource and renders parent messages. Refreshed when a thread is unknown.
+rc_threads = sa.Table(
+    "rc_threads",
+    metadata,
+    sa.Column("thread_id", sa.String(64), primary_key=True),
+    sa.Column("resource_id", sa.String(32), nullable=False, index=True),
+    sa.Column("data", _json, nullable=False),  # the Thread model as JSON
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Per-resource health of the feed: last success, last error, and backoff after errors.
+feed_resources = sa.Table(
+    "feed_resources",
+    metadata,
+    sa.Column("resource_id", sa.String(32), primary_key=True),
+    sa.Column("last_ok_at", UtcDateTime, nullable=True),
+    sa.Column("last_reconciled_at", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.String(255), nullable=True),
+    sa.Column("error_count", sa.Integer, nullable=False),
+    sa.Column("next_retry_at", UtcDateTime, nullable=True),
+)

@@ -1,0 +1,49 @@
+"""Small named state: a sync cursor, the service identity's cached tokens (encrypted), and so on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.store._base import StoreBase, upsert
+from bot.store.schema import kv_state
+
+
+class NamedState(StoreBase):
+    async def get_state(self, name: str) -> Any:
+        """The JSON value stored under `name` (decrypted if it was stored secret), or None."""
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(kv_state.c.value, kv_state.c.secret_value).where(kv_state.c.name == name)
+                )
+            ).first()
+        if row is None:
+            return None
+        if row.secret_value is not None:
+            return json.loads(self._cipher.decrypt(row.secret_value))
+        return row.value
+
+    async def set_state(self, name: str, value: Any, *, secret: bool = False) -> None:
+        """Store a JSON-serialisable value; `secret=True` keeps it only as ciphertext."""
+        values = {
+            "name": name,
+            "value": None if secret else value,
+            "secret_value": self._cipher.encrypt(json.dumps(value)) if secret else None,
+            "updated_at": self._now(),
+        }
+        async with self._tx() as conn:
+            stmt = upsert(conn, kv_state).values(values)
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[kv_state.c.name],
+                    set_={k: stmt.excluded[k] for k in ("value", "secret_value", "updated_at")},
+                )
+            )
+
+    async def delete_state(self, name: str) -> bool:
+        async with self._tx() as conn:
+            result = await conn.execute(kv_state.delete().where(kv_state.c.name == name))
+        return bool(result.rowcount)

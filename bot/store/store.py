@@ -1,0 +1,105 @@
+"""`Store`: the bot's persistence, one transaction per method, over an `AsyncEngine`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+from alembic.util.exc import CommandError
+from sqlalchemy.engine import URL
+
+from bot.store._base import Clock, utcnow
+from bot.store.audit import AuditLog
+from bot.store.crypto import Key, TokenCipher
+from bot.store.engine import CONNECT_TIMEOUT_S, make_engine
+from bot.store.errors import StoreError, translated
+from bot.store.leases import Leases
+from bot.store.links import LinkQueries
+from bot.store.migrate import upgrade_to_head
+from bot.store.notify import NotifyQueries
+from bot.store.oauth import OAuthStates
+from bot.store.schema import kv_state, oauth_states, rc_links
+from bot.store.state import NamedState
+from bot.store.urls import async_url, describe
+
+# Every column that holds ciphertext, by table, with the table's primary key: what key rotation rewrites.
+_SECRETS: tuple[tuple[sa.Table, tuple[str, ...]], ...] = (
+    (rc_links, ("access_token", "refresh_token")),
+    (oauth_states, ("code_verifier",)),
+    (kv_state, ("secret_value",)),
+)
+
+
+class Store(LinkQueries, OAuthStates, AuditLog, NamedState, Leases, NotifyQueries):
+    """Open with `await Store.open(url, keys)`; close with `await store.close()` (or `async with`)."""
+
+    @classmethod
+    async def open(
+        cls,
+        url: str | URL,
+        secret_keys: Iterable[Key] | TokenCipher,
+        *,
+        clock: Clock = utcnow,
+        connect_timeout: float = CONNECT_TIMEOUT_S,
+    ) -> Self:
+        """Connect, apply pending migrations, and return a ready store.
+
+        `url` is THREAD_NOTE_DATABASE_URL as the user wrote it; `secret_keys` are THREAD_NOTE_SECRET_KEY's
+        keys, newest first. Raises `StoreUnavailable` (one line naming the setting and host) when the database
+        cannot be reached.
+        """
+        cipher = secret_keys if isinstance(secret_keys, TokenCipher) else TokenCipher(secret_keys)
+        target = async_url(url)
+        where = describe(target)
+        engine = make_engine(target, connect_timeout=connect_timeout)
+        try:
+            async with translated(where):
+                await upgrade_to_head(engine)
+        except CommandError as exc:
+            await engine.dispose()
+            problem = f"cannot migrate the database at {where}: {exc}"
+            raise StoreError(f"{problem} (is this bot older than the database?)") from None
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine, cipher, clock, where)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self._where})"
+
+    async def reencrypt_secrets(self) -> int:
+        """Re-encrypt every stored secret with the newest key; returns how many values changed.
+
+        Run after putting a new key first in THREAD_NOTE_SECRET_KEY; afterwards the old keys can go. A value
+        changed concurrently (e.g. a token refresh) is already under the newest key and is left alone.
+        """
+        changed = 0
+        async with self._tx() as conn:
+            for table, columns in _SECRETS:
+                key = list(table.primary_key.columns)
+                rows = await conn.execute(sa.select(*key, *(table.c[c] for c in columns)))
+                for row in rows.all():
+                    for column in columns:
+                        old = row._mapping[column]
+                        if old is None or self._cipher.is_current(old):
+                            continue
+                        result = await conn.execute(
+                            table.update()
+                            .where(*(k == row._mapping[k.name] for k in key), table.c[column] == old)
+                            .values({column: self._cipher.rotate(old)})
+                        )
+                        changed += result.rowcount
+        return changed
