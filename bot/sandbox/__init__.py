@@ -1,4 +1,5 @@
-"""Local stand-ins for the outside world (RingCentral, Slack), used by the tests and by `thread-note-bot demo`.
+"""Local stand-ins for the outside world (RingCentral, Slack), for the tests and `thread-note-bot demo`.
 
-Nothing here imports the bot's own client, store or Slack code: these packages play the other side of the wire.
+Nothing here imports the bot's own client, store or Slack code: these packages play the other side of the
+wire.
 """

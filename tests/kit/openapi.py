@@ -97,7 +97,7 @@ _REVOKE_FORM: dict[str, Any] = {"type": "object", "properties": {**_CLIENT, "tok
 
 @lru_cache(maxsize=1)
 def _openapi() -> OpenAPI:
-    return OpenAPI.from_dict(_adapted_spec())
+    return OpenAPI.from_dict(_adapted_spec())  # type: ignore[arg-type]  # a plain dict is fine at run time
 
 
 @lru_cache(maxsize=2)
@@ -137,7 +137,7 @@ class _Request:
 
     @property
     def content_type(self) -> str:
-        return self._request.headers.get("content-type", "")
+        return str(self._request.headers.get("content-type", ""))
 
 
 class _Response:
@@ -150,7 +150,7 @@ class _Response:
 
     @property
     def content_type(self) -> str:
-        return self._response.headers.get("content-type", "")
+        return str(self._response.headers.get("content-type", ""))
 
     @property
     def headers(self) -> Mapping[str, Any]:

@@ -1,8 +1,8 @@
 """The Starlette app: real RingCentral paths, the rules around them, and the `/sandbox/*` control routes.
 
-Each API request goes: thread TTL check → request log → injected faults → bearer check → rate limit (group from
-the spec's `x-throttling-group`) → handler; errors become RingCentral error bodies; rate-limit headers go on
-every answer the limiter saw; changes are pushed to webhooks afterwards, in the background.
+Each API request goes: thread TTL check → request log → injected faults → bearer check → rate limit (group
+from the spec's `x-throttling-group`) → handler; errors become RingCentral error bodies; rate-limit headers
+go on every answer the limiter saw; changes are pushed to webhooks afterwards, in the background.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def _api(sandbox: Sandbox, method: str, template: str, handler: Handler, *, bear
         headers: dict[str, str] = {}
         try:
             account = request.path_params.get("accountId")
-            await sandbox.faults.apply(method, request.url.path, sandbox.seed.account_id)
+            await sandbox.faults.apply(method, request.url.path, template, sandbox.seed.account_id)
             if bearer:
                 user = sandbox.auth.bearer(request.headers.get("authorization"))
                 headers = sandbox.limiter.hit(user, sandbox.seed.client_id, group, sandbox.clock.now())
@@ -163,7 +163,7 @@ def _json(body: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-# ---- message threads ----------------------------------------------------------------------------------------
+# ---- message threads ---------------------------------------------------------------------------------------
 
 
 async def list_threads(c: Call) -> Response:
@@ -298,7 +298,7 @@ async def delete_notes(c: Call) -> Response:
     return Response(status_code=204)
 
 
-# ---- account: extension, phone numbers, call queues -----------------------------------------------------------
+# ---- account: extension, phone numbers, call queues --------------------------------------------------------
 
 
 def _extension_json(c: Call, ext_id: str) -> dict[str, Any]:
@@ -438,7 +438,7 @@ async def call_queue_members(c: Call) -> Response:
     )
 
 
-# ---- subscriptions ----------------------------------------------------------------------------------------------
+# ---- subscriptions -----------------------------------------------------------------------------------------
 
 
 def _subs(c: Call) -> Webhooks:
@@ -481,7 +481,7 @@ async def delete_subscription(c: Call) -> Response:
     return Response(status_code=204)
 
 
-# ---- OAuth ----------------------------------------------------------------------------------------------------
+# ---- OAuth -------------------------------------------------------------------------------------------------
 
 
 async def _form(c: Call) -> dict[str, str]:
@@ -581,7 +581,11 @@ async def not_implemented(c: Call) -> Response:
     raise ApiError(404, "AGW-404", f"The sandbox does not emulate {c.request.method} {c.request.url.path}")
 
 
-# ---- control routes (/sandbox/*) --------------------------------------------------------------------------------
+# ---- control routes (/sandbox/*) ---------------------------------------------------------------------------
+
+
+def _login_query(args: list[tuple[str, str]], user_id: str) -> str:
+    return html.escape(urlencode([*args, ("sandbox_user", user_id)]))
 
 
 def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
@@ -689,7 +693,7 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
     async def login(request: Request) -> Response:
         args = list(request.query_params.multi_items())
         rows = "".join(
-            f'<li><a href="/restapi/oauth/authorize?{html.escape(urlencode([*args, ("sandbox_user", u.id)]))}">'
+            f'<li><a href="/restapi/oauth/authorize?{_login_query(args, u.id)}">'
             f"{html.escape(u.name)}</a> (ext. {html.escape(u.extension_number)}"
             f"{', service user' if u.service else ''})</li>"
             for u in sandbox.state.users.values()

@@ -2,16 +2,17 @@
 
 Rules (NOTES.md §4): confidential client auth with HTTP Basic at /token and /revoke; authorization codes are
 single-use, live `authCodeTtl` (60 s) and are bound to the client, the redirect URI and the PKCE challenge;
-access tokens expire after `accessTokenTtl`; refresh tokens are single-use (a reuse is always refused, so a client
-that refreshes twice concurrently is caught), and a refresh kills the session's previous access token at once;
-revoke kills the whole session; at most `maxSessionsPerUser` sessions per user (the oldest one is dropped).
+access tokens expire after `accessTokenTtl`; refresh tokens are single-use (a reuse is always refused, so a
+client that refreshes twice concurrently is caught), and a refresh kills the session's previous access token
+at once; revoke kills the whole session; at most `maxSessionsPerUser` sessions per user (the oldest one is
+dropped).
 
 Codes chosen (RingCentral documents the `error` values, not every `OAU-` code):
-401 `invalid_client` `OAU-123` (no client credentials) / `OAU-146` (wrong ones); 400 `invalid_request` `OAU-101`
-(parameter missing); 400 `unsupported_grant_type` `OAU-113`; 400 `invalid_grant` `OAU-140` (JWT), `OAU-109`
-(code: unknown, used, expired, or another client/redirect URI/PKCE verifier), `OAU-141` (refresh token: unknown,
-used, expired or revoked). Bearer checks on API calls: 401 `AGW-401` (no bearer token), `OAU-128` (expired),
-`OAU-129` (unknown or revoked).
+401 `invalid_client` `OAU-123` (no client credentials) / `OAU-146` (wrong ones); 400 `invalid_request`
+`OAU-101` (parameter missing); 400 `unsupported_grant_type` `OAU-113`; 400 `invalid_grant` `OAU-140` (JWT),
+`OAU-109` (code: unknown, used, expired, or another client/redirect URI/PKCE verifier), `OAU-141` (refresh
+token: unknown, used, expired or revoked). Bearer checks on API calls: 401 `AGW-401` (no bearer token),
+`OAU-128` (expired), `OAU-129` (unknown or revoked).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class Auth:
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
-        self.jwt_secret = jwt_secret
+        self.jwt_secret = hashlib.sha256(jwt_secret.encode()).hexdigest()  # any seed secret → a 256-bit key
         self.clock = clock
         self.settings = settings
         self.user_ids = user_ids

@@ -1,7 +1,8 @@
 """Error bodies in RingCentral's shapes.
 
-`ApiError` renders the standard body (`errorCode`, `message` at top level, as real responses do, plus `errors[]`),
-`OAuthError` the OAuth body (`error`, `error_description`, `errors[]`, per the spec's `OauthInvalidRequest`).
+`ApiError` renders the standard body (`errorCode`, `message` at top level, as real responses do, plus
+`errors[]`), `OAuthError` the OAuth body (`error`, `error_description`, `errors[]`, per the spec's
+`OauthInvalidRequest`).
 """
 
 from __future__ import annotations

@@ -2,12 +2,13 @@
 
 Kinds: `latency` (sleep `seconds`, then answer normally), `status` (answer `status`, default 503, with a
 RingCentral-looking body and `Retry-After` when `retryAfter` is given), `rate_limit` (429 `CMN-301`, with
-`Retry-After` only when `retryAfter` is given), `hold` (the request waits until `POST /sandbox/faults/{id}/release`
-or until faults are cleared), `expire_tokens` (applied at once: every current access token of `extensionId`,
-or of everyone, becomes expired → 401 `OAU-128`).
+`Retry-After` only when `retryAfter` is given), `hold` (the request waits until `POST
+/sandbox/faults/{id}/release` or until faults are cleared), `expire_tokens` (applied at once: every current
+access token of `extensionId`, or of everyone, becomes expired → 401 `OAU-128`).
 
 `path` is a prefix (`/restapi/v1.0/account/~/message-threads/notes`) or a template with `{placeholders}`
-(`/restapi/v1.0/account/{accountId}/message-threads/notes/{noteId}`); `~` in a prefix also matches the real
+(`/restapi/v1.0/account/{accountId}/message-threads/{threadId}`, which then means exactly that route, not
+`…/message-threads/notes`); `~` in a prefix also matches the real
 account id. `method` defaults to any. `count` = how many matching requests are affected (default: all, until
 `DELETE /sandbox/faults`).
 """
@@ -51,15 +52,15 @@ class Fault:
             regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(self.path))
             self._pattern = re.compile(f"^{regex}$")
 
-    def matches(self, method: str, path: str, account_id: str) -> bool:
+    def matches(self, method: str, path: str, template: str, account_id: str) -> bool:
         if self.count is not None and self.hits >= self.count:
             return False
         if self.method and self.method.upper() != method.upper():
             return False
         if not self.path:
             return True
-        if self._pattern is not None:
-            return bool(self._pattern.match(path))
+        if self._pattern is not None:  # a template names one route: compare with the route's template
+            return self.path.replace("/account/~/", "/account/{accountId}/") == template
         return (
             path.startswith(self.path)
             or path.startswith(self.path.replace("/account/~", f"/account/{account_id}"))
@@ -123,10 +124,10 @@ class Faults:
         self.active.clear()
         return count
 
-    async def apply(self, method: str, path: str, account_id: str) -> None:
+    async def apply(self, method: str, path: str, template: str, account_id: str) -> None:
         """Run the faults matching this request: sleep, wait, or raise the injected error."""
         for fault in list(self.active):
-            if not fault.matches(method, path, account_id):
+            if not fault.matches(method, path, template, account_id):
                 continue
             fault.hits += 1
             if fault.kind == "latency":

@@ -1,8 +1,9 @@
 """User-level rate limits: a sliding window per (user, app, group), with RingCentral's penalty rule.
 
-Once a group's limit is exceeded every request of that group is refused for `penalty` seconds, and each refused
-request restarts the penalty (NOTES.md §3). Every answer carries `X-Rate-Limit-Group/-Limit/-Remaining/-Window`;
-a 429 also carries `Retry-After` (the penalty) and the body `CMN-301`.
+Once a group's limit is exceeded every request of that group is refused for `penalty` seconds, and each
+refused request restarts the penalty (NOTES.md §3). Every answer carries
+`X-Rate-Limit-Group/-Limit/-Remaining/-Window`; a 429 also carries `Retry-After` (the penalty) and the body
+`CMN-301`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ A seed is `"demo"` (the built-in `seeds/demo.yml`), a path to a YAML file, or an
     users:            # people and service identities that can sign in (each gets a signed JWT credential)
       - {id: "62001001", name: Ana Alvarez, extensionNumber: "101", email: ..., timezone: America/New_York}
       - {id: "62001099", name: Thread Note Bot, extensionNumber: "199", service: true}
-    resources:        # common resources (call queues) with shared numbers; handlers = SMS recipients = members
+    resources:        # common resources (call queues) with shared numbers; handlers = SMS recipients =
+    members
       - {id: "62000601", name: Support, extensionNumber: "601", phoneNumbers: ["+16505550123"],
          handlers: ["62001001", "62001099"]}
     threads:

@@ -1,4 +1,4 @@
-"""The official spec (trimmed) shipped beside the emulator: the source of each operation's rate-limit group."""
+"""The official spec (trimmed) beside the emulator: source of each operation's rate-limit group."""
 
 from __future__ import annotations
 

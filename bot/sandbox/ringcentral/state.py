@@ -1,4 +1,4 @@
-"""The emulated account: users, common resources, threads, messages, notes, and the rules RingCentral enforces.
+"""The emulated account: users, common resources, threads, messages, notes, and RingCentral's rules.
 
 Every change gets a strictly increasing millisecond timestamp (`stamp`) and an entry in the change log that
 `sync.py` reads. Handlers (SMS recipients) of a resource are the only ones who see or touch its threads.
@@ -502,7 +502,12 @@ class State:
         del self.threads[old]
         thread.id = new_id
         self.threads[new_id] = thread
-        for obj in [*self.messages.values(), *self.hints.values(), *self.notes.values()]:
+        items: list[Message | Hint | Note] = [
+            *self.messages.values(),
+            *self.hints.values(),
+            *self.notes.values(),
+        ]
+        for obj in items:
             if obj.thread_id == old:
                 obj.thread_id = new_id
         for change in self.changes:

@@ -88,7 +88,7 @@ def _sync_params(query: dict[str, list[str]]) -> tuple[str, str | None]:
     sync_type = (query.get("syncType") or ["FSync"])[-1]
     if sync_type not in ("FSync", "ISync"):
         raise invalid("syncType", "Parameter [syncType] must be FSync or ISync", sync_type)
-    token = (query.get("syncToken") or [None])[-1]
+    token = (query.get("syncToken") or [""])[-1]
     if sync_type == "ISync" and not token:
         raise invalid("syncToken", "Parameter [syncToken] is required for syncType=ISync")
     if sync_type == "FSync" and token:
@@ -113,7 +113,7 @@ def _answer(
 def entries_sync(
     state: State, tokens: SyncTokens, user_id: str, query: dict[str, list[str]]
 ) -> dict[str, Any]:
-    sync_type, token = _sync_params(query)
+    _, token = _sync_params(query)
     if token:
         cursor = tokens.lookup(token, "entries", user_id, state.clock.now_ms(), state.settings.sync_token_ttl)
         test = _scope_test(cursor.scope, user_id, cursor.thread_ids)
@@ -179,7 +179,7 @@ def entries_sync(
 def threads_sync(
     state: State, tokens: SyncTokens, user_id: str, query: dict[str, list[str]]
 ) -> dict[str, Any]:
-    sync_type, token = _sync_params(query)
+    _, token = _sync_params(query)
     if token:
         cursor = tokens.lookup(token, "threads", user_id, state.clock.now_ms(), state.settings.sync_token_ttl)
         changed = {

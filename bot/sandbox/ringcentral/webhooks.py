@@ -1,14 +1,16 @@
 """Webhook subscriptions: the `Validation-Token` handshake, expiry and renewal, and push deliveries.
 
 Create: the address gets `POST` with a `Validation-Token` header and must answer 200 echoing it within
-`webhookTimeout` (3 s), else 400 `SUB-525`. Accepted event filters: `/restapi/v1.0/account/~/message-threads/sync`
-and `…/message-threads/entries/sync` (`~` or the account id); anything else → 400 `SUB-508`. At most 30
-subscriptions per user (403 `SUB-505`). Unknown id or another user's → 404 `CMN-102`; expired → 404 `SUB-507`.
+`webhookTimeout` (3 s), else 400 `SUB-525`. Accepted event filters:
+`/restapi/v1.0/account/~/message-threads/sync` and `…/message-threads/entries/sync` (`~` or the account id);
+anything else → 400 `SUB-508`. At most 30 subscriptions per user (403 `SUB-505`). Unknown id or another
+user's → 404 `CMN-102`; expired → 404 `SUB-507`.
 
 Deliveries run as background tasks (the API answer never waits for them): the envelope
-`{uuid, event, timestamp, subscriptionId, ownerId, body: {lastModifiedTime}}` with headers `Verification-Token`
-(when one was given) and `User-Agent: RingCentral-Webhook/8.3`. After `webhook_failures_to_blacklist` failed
-deliveries in a row the subscription becomes `Blacklisted` and gets nothing more.
+`{uuid, event, timestamp, subscriptionId, ownerId, body: {lastModifiedTime}}` with headers
+`Verification-Token` (when one was given) and `User-Agent: RingCentral-Webhook/8.3`. After
+`webhook_failures_to_blacklist` failed deliveries in a row the subscription becomes `Blacklisted` and gets
+nothing more.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -166,7 +169,7 @@ class Webhooks:
         await self._handshake(address)
         now = self.clock.now_ms()
         sub = Subscription(
-            str(uuid.uuid4()),
+            secrets.token_hex(8),  # the spec's subscriptionId parameter allows at most 20 characters
             user_id,
             filters,
             address,

@@ -1,0 +1,152 @@
+"""Webhook handshake and delivery, YAML seeds, and the `thread-note-bot sandbox` command."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.sandbox.ringcentral.app import create_app
+from bot.sandbox.ringcentral.seeds import SeedError, load_seed
+from bot.servers import BackgroundServer
+from tests.kit.rc import RcSandbox
+from tests.sandbox.helpers import ANA_THREAD, MT, bearer, error_code, login
+
+ENTRIES = "/restapi/v1.0/account/~/message-threads/entries/sync"
+
+
+def receiver(echo: bool = True) -> tuple[Starlette, list[tuple[dict[str, str], Any]]]:
+    got: list[tuple[dict[str, str], Any]] = []
+
+    async def hook(request: Request) -> Response:
+        token = request.headers.get("validation-token")
+        if token is not None:
+            return Response(
+                status_code=200,
+                headers={"Validation-Token": token} if echo else {},
+                media_type="application/json",
+            )
+        got.append((dict(request.headers), await request.json()))
+        return Response(status_code=200)
+
+    return Starlette(routes=[Route("/hook", hook, methods=["POST"])]), got
+
+
+async def test_webhook_handshake_then_notes_are_pushed_with_verification_token(
+    http: httpx.AsyncClient, rc_sandbox: RcSandbox, serve_app: Callable[[Any], BackgroundServer]
+) -> None:
+    app, got = receiver()
+    hook = serve_app(app)
+    bot = bearer(await login(http, rc_sandbox, rc_sandbox.service_user))
+    created = await http.post(
+        "/restapi/v1.0/subscription",
+        headers=bot,
+        json={
+            "eventFilters": [ENTRIES],
+            "deliveryMode": {
+                "transportType": "WebHook",
+                "address": hook.url + "/hook",
+                "verificationToken": "vt-1",
+            },
+            "expiresIn": 3600,
+        },
+    )
+    assert created.status_code == 200 and created.json()["status"] == "Active"
+    ben = bearer(await login(http, rc_sandbox, rc_sandbox.user("Ben")))
+    await http.post(f"{MT}/notes", json={"threadId": ANA_THREAD, "text": "ping"}, headers=ben)
+    for _ in range(100):
+        if got:
+            break
+        await asyncio.sleep(0.02)
+    headers, envelope = got[0]
+    assert headers["verification-token"] == "vt-1"
+    assert envelope["subscriptionId"] == created.json()["id"]
+    assert envelope["ownerId"] == rc_sandbox.service_user.extension_id
+    assert envelope["event"] == f"/restapi/v1.0/account/{rc_sandbox.account_id}/message-threads/entries/sync"
+    assert set(envelope["body"]) == {"lastModifiedTime"}
+    renewed = await http.post(f"/restapi/v1.0/subscription/{created.json()['id']}/renew", headers=bot)
+    assert renewed.status_code == 200
+    assert (
+        await http.delete(f"/restapi/v1.0/subscription/{created.json()['id']}", headers=bot)
+    ).status_code == 204
+
+
+async def test_webhook_that_does_not_echo_the_validation_token_is_refused(
+    http: httpx.AsyncClient, rc_sandbox: RcSandbox, serve_app: Callable[[Any], BackgroundServer]
+) -> None:
+    app, _ = receiver(echo=False)
+    hook = serve_app(app)
+    bot = bearer(await login(http, rc_sandbox, rc_sandbox.service_user))
+    answer = await http.post(
+        "/restapi/v1.0/subscription",
+        headers=bot,
+        json={
+            "eventFilters": [ENTRIES],
+            "deliveryMode": {"transportType": "WebHook", "address": hook.url + "/hook"},
+        },
+    )
+    assert answer.status_code == 400 and error_code(answer) == "SUB-525"
+
+
+def test_yaml_seed_loads_and_bad_seed_names_the_problem(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yml"
+    seed.write_text(
+        "app: {clientId: c1, clientSecret: s1}\n"
+        "users: [{id: '11', name: Zoe Park}]\n"
+        "resources: [{id: '21', name: Help, phoneNumbers: ['+15550001111'], handlers: ['11']}]\n"
+        "threads: [{resource: '21', guest: '+15550002222',\n"
+        "           messages: [{direction: Inbound, text: hi, ago: 1h}]}]\n"
+    )
+    with BackgroundServer(create_app(seed)) as server:
+        credentials = httpx.get(server.url + "/sandbox/credentials").json()
+        state = httpx.get(server.url + "/sandbox/state").json()
+    assert credentials["clientId"] == "c1" and credentials["users"][0]["resources"] == ["21"]
+    assert state["threads"][0]["guestParty"]["phoneNumber"] == "+15550002222"
+    with pytest.raises(SeedError, match=r"E\.164"):
+        load_seed(
+            {
+                "app": {"clientId": "c", "clientSecret": "s"},
+                "users": [{"id": "1", "name": "A"}],
+                "resources": [{"id": "2", "name": "R", "phoneNumbers": ["555"], "handlers": ["1"]}],
+            }
+        )
+
+
+def test_sandbox_command_serves_the_demo_seed() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sandbox", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/sandbox/credentials", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, (
+                    proc.stderr.read() if proc.stderr else ""
+                )
+                time.sleep(0.1)
+        assert answer.json()["resources"][0]["name"] == "Support"
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert f"http://127.0.0.1:{port}" in out and "/sandbox/credentials" in out
