@@ -166,11 +166,26 @@ class SlackStandin:
 
     # -- arranging -------------------------------------------------------------------------------------------
 
-    def post_as(self, user: str, channel: str, text: str, *, thread_ts: str | None = None,
-                blocks: list[JSON] | None = None, team_id: str | None = None) -> JSON:
+    def post_as(
+        self,
+        user: str,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        blocks: list[JSON] | None = None,
+        team_id: str | None = None,
+    ) -> JSON:
         """A person writes a message (the Web API only posts as the bot)."""
-        return self._post("/messages", channel=channel, user=user, text=text, thread_ts=thread_ts, blocks=blocks,
-                          team_id=team_id)
+        return self._post(
+            "/messages",
+            channel=channel,
+            user=user,
+            text=text,
+            thread_ts=thread_ts,
+            blocks=blocks,
+            team_id=team_id,
+        )
 
     def channel(self, action: str = "create", **fields: Any) -> JSON:
         """`channel(name="ops", private=True, members=["alice"])`, `channel("archive", channel="support")`,
@@ -189,23 +204,51 @@ class SlackStandin:
         self.workspaces.append(info)
         return info
 
-    def fault(self, method: str, error: str | None = None, *, channel: str | None = None, count: int = 1,
-              status: int | None = None, retry_after: int | None = None, delay: float | None = None,
-              team_id: str | None = None) -> JSON:
+    def fault(
+        self,
+        method: str,
+        error: str | None = None,
+        *,
+        channel: str | None = None,
+        count: int = 1,
+        status: int | None = None,
+        retry_after: int | None = None,
+        delay: float | None = None,
+        team_id: str | None = None,
+    ) -> JSON:
         """The next `count` calls of `method` (for `channel`, a name or id) fail with `error` / `status`,
         after `delay` seconds; `delay` alone is latency, a long one a hang (cleared at teardown)."""
-        return self._post("/faults", method=method, error=error, count=count, status=status,
-                          retry_after=retry_after, delay=delay, team_id=team_id,
-                          channel=self.channel_id(channel, team_id) if channel else None)
+        return self._post(
+            "/faults",
+            method=method,
+            error=error,
+            count=count,
+            status=status,
+            retry_after=retry_after,
+            delay=delay,
+            team_id=team_id,
+            channel=self.channel_id(channel, team_id) if channel else None,
+        )
 
     def clear_faults(self) -> None:
         self._http.delete("/faults").raise_for_status()
 
-    def rate_limit(self, method: str | None = None, *, limit: int = 1, window: float = 1.0,
-                   per: str | None = None, preset: str | None = None, scale: float = 1.0) -> list[JSON]:
+    def rate_limit(
+        self,
+        method: str | None = None,
+        *,
+        limit: int = 1,
+        window: float = 1.0,
+        per: str | None = None,
+        preset: str | None = None,
+        scale: float = 1.0,
+    ) -> list[JSON]:
         """`rate_limit("chat.postMessage", limit=1, window=1)` or `rate_limit(preset="slack", scale=10)`."""
-        body: JSON = {"preset": preset, "scale": scale} if preset else {
-            "method": method, "limit": limit, "window": window, "per": per}
+        body: JSON = (
+            {"preset": preset, "scale": scale}
+            if preset
+            else {"method": method, "limit": limit, "window": window, "per": per}
+        )
         rules: list[JSON] = self._post("/rate-limits", **body)["rules"]
         return rules
 
@@ -222,13 +265,21 @@ class SlackStandin:
         trigger_id: str = self._post("/triggers", user=user, team_id=team_id)["trigger_id"]
         return trigger_id
 
-    def response_url(self, channel: str | None = None, user: str | None = None, message_ts: str | None = None,
-                     team_id: str | None = None) -> str:
-        url: str = self._post("/response-urls", channel=channel, user=user, message_ts=message_ts,
-                              team_id=team_id)["response_url"]
+    def response_url(
+        self,
+        channel: str | None = None,
+        user: str | None = None,
+        message_ts: str | None = None,
+        team_id: str | None = None,
+    ) -> str:
+        url: str = self._post(
+            "/response-urls", channel=channel, user=user, message_ts=message_ts, team_id=team_id
+        )["response_url"]
         return url
 
-    async def dispatch_socket(self, type: str, payload: JSON, *, team_id: str | None = None) -> httpx.Response:
+    async def dispatch_socket(
+        self, type: str, payload: JSON, *, team_id: str | None = None
+    ) -> httpx.Response:
         """Sends a Socket Mode envelope to the connected app; the response carries its ack (or is a 504)."""
         body = {"type": type, "payload": payload, "team_id": team_id}
         async with httpx.AsyncClient(base_url=f"{self.url}/sandbox/slack", timeout=10.0) as http:
@@ -283,17 +334,25 @@ class Payloads:
         name = next((n for n, i in self.ws.channels.items() if i == cid), ref)
         return {"id": cid, "name": name}
 
-    def command(self, text: str, *, user: str = "alice", channel: str = "general",
-                command: str = "/thread-note") -> JSON:
+    def command(
+        self, text: str, *, user: str = "alice", channel: str = "general", command: str = "/thread-note"
+    ) -> JSON:
         """Like `slash_command.json`: flat form fields."""
         body = load_fixture("slash_command")
         for key in ("enterprise_id", "enterprise_name"):
             body.pop(key)
         ch = self._channel(channel)
         body.update(
-            team_id=self.ws.team_id, team_domain=self.ws.domain, channel_id=ch["id"], channel_name=ch["name"],
-            user_id=self.standin.user_id(user), user_name=user, command=command, text=text,
-            api_app_id=self.ws.app_id, is_enterprise_install="false",
+            team_id=self.ws.team_id,
+            team_domain=self.ws.domain,
+            channel_id=ch["id"],
+            channel_name=ch["name"],
+            user_id=self.standin.user_id(user),
+            user_name=user,
+            command=command,
+            text=text,
+            api_app_id=self.ws.app_id,
+            is_enterprise_install="false",
             response_url=self.standin.response_url(channel=ch["id"], user=user),
             trigger_id=self.standin.trigger(user),
         )
@@ -302,37 +361,50 @@ class Payloads:
     def shortcut(self, callback_id: str, *, user: str = "alice") -> JSON:
         """Like `global_shortcut.json`: no channel, no response_url."""
         body = load_fixture("global_shortcut")
-        body.update(team=self._team(), user=self._user(user), callback_id=callback_id,
-                    trigger_id=self.standin.trigger(user), action_ts=f"{time.time():.6f}",
-                    api_app_id=self.ws.app_id, is_enterprise_install=False)
+        body.update(
+            team=self._team(),
+            user=self._user(user),
+            callback_id=callback_id,
+            trigger_id=self.standin.trigger(user),
+            action_ts=f"{time.time():.6f}",
+            api_app_id=self.ws.app_id,
+            is_enterprise_install=False,
+        )
         return body
 
-    def message_shortcut(self, message: JSON | str, *, callback_id: str, user: str = "alice",
-                         channel: str = "general") -> JSON:
+    def message_shortcut(
+        self, message: JSON | str, *, callback_id: str, user: str = "alice", channel: str = "general"
+    ) -> JSON:
         """Like `message_shortcut.json`. `message` is a message dict (from `messages()` or the Web API) or a
         ts in `channel`; a thread reply carries its parent's `thread_ts`."""
         ch = self._channel(channel)
         msg = self._message(message, ch["id"])
         body = load_fixture("message_shortcut")
-        body.update(team=self._team(), user={"id": self.standin.user_id(user), "name": user}, channel=ch,
-                    callback_id=callback_id, trigger_id=self.standin.trigger(user), message_ts=msg["ts"],
-                    message=msg, action_ts=f"{time.time():.6f}", api_app_id=self.ws.app_id,
-                    response_url=self.standin.response_url(channel=ch["id"], user=user),
-                    is_enterprise_install=False)
+        body.update(
+            team=self._team(),
+            user={"id": self.standin.user_id(user), "name": user},
+            channel=ch,
+            callback_id=callback_id,
+            trigger_id=self.standin.trigger(user),
+            message_ts=msg["ts"],
+            message=msg,
+            action_ts=f"{time.time():.6f}",
+            api_app_id=self.ws.app_id,
+            response_url=self.standin.response_url(channel=ch["id"], user=user),
+            is_enterprise_install=False,
+        )
         return body
 
     def _message(self, message: JSON | str, channel_id: str) -> JSON:
         if isinstance(message, str):
-            found = None
-            for m in self.standin.messages(channel_id):
-                for candidate in [m, *m.get("replies", [])]:
-                    if candidate["ts"] == message:
-                        found = candidate
-            if found is None:
-                raise AssertionError(f"no message {message} in {channel_id}")
-            message = found
-        out: JSON = {"type": "message", "text": message.get("text", ""), "user": message.get("user"),
-                     "ts": message["ts"], "team": self.ws.team_id}
+            message = self._lookup(message, channel_id)
+        out: JSON = {
+            "type": "message",
+            "text": message.get("text", ""),
+            "user": message.get("user"),
+            "ts": message["ts"],
+            "team": self.ws.team_id,
+        }
         for key in ("blocks", "thread_ts", "bot_id", "app_id"):
             if message.get(key):
                 out[key] = message[key]
@@ -342,9 +414,27 @@ class Payloads:
             out["client_msg_id"] = f"{secrets.token_hex(4)}-{secrets.token_hex(2)}-{secrets.token_hex(6)}"
         return out
 
-    def block_action(self, action_id: str, value: str | None = None, *, block_id: str = "b", user: str = "alice",
-                     channel: str = "general", message: JSON | str | None = None, view: JSON | None = None,
-                     action: JSON | None = None, ephemeral: bool = False) -> JSON:
+    def _lookup(self, ts: str, channel_id: str) -> JSON:
+        for m in self.standin.messages(channel_id):
+            candidates: list[JSON] = [m, *m.get("replies", [])]
+            for candidate in candidates:
+                if candidate["ts"] == ts:
+                    return candidate
+        raise AssertionError(f"no message {ts} in {channel_id}")
+
+    def block_action(
+        self,
+        action_id: str,
+        value: str | None = None,
+        *,
+        block_id: str = "b",
+        user: str = "alice",
+        channel: str = "general",
+        message: JSON | str | None = None,
+        view: JSON | None = None,
+        action: JSON | None = None,
+        ephemeral: bool = False,
+    ) -> JSON:
         """Like `block_actions.json`: a button (override with `action={...}`) in a message (default, with a
         response_url) or in a `view` (modal / home tab)."""
         body = load_fixture("block_actions")
@@ -354,8 +444,14 @@ class Payloads:
         else:
             act["value"] = value
         act.update(action or {})
-        body.update(team=self._team(), user=self._user(user), actions=[act], api_app_id=self.ws.app_id,
-                    trigger_id=self.standin.trigger(user), is_enterprise_install=False)
+        body.update(
+            team=self._team(),
+            user=self._user(user),
+            actions=[act],
+            api_app_id=self.ws.app_id,
+            trigger_id=self.standin.trigger(user),
+            is_enterprise_install=False,
+        )
         if view is not None:
             body.pop("channel")
             body.pop("response_url")
@@ -365,10 +461,18 @@ class Payloads:
             ch = self._channel(channel)
             msg = self._message(message, ch["id"]) if message is not None else None
             message_ts = msg["ts"] if msg else "111.222"
-            body.update(channel=ch, container={"type": "message", "message_ts": message_ts,
-                                               "channel_id": ch["id"], "is_ephemeral": ephemeral},
-                        response_url=self.standin.response_url(channel=ch["id"], user=user,
-                                                               message_ts=None if ephemeral else message_ts))
+            body.update(
+                channel=ch,
+                container={
+                    "type": "message",
+                    "message_ts": message_ts,
+                    "channel_id": ch["id"],
+                    "is_ephemeral": ephemeral,
+                },
+                response_url=self.standin.response_url(
+                    channel=ch["id"], user=user, message_ts=None if ephemeral else message_ts
+                ),
+            )
             if msg is not None and not ephemeral:
                 body["message"] = msg
         return body
@@ -377,36 +481,63 @@ class Payloads:
         """A view as Slack echoes it back: the fixture's fields, overlaid with `view`, with state values."""
         base = load_fixture("view_submission")["view"]
         out = {**base, **copy.deepcopy(view)}
-        out.update(team_id=self.ws.team_id, app_id=self.ws.app_id, bot_id=self.ws.bot_id,
-                   app_installed_team_id=self.ws.team_id)
+        out.update(
+            team_id=self.ws.team_id,
+            app_id=self.ws.app_id,
+            bot_id=self.ws.bot_id,
+            app_installed_team_id=self.ws.team_id,
+        )
         out.setdefault("private_metadata", "")
         out["root_view_id"] = view.get("root_view_id") or out["id"]
         if values is not None:
-            out["state"] = {"values": {
-                block: {aid: ({"type": "plain_text_input", "value": v} if isinstance(v, str) or v is None else v)
-                        for aid, v in actions.items()}
-                for block, actions in values.items()}}
+            out["state"] = {
+                "values": {
+                    block: {
+                        aid: (
+                            {"type": "plain_text_input", "value": v} if isinstance(v, str) or v is None else v
+                        )
+                        for aid, v in actions.items()
+                    }
+                    for block, actions in values.items()
+                }
+            }
         elif "state" not in view:
             out["state"] = {"values": {}}
         return out
 
-    def view_submission(self, view: JSON, values: JSON, *, user: str = "alice",
-                        response_urls: list[JSON] | None = None) -> JSON:
+    def view_submission(
+        self, view: JSON, values: JSON, *, user: str = "alice", response_urls: list[JSON] | None = None
+    ) -> JSON:
         """Like `view_submission.json`. `view` is the view the app opened (e.g. from `views()` or the
         `views.open` answer); `values` is `{block_id: {action_id: "typed text" | {type, ...}}}`."""
         body = load_fixture("view_submission")
-        body.update(team=self._team(), user=self._user(user), api_app_id=self.ws.app_id,
-                    trigger_id=self.standin.trigger(user), view=self._view(view, values),
-                    response_urls=response_urls or [], is_enterprise_install=False)
+        body.update(
+            team=self._team(),
+            user=self._user(user),
+            api_app_id=self.ws.app_id,
+            trigger_id=self.standin.trigger(user),
+            view=self._view(view, values),
+            response_urls=response_urls or [],
+            is_enterprise_install=False,
+        )
         return body
 
-    def block_suggestion(self, action_id: str, value: str, *, block_id: str, view: JSON,
-                         user: str = "alice") -> JSON:
+    def block_suggestion(
+        self, action_id: str, value: str, *, block_id: str, view: JSON, user: str = "alice"
+    ) -> JSON:
         """Like `block_suggestion.json`: the user typed `value` into an external select in `view`."""
         body = load_fixture("block_suggestion")
-        body.update(team=self._team(), user=self._user(user), api_app_id=self.ws.app_id, action_id=action_id,
-                    block_id=block_id, value=value, container={"type": "view", "view_id": view.get("id", "V111")},
-                    view=self._view(view), is_enterprise_install=False)
+        body.update(
+            team=self._team(),
+            user=self._user(user),
+            api_app_id=self.ws.app_id,
+            action_id=action_id,
+            block_id=block_id,
+            value=value,
+            container={"type": "view", "view_id": view.get("id", "V111")},
+            view=self._view(view),
+            is_enterprise_install=False,
+        )
         return body
 
     def event(self, event: JSON) -> JSON:
@@ -415,17 +546,35 @@ class Payloads:
         body.pop("enterprise_id")
         inner = dict(event)
         inner.setdefault("event_ts", f"{time.time():.6f}")
-        body.update(team_id=self.ws.team_id, api_app_id=self.ws.app_id, event=inner,
-                    event_id=f"Ev{secrets.token_hex(5).upper()}", event_time=int(time.time()),
-                    authorizations=[{"enterprise_id": None, "team_id": self.ws.team_id,
-                                     "user_id": self.ws.bot_user_id, "is_bot": True,
-                                     "is_enterprise_install": False}],
-                    is_ext_shared_channel=False, event_context=secrets.token_hex(8))
+        body.update(
+            team_id=self.ws.team_id,
+            api_app_id=self.ws.app_id,
+            event=inner,
+            event_id=f"Ev{secrets.token_hex(5).upper()}",
+            event_time=int(time.time()),
+            authorizations=[
+                {
+                    "enterprise_id": None,
+                    "team_id": self.ws.team_id,
+                    "user_id": self.ws.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            is_ext_shared_channel=False,
+            event_context=secrets.token_hex(8),
+        )
         return body
 
     def app_home_opened(self, user: str = "alice", tab: str = "home") -> JSON:
-        return self.event({"type": "app_home_opened", "user": self.standin.user_id(user),
-                           "channel": "D" + self.standin.user_id(user)[1:], "tab": tab})
+        return self.event(
+            {
+                "type": "app_home_opened",
+                "user": self.standin.user_id(user),
+                "channel": "D" + self.standin.user_id(user)[1:],
+                "tab": tab,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -442,8 +591,14 @@ class SlackRequests:
 
     STALE = 6 * 60.0
 
-    def __init__(self, standin: SlackStandin, *, app_url: str | None = None, signing_secret: str | None = None,
-                 path: str = "/slack/events") -> None:
+    def __init__(
+        self,
+        standin: SlackStandin,
+        *,
+        app_url: str | None = None,
+        signing_secret: str | None = None,
+        path: str = "/slack/events",
+    ) -> None:
         self.standin = standin
         self.payloads = Payloads(standin)
         self.app_url = app_url
@@ -453,14 +608,22 @@ class SlackRequests:
 
     # -- signing and sending ---------------------------------------------------------------------------------
 
-    def sign(self, body: bytes, content_type: str, *, signature: Signature = "valid", age: float = 0.0,
-             url: str | None = None) -> SignedRequest:
+    def sign(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        signature: Signature = "valid",
+        age: float = 0.0,
+        url: str | None = None,
+    ) -> SignedRequest:
         timestamp = str(int(time.time() - age))
         headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp}
         if signature != "missing":
             secret = self.signing_secret if signature == "valid" else "not-the-" + self.signing_secret
-            headers["X-Slack-Signature"] = SignatureVerifier(secret).generate_signature(
-                timestamp=timestamp, body=body)
+            signed = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+            assert signed is not None
+            headers["X-Slack-Signature"] = signed
         if url is None:
             if self.app_url is None:
                 raise AssertionError("set slack_request.app_url to the app's base URL first")
@@ -481,7 +644,7 @@ class SlackRequests:
         self.last = request
         return httpx.post(request.url, content=request.body, headers=request.headers, timeout=timeout)
 
-    async def asend(self, request: SignedRequest, timeout: float = 10.0) -> httpx.Response:
+    async def asend(self, request: SignedRequest, timeout: float = 10.0) -> httpx.Response:  # noqa: ASYNC109 - an httpx timeout, not a cancellation scope
         self.last = request
         async with httpx.AsyncClient(timeout=timeout) as http:
             return await http.post(request.url, content=request.body, headers=request.headers)
@@ -495,12 +658,14 @@ class SlackRequests:
 
     # -- builders (signed, not sent) -------------------------------------------------------------------------
 
-    def build_command(self, text: str, *, signature: Signature = "valid", age: float = 0.0,
-                      **kw: Any) -> SignedRequest:
+    def build_command(
+        self, text: str, *, signature: Signature = "valid", age: float = 0.0, **kw: Any
+    ) -> SignedRequest:
         return self.form(self.payloads.command(text, **kw), signature=signature, age=age)
 
-    def build_interactive(self, kind: str, *args: Any, signature: Signature = "valid", age: float = 0.0,
-                          **kw: Any) -> SignedRequest:
+    def build_interactive(
+        self, kind: str, *args: Any, signature: Signature = "valid", age: float = 0.0, **kw: Any
+    ) -> SignedRequest:
         """`kind` is a `Payloads` method: shortcut, message_shortcut, block_action, view_submission, …"""
         return self.interactive(getattr(self.payloads, kind)(*args, **kw), signature=signature, age=age)
 
@@ -535,17 +700,46 @@ class SlackRequests:
         return self.send(self.json_body(self.payloads.app_home_opened(user, tab), **kw))
 
 
+class _CurrentApp:
+    """An ASGI app that forwards to the test's own stand-in, so one loopback server serves the whole session
+    while every test still gets fresh state (starting and stopping a server costs ~0.2 s, an app nothing)."""
+
+    def __init__(self) -> None:
+        self.app: Starlette | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if self.app is None:
+            raise RuntimeError("no Slack stand-in is active")
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="session")
+def _slack_server() -> Iterator[tuple[_CurrentApp, BackgroundServer]]:
+    current = _CurrentApp()
+    with BackgroundServer(current) as server:
+        yield current, server
+
+
 @pytest.fixture
-def slack_standin() -> Iterator[SlackStandin]:
-    """The Slack stand-in on a free loopback port (fresh state per test)."""
+def slack_standin(_slack_server: tuple[_CurrentApp, BackgroundServer]) -> Iterator[SlackStandin]:
+    """The Slack stand-in on a loopback port, with fresh state for each test."""
+    current, server = _slack_server
     app = create_slack_app()
-    server = BackgroundServer(app).start()
+    current.app = app
     standin = SlackStandin(server.url, app)
     try:
         yield standin
     finally:
         standin.close()
-        server.stop()
+        current.app = None
 
 
 @pytest.fixture

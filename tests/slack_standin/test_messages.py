@@ -13,13 +13,19 @@ async def test_posted_message_appears_in_the_channel_as_the_bot(slack_standin: S
     posted = await client.chat_postMessage(channel=slack_standin.channels["general"], text="hello")
     [msg] = slack_standin.messages("general")
     assert msg["ts"] == posted["ts"]
-    assert (msg["text"], msg["user"], msg["edited"], msg["replies"]) == ("hello", slack_standin.bot_user_id,
-                                                                        False, [])
+    assert (msg["text"], msg["user"], msg["edited"], msg["replies"]) == (
+        "hello",
+        slack_standin.bot_user_id,
+        False,
+        [],
+    )
     call = slack_standin.calls("chat.postMessage")[0]
     assert call["args"]["text"] == "hello" and call["team_id"] == slack_standin.team_id and call["ok"]
 
 
-async def test_replies_nest_under_their_parent_and_broadcasts_reach_history(slack_standin: SlackStandin) -> None:
+async def test_replies_nest_under_their_parent_and_broadcasts_reach_history(
+    slack_standin: SlackStandin,
+) -> None:
     client = slack_standin.client()
     channel = slack_standin.channels["support"]
     parent = await client.chat_postMessage(channel=channel, text="thread")
@@ -61,9 +67,11 @@ async def test_only_the_bots_own_messages_can_be_updated_or_deleted(slack_standi
     human = slack_standin.post_as("alice", "general", "mine")
     client = slack_standin.client()
     channel = slack_standin.channels["general"]
-    for call, error in ((client.chat_update(channel=channel, ts=human["ts"], text="x"), "cant_update_message"),
-                        (client.chat_delete(channel=channel, ts=human["ts"]), "cant_delete_message"),
-                        (client.chat_update(channel=channel, ts="1.000001", text="x"), "message_not_found")):
+    for call, error in (
+        (client.chat_update(channel=channel, ts=human["ts"], text="x"), "cant_update_message"),
+        (client.chat_delete(channel=channel, ts=human["ts"]), "cant_delete_message"),
+        (client.chat_update(channel=channel, ts="1.000001", text="x"), "message_not_found"),
+    ):
         with pytest.raises(SlackApiError) as err:
             await call
         assert err.value.response["error"] == error
@@ -106,8 +114,9 @@ async def test_metadata_is_returned_only_with_include_all_metadata(slack_standin
 async def test_malformed_metadata_is_rejected(slack_standin: SlackStandin) -> None:
     client = slack_standin.client()
     with pytest.raises(SlackApiError) as err:
-        await client.chat_postMessage(channel=slack_standin.channels["general"], text="x",
-                                      metadata={"event_type": "thread_note"})
+        await client.chat_postMessage(
+            channel=slack_standin.channels["general"], text="x", metadata={"event_type": "thread_note"}
+        )
     assert err.value.response["error"] == "invalid_metadata_format"
 
 
@@ -118,11 +127,14 @@ async def test_history_pages_with_limit_cursor_oldest_and_latest(slack_standin: 
     first = await client.conversations_history(channel=channel, limit=2)
     assert [m["text"] for m in first["messages"]] == ["4", "3"] and first["has_more"]
     second = await client.conversations_history(
-        channel=channel, limit=2, cursor=first["response_metadata"]["next_cursor"])
+        channel=channel, limit=2, cursor=first["response_metadata"]["next_cursor"]
+    )
     assert [m["text"] for m in second["messages"]] == ["2", "1"]
     window = await client.conversations_history(channel=channel, oldest=ts[1], latest=ts[3])
     assert [m["text"] for m in window["messages"]] == ["2"]
-    inclusive = await client.conversations_history(channel=channel, oldest=ts[1], latest=ts[3], inclusive=True)
+    inclusive = await client.conversations_history(
+        channel=channel, oldest=ts[1], latest=ts[3], inclusive=True
+    )
     assert [m["text"] for m in inclusive["messages"]] == ["3", "2", "1"]
     with pytest.raises(SlackApiError) as err:
         await client.conversations_history(channel=channel, cursor="bogus")
@@ -147,8 +159,10 @@ async def test_permalink_names_the_workspace_channel_and_thread(slack_standin: S
     parent = await client.chat_postMessage(channel=channel, text="p")
     reply = await client.chat_postMessage(channel=channel, text="r", thread_ts=parent["ts"])
     link = (await client.chat_getPermalink(channel=channel, message_ts=reply["ts"]))["permalink"]
-    assert link == (f"https://sandbox.slack.com/archives/{channel}/p{reply['ts'].replace('.', '')}"
-                    f"?thread_ts={parent['ts']}&cid={channel}")
+    assert link == (
+        f"https://sandbox.slack.com/archives/{channel}/p{reply['ts'].replace('.', '')}"
+        f"?thread_ts={parent['ts']}&cid={channel}"
+    )
 
 
 async def test_reactions_are_added_once(slack_standin: SlackStandin) -> None:
@@ -159,7 +173,9 @@ async def test_reactions_are_added_once(slack_standin: SlackStandin) -> None:
     with pytest.raises(SlackApiError) as err:
         await client.reactions_add(channel=channel, timestamp=posted["ts"], name="white_check_mark")
     assert err.value.response["error"] == "already_reacted"
-    assert slack_standin.messages("general")[0]["reactions"] == {"white_check_mark": [slack_standin.bot_user_id]}
+    assert slack_standin.messages("general")[0]["reactions"] == {
+        "white_check_mark": [slack_standin.bot_user_id]
+    }
 
 
 async def test_the_bot_joins_public_channels_only(slack_standin: SlackStandin) -> None:
@@ -183,6 +199,8 @@ async def test_the_bot_joins_public_channels_only(slack_standin: SlackStandin) -
 
 def test_the_sync_client_works_with_form_encoded_calls(slack_standin: SlackStandin) -> None:
     client = slack_standin.sync_client()
-    posted = client.api_call("chat.postMessage", data={"channel": slack_standin.channels["general"],
-                                                       "text": "form", "blocks": "[]"})
+    posted = client.api_call(
+        "chat.postMessage",
+        data={"channel": slack_standin.channels["general"], "text": "form", "blocks": "[]"},
+    )
     assert posted["ok"] and slack_standin.messages("general")[0]["text"] == "form"
