@@ -11,6 +11,7 @@ asks connected apps to reconnect, as Slack does when it refreshes a connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import uuid
@@ -45,6 +46,7 @@ class SocketHub:
     connections: list[Connection] = field(default_factory=list)
     pending: dict[str, asyncio.Future[JSON]] = field(default_factory=dict)
     envelopes: list[JSON] = field(default_factory=list)
+    waiters: list[asyncio.Event] = field(default_factory=list)
 
     def mint_ticket(self, team_id: str) -> str:
         ticket = secrets.token_urlsafe(24)
@@ -62,6 +64,9 @@ class SocketHub:
         await websocket.accept()
         conn = Connection(id=uuid.uuid4().hex, team_id=team_id, socket=websocket)
         self.connections.append(conn)
+        for waiter in self.waiters:
+            waiter.set()
+        self.waiters.clear()
         try:
             await websocket.send_text(
                 json.dumps(
@@ -111,7 +116,7 @@ class SocketHub:
                 status_code=400,
             )
         team_id = body.get("team_id") or self.state.workspace().team_id
-        targets = [c for c in self.connections if c.team_id == team_id]
+        targets = await self._connections(team_id)
         if not targets:
             return JSONResponse(
                 {
@@ -152,6 +157,17 @@ class SocketHub:
             self.pending.pop(envelope["envelope_id"], None)
         record["ack"] = ack
         return JSONResponse({"ok": True, "envelope_id": envelope["envelope_id"], "ack": ack})
+
+    async def _connections(self, team_id: str, grace: float = 0.5) -> list[Connection]:
+        """The workspace's connections, allowing an app that is just connecting `grace` seconds to finish."""
+        targets = [c for c in self.connections if c.team_id == team_id]
+        if not targets:
+            arrived = asyncio.Event()
+            self.waiters.append(arrived)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(arrived.wait(), grace)
+            targets = [c for c in self.connections if c.team_id == team_id]
+        return targets
 
     async def disconnect(self, request: Request) -> JSONResponse:
         """Sends `{"type": "disconnect", "reason": "refresh_requested"}` to every connection."""
