@@ -11,7 +11,8 @@ between every client acting as the same user) keeps, per group:
 * the server's view (`X-Rate-Limit-Remaining`, minus what we sent since): traffic of the same identity from
   other processes is counted too; at 0 we wait until one of our counted requests leaves the window, or for
   the whole window when none of them was ours;
-* a spread: sends are at least `window / (2 * limit)` apart, so a burst is smoothed rather than fired at once;
+* a spread: the first 3/4 of the budget go out at once (interactive calls pay no delay); past that, the
+  rest of the budget is spread over the time until the window slides on, so a burst is smoothed;
 * the penalty after a 429: nothing is sent in the group until `Retry-After` (30 s when absent) has passed —
   callers already waiting, and callers arriving later, all wait.
 
@@ -114,8 +115,10 @@ class RateLimiter:
                 # if it counted none of ours (others used the identity), wait for the whole window.
                 counted = [t for t in state.sent if t <= state.observed_at]
                 waits.append((counted[0] if counted else state.observed_at) + horizon - now)
-        if state.last_sent is not None:
-            waits.append(state.last_sent + state.window / (2 * state.limit) - now)
+        if state.last_sent is not None and len(state.sent) >= state.limit * 3 // 4:
+            # Past 3/4 of the budget: spread what is left over the time until the window slides on.
+            left = max(1, state.limit - len(state.sent))
+            waits.append(state.last_sent + (state.sent[0] + horizon - now) / left - now)
         return max(waits)
 
     async def acquire(self, group: str) -> None:
