@@ -99,7 +99,8 @@ def token_error(response: httpx.Response) -> RingCentralError:
 class _RefreshingAuth(httpx.Auth):
     """Shared flow: attach the bearer token, refresh under a lock, retry once after a 401."""
 
-    requires_response_body = True
+    # Not `requires_response_body`: that flag is honoured by httpx's default `async_auth_flow`, which we
+    # override; token responses are read explicitly in `_accept`, API responses are left to the client.
 
     def __init__(self, *, clock: Clock = time.time, refresh_margin: float = 60.0) -> None:
         self._clock = clock
@@ -177,6 +178,7 @@ class _RefreshingAuth(httpx.Auth):
 
     async def _accept(self, response: httpx.Response, *, last: bool) -> bool:
         """True when `response` gave us tokens; False to try the next grant; raises on the last refusal."""
+        await response.aread()  # overriding async_auth_flow means reading token responses ourselves
         try:
             tokens = TokenEndpoint.parse(response, issued_at=self._clock())
         except AuthRevoked as exc:
