@@ -204,3 +204,15 @@ def test_the_sync_client_works_with_form_encoded_calls(slack_standin: SlackStand
         data={"channel": slack_standin.channels["general"], "text": "form", "blocks": "[]"},
     )
     assert posted["ok"] and slack_standin.messages("general")[0]["text"] == "form"
+
+
+async def test_posting_to_a_user_id_writes_to_the_apps_direct_message_with_them(slack_standin: SlackStandin) -> None:
+    client = slack_standin.client()
+    alice = slack_standin.users["alice"]
+    first = await client.chat_postMessage(channel=alice, text="You're connected")
+    second = await client.chat_postMessage(channel=alice, text="Again")
+    assert first["channel"] == second["channel"]
+    assert first["channel"].startswith("D")
+    info = await client.conversations_info(channel=first["channel"])
+    assert info["channel"]["is_im"] is True
+    assert [m["text"] for m in slack_standin.messages(first["channel"])] == ["You're connected", "Again"]

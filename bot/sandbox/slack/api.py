@@ -17,7 +17,17 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bot.sandbox.slack.blocks import check_blocks, check_view
-from bot.sandbox.slack.state import JSON, Channel, Message, SlackError, SlackState, View, Workspace, random_id
+from bot.sandbox.slack.state import (
+    JSON,
+    Channel,
+    Message,
+    SlackError,
+    SlackState,
+    View,
+    Workspace,
+    make_id,
+    random_id,
+)
 
 MAX_TEXT = 40_000
 MAX_STACK = 3
@@ -105,7 +115,21 @@ def _visible_channel(ctx: Ctx, ref: str | None) -> Channel:
     return channel
 
 
+def _direct_message(ctx: Ctx, user_id: str) -> Channel:
+    """Posting to a user id (`U…`) writes to the app's DM with that person, opened on first use, as Slack does."""
+    im_id = make_id("D", ctx.ws.team_id, "im", user_id)
+    channel = ctx.ws.channels.get(im_id)
+    if channel is None:
+        channel = Channel(id=im_id, team_id=ctx.ws.team_id, name=user_id, is_private=True, is_im=True,
+                          members=[ctx.ws.bot_user_id, user_id])
+        ctx.ws.channels[im_id] = channel
+    return channel
+
+
 def _member_channel(ctx: Ctx, ref: str | None, *, writing: bool = True) -> Channel:
+    user = ctx.ws.users.get(ref or "")
+    if user is not None and not user.is_bot:
+        return _direct_message(ctx, user.id)
     channel = _visible_channel(ctx, ref)
     if writing and channel.is_archived:
         raise SlackError("is_archived")

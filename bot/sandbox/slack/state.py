@@ -246,6 +246,7 @@ class Channel:
     is_private: bool = False
     is_archived: bool = False
     is_general: bool = False
+    is_im: bool = False  # the app's direct-message conversation with one person
     created: int = 1700000000
     creator: str = ""
     members: list[str] = field(default_factory=list)
@@ -261,9 +262,9 @@ class Channel:
             "id": self.id,
             "name": self.name,
             "name_normalized": self.name,
-            "is_channel": True,
+            "is_channel": not self.is_im,
             "is_group": False,
-            "is_im": False,
+            "is_im": self.is_im,
             "is_mpim": False,
             "is_private": self.is_private,
             "is_archived": self.is_archived,
