@@ -1,8 +1,177 @@
-"""Composition root: builds the store, RingCentral clients, Slack app and scheduler from Settings."""
+"""Composition root: builds the store, RingCentral clients, use cases, the Slack app and (later) the
+scheduler from Settings, and wires them together. Routing stays visible here and in bot/slack/app.py.
+"""
 
 from __future__ import annotations
 
-from bot.config import SERVE_REQUIRED, load_settings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from slack_bolt.async_app import AsyncApp
+
+from bot.config import SERVE_REQUIRED, Settings, load_settings
+from bot.logs import get_logger
+from bot.metrics import Metrics
+from bot.service.accounts import Accounts
+from bot.service.clients import ClientFactory
+from bot.service.errors import ConnectFailed
+from bot.service.notes import Notes
+from bot.store import Store
+
+log = get_logger(__name__)
+
+CALLBACK_PATH = "/ringcentral/oauth/callback"
+
+
+@dataclass(frozen=True)
+class ConnectOutcome:
+    ok: bool
+    title: str
+    detail: str
+
+
+class Container:
+    """Everything with a lifetime, started inside the server's event loop and stopped in reverse."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        rc_transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        redirect_uri: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self._rc_transport = rc_transport
+        self._clock = clock
+        self._redirect_uri = redirect_uri
+        self.store: Store | None = None
+        self.clients: ClientFactory | None = None
+        self.accounts: Accounts | None = None
+        self.notes: Notes | None = None
+        self.bolt: AsyncApp | None = None
+        self._socket: Any = None
+        self.notifier: Any = None  # bot.notify.Notifier (channel notifications)
+
+    @property
+    def redirect_uri(self) -> str:
+        if self._redirect_uri:
+            return self._redirect_uri
+        base = self.settings.public_url or f"http://localhost:{self.settings.port}"
+        return base + CALLBACK_PATH
+
+    async def start(self) -> None:
+        s = self.settings
+        self.store = await Store.open(s.database_url, [k.get_secret_value() for k in s.secret_keys], clock=self._clock)
+        assert s.ringcentral_client_id and s.ringcentral_client_secret
+        self.clients = ClientFactory(
+            s.ringcentral_server_url,
+            s.ringcentral_client_id,
+            s.ringcentral_client_secret.get_secret_value(),
+            jwt=s.ringcentral_jwt.get_secret_value() if s.ringcentral_jwt else None,
+            transport=self._rc_transport,
+            clock=self._clock,
+        )
+        self.accounts = Accounts(self.store, self.clients, redirect_uri=self.redirect_uri, clock=self._clock)
+        self.notes = Notes(self.accounts, self.store.record_audit, clock=self._clock)
+
+        from bot.slack.app import create_bolt_app
+        from bot.slack.deps import Deps
+
+        deps = Deps(accounts=self.accounts, notes=self.notes, metrics=self.metrics, health=self.health)
+        self.notifier, deps.subscriptions = self._notifications()
+        self.bolt = create_bolt_app(s, deps)
+        if s.slack_app_token is not None:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(self.bolt, s.slack_app_token.get_secret_value())
+            await self._socket.connect_async()
+        self.notifier.start()
+        log.info("bot.started", mode="socket" if self._socket else "http")
+
+    def _notifications(self) -> tuple[Any, Any]:
+        """Channel notifications: the notifier (feed, outbox sender, scheduler) and its Slack side."""
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        from bot.notify import Notifier, Subscriptions
+        from bot.slack.subscriptions import SlackSubscriptions
+
+        assert self.store and self.clients and self.accounts and self.notes and self.settings.slack_bot_token
+        token = self.settings.slack_bot_token.get_secret_value()
+        # no retry handler: the sender honours Retry-After per channel itself
+        slack = AsyncWebClient(token=token, base_url=self.settings.slack_api_url, timeout=10)
+        notifier = Notifier(
+            self.store, self.clients.service, slack, self.metrics,
+            poll_interval=self.settings.poll_interval, clock=self._clock,
+        )  # fmt: skip
+        service = Subscriptions(self.store, self.accounts, self.clients.service, notifier, clock=self._clock)
+        return notifier, SlackSubscriptions(service, self.notes)
+
+    async def stop(self) -> None:
+        if self.notifier is not None:
+            await self.notifier.stop()
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self.clients is not None:
+            await self.clients.aclose()
+        if self.store is not None:
+            await self.store.close()
+        log.info("bot.stopped")
+
+    # --- things the web routes ask for ----------------------------------------------------------------
+
+    async def complete_connect(self, code: str | None, state: str | None, error: str | None) -> ConnectOutcome:
+        assert self.accounts is not None and self.bolt is not None
+        from bot.slack.connect import announce_connected, announce_failed
+
+        try:
+            connected = await self.accounts.complete(code, state, error)
+        except ConnectFailed as exc:
+            self.metrics.connects.labels(exc.reason).inc()
+            actor = exc.details.get("actor")
+            if actor is not None:
+                await announce_failed(self.bolt.client, actor, exc.reason)
+            return ConnectOutcome(False, "Not connected", _FAILED.get(exc.reason, _FAILED["exchange_failed"]))
+        self.metrics.connects.labels("ok").inc()
+        await announce_connected(self.bolt.client, connected)
+        name = connected.extension.name or connected.extension.id
+        return ConnectOutcome(
+            True,
+            "Connected",
+            f"You are connected to RingCentral as {name} (extension {connected.extension.id}). "
+            "You can close this tab and go back to Slack.",
+        )
+
+    async def webhook_event(self, verification_token: str | None, body: bytes) -> bool:
+        """A RingCentral push event: only a hint to poll now (filled in by the notifications feature)."""
+        if self.notifier is not None:
+            self.notifier.poke()
+        return False
+
+    async def health(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"ok": True, "mode": "socket" if self._socket else "http"}
+        try:
+            assert self.store is not None
+            await self.store.get_state("health")
+            report["database"] = "ok"
+        except Exception as exc:  # health reports, never raises
+            report.update(ok=False, database=type(exc).__name__)
+        if self.notifier is not None and report.get("database") == "ok":
+            report["notifications"] = await self.notifier.health()
+        return report
+
+
+_FAILED = {
+    "missing_state": "This sign-in link is incomplete. Start again with /thread-note connect in Slack.",
+    "bad_state": "This sign-in link has expired or was already used. Start again with /thread-note connect.",
+    "denied": "You declined access in RingCentral, so nothing was connected. Use /thread-note connect to retry.",
+    "no_code": "RingCentral did not send a sign-in code. Start again with /thread-note connect in Slack.",
+    "exchange_failed": "RingCentral did not accept the sign-in. Start again with /thread-note connect in Slack.",
+}
 
 
 def run_serve(host: str, port: int | None) -> int:

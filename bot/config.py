@@ -61,12 +61,16 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL")
-    ringcentral_server_url: str = Field(DEFAULT_RINGCENTRAL_SERVER_URL, validation_alias="RINGCENTRAL_SERVER_URL")
+    ringcentral_server_url: str = Field(
+        DEFAULT_RINGCENTRAL_SERVER_URL, validation_alias="RINGCENTRAL_SERVER_URL"
+    )
     ringcentral_client_id: str | None = Field(None, validation_alias="RINGCENTRAL_CLIENT_ID")
     ringcentral_client_secret: SecretStr | None = Field(None, validation_alias="RINGCENTRAL_CLIENT_SECRET")
     ringcentral_jwt: SecretStr | None = Field(None, validation_alias="RINGCENTRAL_JWT")
     database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="THREAD_NOTE_DATABASE_URL")
-    secret_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field((), validation_alias="THREAD_NOTE_SECRET_KEY")
+    secret_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        (), validation_alias="THREAD_NOTE_SECRET_KEY"
+    )
     public_url: str | None = Field(None, validation_alias="THREAD_NOTE_PUBLIC_URL")
     poll_interval: float = Field(30.0, validation_alias="THREAD_NOTE_POLL_INTERVAL", ge=1)
     port: int = Field(3000, validation_alias="PORT", ge=1, le=65535)
@@ -147,7 +151,9 @@ SERVE_REQUIRED = (
 )
 
 
-def load_settings(required: Iterable[str] = (), env_file: str | None = ".env", **overrides: object) -> Settings:
+def load_settings(
+    required: Iterable[str] = (), env_file: str | None = ".env", **overrides: object
+) -> Settings:
     """Load settings, turning pydantic's report into one line that names the setting."""
     try:
         settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
@@ -156,7 +162,9 @@ def load_settings(required: Iterable[str] = (), env_file: str | None = ".env", *
         field = str(err["loc"][0]) if err["loc"] else "?"
         alias = type_alias(field)
         reason = str(err["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{alias} is invalid ({reason}): set it to {_HINTS.get(alias, 'a valid value')}.") from None
+        raise ConfigError(
+            f"{alias} is invalid ({reason}): set it to {_HINTS.get(alias, 'a valid value')}."
+        ) from None
     return settings.require(*required)
 
 

@@ -16,21 +16,34 @@ class Metrics:
             "thread_note_slack_requests", "Requests from Slack by kind", ["kind"], registry=r
         )
         self.note_writes = Counter(
-            "thread_note_note_writes", "Note writes from Slack by action and outcome", ["action", "outcome"], registry=r
+            "thread_note_note_writes",
+            "Note writes from Slack by action and outcome",
+            ["action", "outcome"],
+            registry=r,
         )
-        self.connects = Counter("thread_note_connects", "Account connections by outcome", ["outcome"], registry=r)
+        self.connects = Counter(
+            "thread_note_connects", "Account connections by outcome", ["outcome"], registry=r
+        )
         self.polls = Counter("thread_note_polls", "Change-feed polls by outcome", ["outcome"], registry=r)
-        self.poll_duration = Histogram("thread_note_poll_seconds", "Duration of one change-feed poll", registry=r)
+        self.poll_duration = Histogram(
+            "thread_note_poll_seconds", "Duration of one change-feed poll", registry=r
+        )
         self.last_poll = Gauge(
             "thread_note_last_successful_poll_timestamp", "Unix time of the last successful poll", registry=r
         )
-        self.outbox_depth = Gauge("thread_note_outbox_depth", "Notifications waiting to be posted", registry=r)
+        self.outbox_depth = Gauge(
+            "thread_note_outbox_depth", "Notifications waiting to be posted", registry=r
+        )
         self.deliveries = Counter(
             "thread_note_deliveries", "Slack deliveries by kind and outcome", ["kind", "outcome"], registry=r
         )
-        self.slack_rate_limited = Counter("thread_note_slack_429", "Slack 429 answers", ["method"], registry=r)
+        self.slack_rate_limited = Counter(
+            "thread_note_slack_429", "Slack 429 answers", ["method"], registry=r
+        )
         self.subscriptions_paused = Gauge(
-            "thread_note_subscriptions_paused", "Subscriptions paused because of a channel problem", registry=r
+            "thread_note_subscriptions_paused",
+            "Subscriptions paused because of a channel problem",
+            registry=r,
         )
 
     def render(self) -> bytes:

@@ -18,13 +18,17 @@ import uvicorn
 class BackgroundServer:
     """`with BackgroundServer(app) as server: httpx.get(server.url + "/healthz")`."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning") -> None:
+    def __init__(
+        self, app: Any = None, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning"
+    ) -> None:
+        """Binds the socket at once, so `url` is known before the app is built (set `app` before `start`)."""
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.host, self.port = self._sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level=log_level, lifespan="auto", ws="websockets-sansio")
-        self._server = uvicorn.Server(config)
+        self.app = app
+        self._log_level = log_level
+        self._server: uvicorn.Server | None = None
         self._thread = threading.Thread(target=self._run, name=f"server:{self.port}", daemon=True)
         self._error: BaseException | None = None
 
@@ -33,12 +37,17 @@ class BackgroundServer:
         return f"http://{self.host}:{self.port}"
 
     def _run(self) -> None:
+        assert self._server is not None
         try:
             asyncio.run(self._server.serve(sockets=[self._sock]))
         except BaseException as exc:  # reported by start()
             self._error = exc
 
     def start(self, timeout: float = 10.0) -> BackgroundServer:
+        if self.app is None:
+            raise ValueError("set BackgroundServer.app before start()")
+        config = uvicorn.Config(self.app, log_level=self._log_level, lifespan="auto", ws="websockets-sansio")
+        self._server = uvicorn.Server(config)
         self._thread.start()
         deadline = threading.Event()
         waited = 0.0
@@ -52,7 +61,8 @@ class BackgroundServer:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._server.should_exit = True
+        if self._server is not None:
+            self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout)
         self._sock.close()

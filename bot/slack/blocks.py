@@ -10,7 +10,7 @@ auto-parsed either) or into `plain_text`, which Slack never parses for mentions.
 Ids the listeners route on:
 
 - actions: `note_edit`, `note_delete` (value: note id), `note_delete_confirm` (value: JSON list of note ids),
-  `note_delete_cancel`, `thread_pick` (value: thread id), `connect_open` (URL button), `home_add_note`
+  `note_delete_cancel`, `thread_pick` (value: thread id), `connect_open` (URL button), `add_note_open`
   (value: thread id), `thread_select` (external select in modals), `trim_text` (trim the modal text).
 - modals: callback ids `save_note`, `edit_note`, `add_note`; input blocks `thread` (action `thread_select`),
   `thread_ref` (action `thread_ref_input`), `text` (action `text_input`; `text-<n>` after a trim, see
@@ -48,7 +48,7 @@ from slack_sdk.models.views import View
 from bot.ringcentral.models import Note, Thread
 from bot.slack import grammar
 from bot.slack.phone import pretty
-from bot.slack.text import escape
+from bot.slack.text import escape, unescape
 
 __all__ = [
     "ErrorKind",
@@ -107,7 +107,8 @@ NOTE_DELETE_CONFIRM = "note_delete_confirm"
 NOTE_DELETE_CANCEL = "note_delete_cancel"
 THREAD_PICK = "thread_pick"
 CONNECT_OPEN = "connect_open"
-HOME_ADD_NOTE = "home_add_note"
+PENDING_FINISH = "pending_finish"
+HOME_ADD_NOTE = "add_note_open"  # same action as the notifications' "Add note"
 THREAD_SELECT = "thread_select"
 THREAD_REF_INPUT = "thread_ref_input"
 TEXT_INPUT = "text_input"
@@ -420,7 +421,8 @@ def connect_prompt(authorize_url: str, pending: str | None = None) -> list[Block
 
 
 def connected(extension_name: str | None, extension_id: str, *, finish: str | None = None) -> list[Block]:
-    """You're connected as …; `finish` is the pending `/thread-note` text being finished now, if any."""
+    """You're connected as …; `finish` is the `/thread-note` text the person was trying when asked to connect
+    (as Slack sent it): offered as a button (`pending_finish`, value the text) rather than run unasked."""
     who = escape(extension_name) if extension_name else "your extension"
     blocks: list[Block] = [
         _section(
@@ -428,9 +430,11 @@ def connected(extension_name: str | None, extension_id: str, *, finish: str | No
             f"(extension id `{escape(extension_id)}`)."
         ),
     ]
-    if finish:
-        shown = fit(f"/thread-note {finish}".replace("```", "`\u200b`\u200b`"), SECTION_TEXT - 60)
-        blocks.append(_section(f"Now finishing what you started:\n```{shown}```"))
+    if finish and len(finish) <= BUTTON_VALUE:
+        shown = fit(f"/thread-note {unescape(finish)}".replace("```", "`\u200b`\u200b`"), SECTION_TEXT - 60)
+        blocks.append(
+            _section(f"You were about to run:\n```{shown}```", _button("Finish it", PENDING_FINISH, finish, style="primary"))
+        )
     blocks.append(
         _context("Notes you add from Slack are written as you. `/thread-note disconnect` undoes this.")
     )
@@ -858,7 +862,7 @@ def home_view(
     tz_name: str | None = None,
 ) -> View:
     """The App Home tab: connection state (a `connect_open` button when not connected), the person's open and
-    assigned threads with their latest note and an "Add note" button (`home_add_note`, value thread id), and
+    assigned threads with their latest note and an "Add note" button (`add_note_open`, value thread id), and
     the channels subscribed to their resources as (channel id, resource name). `connected_as` is a name or
     `Accounts.linked`'s (extension id, name)."""
     blocks: list[Block] = [_header("Thread notes")]

@@ -1,4 +1,6 @@
-"""Every Slack identifier the app and `manifest.yml` share: command, callback ids, action ids."""
+"""The identifiers `manifest.yml` declares. Action, callback and block ids live beside their builders
+(bot/slack/blocks.py), which both the listeners and the views use."""
 
 COMMAND = "/thread-note"
 SAVE_SHORTCUT = "save_as_thread_note"
+

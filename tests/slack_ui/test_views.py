@@ -124,7 +124,7 @@ def test_home_tab_lists_open_threads_with_latest_note_and_add_note_buttons() -> 
             subscriptions=[("C123ABC", "Sales Queue")],
         )
     )
-    assert [(b["action_id"], b["value"]) for b in buttons(data)] == [("home_add_note", "t-000001")]
+    assert [(b["action_id"], b["value"]) for b in buttons(data)] == [("add_note_open", "t-000001")]
     dumped = text_of(data)
     assert "latest handoff" in dumped and "Ann Lee" in dumped and "<#C123ABC> · Sales Queue" in dumped
 

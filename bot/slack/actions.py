@@ -1,0 +1,136 @@
+"""Buttons on the bot's own messages: edit and delete a note, pick a conversation, finish after connecting."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.ringcentral.errors import RingCentralError
+from bot.service.errors import ServiceError
+from bot.service.types import Actor
+from bot.slack import blocks, grammar
+from bot.slack.commands import run
+from bot.slack.deps import Deps
+from bot.slack.errors import classify
+from bot.slack.modals import _update
+from bot.slack.replies import Reply
+
+
+def _actor(body: dict[str, Any]) -> Actor:
+    user = body["user"]
+    team = (body.get("team") or {}).get("id") or user.get("team_id")
+    return Actor(str(team), str(user["id"]))
+
+
+def _value(body: dict[str, Any]) -> str:
+    return str(body["actions"][0].get("value") or "")
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.action("connect_open")
+    async def connect_open(ack: Any) -> None:
+        await ack()  # a link button: Slack opens the URL; nothing to do here
+
+    @app.action("note_edit")
+    async def note_edit(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        deps.metrics.slack_requests.labels("action").inc()
+        opened = await client.views_open(
+            trigger_id=body["trigger_id"], view=blocks.progress_modal("Edit note", "Loading the note…")
+        )
+        view_id = opened["view"]["id"]
+        actor = _actor(body)
+        try:
+            notes = await deps.notes.get_notes(actor, [_value(body)])
+            if not notes:
+                raise_kind = "note_not_found"
+                await _update(
+                    client, view_id, blocks.message_modal("Edit note", blocks.error_sentence(raise_kind))
+                )
+                return
+        except (ServiceError, RingCentralError) as exc:
+            kind, details = classify(exc)
+            await _update(
+                client, view_id, blocks.message_modal("Edit note", blocks.error_sentence(kind, **details))
+            )
+            return
+        note = notes[0]
+        meta = json.dumps({"note": note.id, "thread": note.thread_id})
+        await _update(client, view_id, blocks.note_edit_modal(note, private_metadata=meta))
+
+    @app.action("note_delete")
+    async def note_delete(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        deps.metrics.slack_requests.labels("action").inc()
+        actor = _actor(body)
+        notes = await deps.notes.get_notes(actor, [_value(body)])
+        await Reply(respond)(blocks.delete_confirm([n.id for n in notes], notes), "Delete this note?")
+
+    @app.action("note_delete_confirm")
+    async def note_delete_confirm(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        deps.metrics.slack_requests.labels("action").inc()
+        ids = list(json.loads(_value(body)))
+        await Reply(respond, replace_original=True)(blocks.progress("Deleting…"), "Deleting…")
+        await deps.notes.delete(_actor(body), ids)
+        await Reply(respond, replace_original=True)(blocks.deleted(len(ids)), f"Deleted {len(ids)} note(s)")
+
+    @app.action("note_delete_cancel")
+    async def note_delete_cancel(ack: Any, respond: Any) -> None:
+        await ack()
+        await respond(delete_original=True)
+
+    @app.action("thread_pick")
+    async def thread_pick(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
+        """Several conversations matched a phone number: carry on with the one the person picked."""
+        await ack()
+        picked = json.loads(_value(body))
+        cmd = grammar.parse(picked.get("c") or "")
+        if isinstance(cmd, grammar.Add | grammar.List):
+            cmd = dataclasses.replace(cmd, thread=grammar.ThreadId(picked["t"]))
+        await run(
+            deps,
+            _actor(body),
+            cmd,
+            Reply(respond),
+            client=client,
+            channel_id=(body.get("channel") or {}).get("id"),
+        )
+
+    @app.action("pending_finish")
+    async def pending_finish(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
+        """After connecting: finish the command the person was trying when we asked them to connect."""
+        await ack()
+        cmd = grammar.parse(_value(body))
+        await run(
+            deps,
+            _actor(body),
+            cmd,
+            Reply(respond),
+            client=client,
+            channel_id=(body.get("channel") or {}).get("id"),
+        )
+
+    @app.action("add_note_open")
+    async def add_note_open(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        deps.metrics.slack_requests.labels("action").inc()
+        opened = await client.views_open(
+            trigger_id=body["trigger_id"], view=blocks.progress_modal("Add note", "Loading the conversation…")
+        )
+        view_id = opened["view"]["id"]
+        try:
+            thread = await deps.notes.find_thread(_actor(body), thread_id=_value(body))
+        except (ServiceError, RingCentralError) as exc:
+            kind, details = classify(exc)
+            await _update(
+                client, view_id, blocks.message_modal("Add note", blocks.error_sentence(kind, **details))
+            )
+            return
+        await _update(
+            client, view_id, blocks.add_note_modal(thread, private_metadata=json.dumps({"thread": thread.id}))
+        )

@@ -1,0 +1,107 @@
+"""`/thread-note`: parse, acknowledge at once, then do the work and answer the person privately.
+
+Answers that need nothing from RingCentral (help, an unknown subcommand, a malformed one) go in the
+acknowledgement itself; everything else is acknowledged with a short "working on it" line first, so a slow
+RingCentral can never break Slack's 3-second rule. Failures are raised to the one error handler
+(bot/slack/errors.py), which answers with one sentence and the person's own text to copy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.service.types import Actor
+from bot.slack import blocks, grammar
+from bot.slack.deps import Deps
+from bot.slack.ids import COMMAND
+from bot.slack.replies import Reply, plain_text, user_tz
+from bot.slack.text import unescape
+
+PROGRESS = {
+    grammar.Add: "Saving your note…",
+    grammar.Edit: "Saving your change…",
+    grammar.List: "Looking up the conversation…",
+    grammar.Delete: "Looking up the notes…",
+    grammar.Status: "Checking…",
+    grammar.Disconnect: "Disconnecting…",
+}
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.command(COMMAND)
+    async def thread_note(ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
+        deps.metrics.slack_requests.labels("command").inc()
+        parsed = grammar.parse(command.get("text") or "")
+        if isinstance(parsed, grammar.Help):
+            await ack(blocks=blocks.usage_card(), text="How to use /thread-note")
+            return
+        if isinstance(parsed, grammar.Unknown):
+            await ack(blocks=blocks.usage_card(parsed.suggestion), text=f"Unknown subcommand {parsed.word!r}")
+            return
+        if isinstance(parsed, grammar.Invalid):
+            await ack(
+                blocks=blocks.error_message(
+                    "invalid_command", user_text=unescape(command.get("text") or ""), reason=parsed.reason
+                ),
+                text=parsed.reason,
+            )
+            return
+        progress = PROGRESS.get(type(parsed))
+        await (ack(text=progress) if progress else ack())
+        actor = Actor(command["team_id"], command["user_id"])
+        await run(deps, actor, parsed, Reply(respond), client=client, channel_id=command.get("channel_id"))
+
+
+async def run(
+    deps: Deps,
+    actor: Actor,
+    cmd: grammar.Command,
+    reply: Reply,
+    *,
+    client: AsyncWebClient,
+    channel_id: str | None,
+) -> None:
+    """Carry out a parsed command as `actor`. Shared by the slash command and "finish after connecting"."""
+    if isinstance(cmd, grammar.Connect):
+        url = await deps.accounts.connect_url(actor)
+        await reply(blocks.connect_prompt(url, None), "Connect your RingCentral account")
+    elif isinstance(cmd, grammar.Disconnect):
+        was = await deps.accounts.disconnect(actor)
+        await reply(
+            blocks.disconnected(was), "Disconnected from RingCentral" if was else "You were not connected"
+        )
+    elif isinstance(cmd, grammar.Status):
+        linked = await deps.accounts.linked(actor)
+        health = await deps.health()
+        await reply(blocks.status_card(connected_as=linked, health=health), "thread-note-bot status")
+    elif isinstance(cmd, grammar.Add):
+        plain = await plain_text(client, cmd.text)
+        note, thread = await deps.notes.add(actor, plain, **cmd.thread.as_kwargs())
+        await reply(blocks.note_saved(note, thread), "Note saved")
+    elif isinstance(cmd, grammar.List):
+        thread, notes = await deps.notes.list_notes(actor, **cmd.thread.as_kwargs())
+        me = await deps.accounts.extension_id(actor)
+        tz = await user_tz(client, actor.user_id)
+        await reply(blocks.notes_list(thread, notes, me, tz), f"{len(notes)} notes")
+    elif isinstance(cmd, grammar.Edit):
+        note = await deps.notes.edit(actor, cmd.note_id, await plain_text(client, cmd.text))
+        thread = await deps.notes.find_thread(actor, thread_id=note.thread_id)
+        await reply(blocks.note_saved(note, thread, edited=True), "Note updated")
+    elif isinstance(cmd, grammar.Delete):
+        notes = await deps.notes.get_notes(actor, list(cmd.note_ids))
+        found = {n.id for n in notes}
+        missing = [i for i in cmd.note_ids if i not in found]
+        if missing:
+            from bot.service.errors import NoteNotFound
+
+            raise NoteNotFound(missing)
+        await reply(blocks.delete_confirm(list(cmd.note_ids), notes), f"Delete {len(notes)} note(s)?")
+    elif deps.subscriptions is not None and isinstance(
+        cmd, grammar.Subscribe | grammar.Unsubscribe | grammar.Subscriptions
+    ):
+        await deps.subscriptions.handle(actor, cmd, reply, client=client, channel_id=channel_id)
+    else:
+        await reply(blocks.usage_card(), "How to use /thread-note")

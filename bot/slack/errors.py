@@ -1,0 +1,127 @@
+"""The one error handler: every failure of a listener becomes one clear sentence for the person who acted.
+
+Nothing the person typed is lost: the answer repeats their text so it can be copied. A person who is not
+connected gets a one-click connect prompt that remembers what they were doing, instead of an error.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.logs import get_logger
+from bot.ringcentral.errors import (
+    AuthError,
+    InvalidInput,
+    RateLimited,
+    RingCentralError,
+    ThreadResolved,
+    Unavailable,
+)
+from bot.service.errors import (
+    AmbiguousThread,
+    NotAuthor,
+    NotConnected,
+    NoteNotFound,
+    NoteTooLong,
+    NotHandler,
+    ThreadNotFound,
+)
+from bot.service.types import Actor
+from bot.slack import blocks
+from bot.slack.deps import Deps
+from bot.slack.replies import tell_user
+from bot.slack.text import unescape as text_unescape
+
+log = get_logger(__name__)
+
+
+def classify(error: BaseException) -> tuple[str, dict[str, Any]]:
+    """Map an exception to the kind of sentence the person sees (see blocks.error_sentence)."""
+    match error:
+        case NoteTooLong():
+            return "too_long", {"length": error.length, "limit": error.limit}
+        case NotConnected() | AuthError():
+            return "disconnected", {}
+        case ThreadResolved():
+            return "thread_resolved", {}
+        case NotAuthor():
+            return "not_author", {}
+        case NotHandler():
+            return "not_handler", {}
+        case ThreadNotFound():
+            return "thread_not_found", {"reference": error.reference}
+        case NoteNotFound():
+            return "note_not_found", {"note_ids": error.note_ids}
+        case RateLimited():
+            return "rate_limited", {"retry_after": error.retry_after}
+        case Unavailable():
+            return "unavailable", {}
+        case InvalidInput():
+            return "invalid_input", {"parameter": error.parameter}
+        case RingCentralError():
+            return "unavailable", {}
+    return "internal", {}
+
+
+def typed_text(body: dict[str, Any]) -> str | None:
+    """What the person typed, to hand back to them: the command text, or a pending command's text."""
+    raw = _raw_command(body)  # Slack escapes &, <, > in command text: hand back what was really typed
+    return text_unescape(raw) if raw else None
+
+
+def _raw_command(body: dict[str, Any]) -> str | None:
+    if body.get("command"):
+        return str(body.get("text") or "") or None
+    for action in body.get("actions") or []:
+        if action.get("action_id") == "pending_finish":
+            return str(action.get("value") or "") or None
+    return None
+
+
+def actor_of(body: dict[str, Any]) -> Actor | None:
+    team = (
+        body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+    )
+    user = body.get("user_id") or (body.get("user") or {}).get("id")
+    return Actor(str(team), str(user)) if team and user else None
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
+        kind, details = classify(error)
+        actor = actor_of(body)
+        text = typed_text(body)
+        if kind == "internal":
+            ref = secrets.token_hex(4)
+            log.exception("listener.failed", ref=ref, error=type(error).__name__, exc_info=error)
+            details = {"ref": ref}
+        else:
+            log.info("listener.refused", kind=kind, error=type(error).__name__)
+        if actor is None:
+            return
+        if kind == "disconnected":
+            raw = _raw_command(body)  # kept as Slack sent it, so it parses the same way when finished
+            pending = {"kind": "command", "text": raw} if raw else None
+            url = await deps.accounts.connect_url(actor, pending)
+            out = blocks.connect_prompt(url, f"/thread-note {text}" if text else None)
+            fallback = "Connect your RingCentral account first"
+        elif isinstance(error, AmbiguousThread):
+            out = blocks.thread_choices(error.threads, pending_text=text)
+            fallback = "Several conversations match; pick one"
+        else:
+            out = blocks.error_message(kind, user_text=text, **details)
+            fallback = blocks.error_sentence(kind, **details)
+        try:
+            if body.get("response_url") or body.get("command"):
+                await respond(blocks=out, text=fallback, response_type="ephemeral", replace_original=False)
+            else:
+                channel = (body.get("channel") or {}).get("id")
+                await tell_user(client, actor.user_id, out, fallback, channel_id=channel)
+        except SlackApiError as exc:
+            log.warning("listener.reply_failed", error=exc.response.get("error"))

@@ -1,0 +1,47 @@
+"""App Home: connection state, the person's open and assigned conversations with their latest note."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.logs import get_logger
+from bot.ringcentral.errors import RingCentralError
+from bot.ringcentral.models import Note, Thread
+from bot.service.errors import ServiceError
+from bot.service.types import Actor
+from bot.slack import blocks
+from bot.slack.deps import Deps
+
+log = get_logger(__name__)
+HOME_THREADS = 20
+
+
+async def build_home(deps: Deps, actor: Actor) -> Any:
+    linked = await deps.accounts.linked(actor)
+    if linked is None:
+        url = await deps.accounts.connect_url(actor)
+        return blocks.home_view(connected_as=None, connect_url=url, threads=[], subscriptions=[])
+    threads: list[tuple[Thread, Note | None]] = []
+    problem = None
+    try:
+        suggested = (await deps.notes.suggest_threads(actor))[:HOME_THREADS]
+        latest = await deps.notes.latest_notes(actor, [t.id for t in suggested])
+        threads = [(t, latest.get(t.id)) for t in suggested]
+    except (ServiceError, RingCentralError) as exc:
+        problem = type(exc).__name__
+        log.info("home.threads_unavailable", error=problem)
+    subs = await deps.subscriptions.for_home(actor) if deps.subscriptions is not None else []
+    return blocks.home_view(connected_as=linked, connect_url=None, threads=threads, subscriptions=subs, tz_name=tz)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.event("app_home_opened")
+    async def home_opened(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab") != "home":
+            return
+        deps.metrics.slack_requests.labels("home").inc()
+        actor = Actor(str(body.get("team_id")), str(event["user"]))
+        await client.views_publish(user_id=actor.user_id, view=await build_home(deps, actor))
