@@ -98,7 +98,9 @@ class RingCentralClient:
         max_attempts: int = 4,
         max_rate_limit_wait: float = 90.0,
     ) -> None:
-        self.limiter = limiter or RateLimiter(clock=clock, sleep=sleep)
+        # Waiting longer than `max_rate_limit_wait` for a slot raises RateLimited instead (a shared limiter
+        # brings its own setting).
+        self.limiter = limiter or RateLimiter(clock=clock, sleep=sleep, max_wait=max_rate_limit_wait)
         self.auth = auth
         auth.bind(TokenEndpoint(server_url, client_id, client_secret, timeout=timeout))
         self._sleep = sleep

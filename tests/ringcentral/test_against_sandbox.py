@@ -16,6 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from bot.ringcentral import (
     Forbidden,
@@ -369,3 +373,25 @@ async def test_the_default_transport_signs_in_and_refreshes_over_a_real_socket(
         with pytest.raises(Forbidden):
             await client.resolve_thread("3f0c6a52-9a51-4c8e-9a3b-1d2f0b6a7c03")  # a Sales thread
     assert rc_admin.requests()["byRoute"][TOKEN_ROUTE] == 2  # sign-in, then one refresh
+
+
+async def test_webhook_subscription_is_created_renewed_and_deleted(
+    rc_sandbox: RcSandbox, spec_transport: SpecTransport, serve_app: Any
+) -> None:
+    async def webhook(request: Request) -> Response:
+        token = request.headers.get("validation-token")
+        headers = {"Validation-Token": token} if token else {}
+        return Response(status_code=200, headers=headers, media_type="application/json")
+
+    receiver = serve_app(Starlette(routes=[Route("/ringcentral/webhook", webhook, methods=["POST"])]))
+    entries = "/restapi/v1.0/account/~/message-threads/entries/sync"
+    async with client_for(rc_sandbox, rc_sandbox.service_user, spec_transport) as client:
+        created = await client.create_subscription(
+            f"{receiver.url}/ringcentral/webhook", "vt-1", [entries], 3600
+        )
+        assert created.status == "Active" and created.event_filters
+        renewed = await client.renew_subscription(created.id)
+        assert renewed.id == created.id
+        await client.delete_subscription(created.id)
+        with pytest.raises(NotFound):
+            await client.renew_subscription(created.id)

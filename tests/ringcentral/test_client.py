@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from bot.ringcentral import (
     Forbidden,
     InvalidInput,
     NotFound,
+    RingCentralClient,
     RingCentralError,
     ThreadResolved,
     Unavailable,
@@ -253,12 +255,13 @@ async def test_reads_are_retried_on_timeouts_then_give_up_as_unavailable() -> No
 
 async def test_update_and_delete_and_assign_are_retried_on_5xx() -> None:
     clock = FakeClock()
-    for call, final in [
+    calls: list[tuple[Callable[[RingCentralClient], Awaitable[object]], httpx.Response]] = [
         (lambda c: c.update_note(NOTE_ID, "same text"), httpx.Response(200, json=note_json())),
         (lambda c: c.delete_notes([NOTE_ID]), httpx.Response(204)),
         (lambda c: c.assign_thread(THREAD_ID, "101"), httpx.Response(200, json=thread_json())),
         (lambda c: c.resolve_thread(THREAD_ID), httpx.Response(200, json=thread_json(status="Resolved"))),
-    ]:
+    ]
+    for call, final in calls:
         fake = flaky([500, httpx.RemoteProtocolError("dropped")], final)
         client = make_client(fake, clock)
         await call(client)
@@ -459,7 +462,10 @@ async def test_subscriptions_create_renew_delete() -> None:
     )
     client = make_client(fake, clock)
     created = await client.create_subscription(
-        "https://bot.test/ringcentral/webhook", "vt", sub["eventFilters"], 600
+        "https://bot.test/ringcentral/webhook",
+        "vt",
+        ["/restapi/v1.0/account/~/message-threads/entries/sync"],
+        600,
     )
     assert created.id == "s1"
     assert json_of(fake.requests[0])["deliveryMode"] == {

@@ -184,3 +184,20 @@ def test_routes_group_defaults_follow_the_spec() -> None:
     )
     assert _routes.match("POST", "/restapi/v1.0/subscription/s1/renew")[1] == "Light"
     assert _routes.match("GET", f"{MT}/entries/sync")[0].endswith("/entries/sync")
+
+
+async def test_callers_arriving_during_a_long_penalty_fail_fast_instead_of_hanging() -> None:
+    clock = FakeClock()
+
+    def api(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": "600"}, json=error_json_429())
+
+    fake = FakeRingCentral(api)
+    client = make_client(fake, clock, max_rate_limit_wait=60.0)
+    with pytest.raises(RateLimited):
+        await client.list_notes()
+    with pytest.raises(RateLimited) as info:
+        await client.list_notes()
+    assert info.value.retry_after == pytest.approx(600.0)
+    assert len(fake.requests) == 1  # the second caller sent nothing into the penalty
+    await client.aclose()
