@@ -25,9 +25,10 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
@@ -137,7 +138,7 @@ class RingCentralClient:
             )
         except Forbidden as exc:
             raise await self._explain_forbidden(exc, [thread_id]) from exc
-        return Note.model_validate(response.json())
+        return _parse(Note, _json(response))
 
     async def list_notes(
         self,
@@ -155,7 +156,7 @@ class RingCentralClient:
         _add_ids(params, "ownerExtensionIds", owner_extension_ids)
         _add_availability(params, availability)
         response = await self._request("GET", f"{_MT}/notes", params=params)
-        return NotePage.model_validate(response.json())
+        return _parse(NotePage, _json(response))
 
     async def iter_notes(
         self,
@@ -190,7 +191,7 @@ class RingCentralClient:
             response = await self._request("PATCH", f"{_MT}/notes/{note_id}", json={"text": text})
         except Forbidden as exc:
             raise await self._explain_forbidden(exc, await self._threads_of_notes([note_id])) from exc
-        return Note.model_validate(response.json())
+        return _parse(Note, _json(response))
 
     async def delete_notes(self, ids: Sequence[str]) -> None:
         """Delete 1-100 notes (one DELETE with a JSON body). Only the author may, only on Open threads."""
@@ -262,7 +263,7 @@ class RingCentralClient:
             params["creationTimeTo"] = _rfc3339(creation_time_to)
         _add_availability(params, availability)
         response = await self._request("GET", _MT, params=params)
-        return ThreadPage.model_validate(response.json())
+        return _parse(ThreadPage, _json(response))
 
     async def iter_threads(
         self,
@@ -298,19 +299,19 @@ class RingCentralClient:
     async def get_thread(self, thread_id: str) -> Thread:
         _check_nonempty("threadId", thread_id)
         response = await self._request("GET", f"{_MT}/{thread_id}")
-        return Thread.model_validate(response.json())
+        return _parse(Thread, _json(response))
 
     async def assign_thread(self, thread_id: str, extension_id: str | None) -> Thread:
         """Assign to `extension_id`, or unassign with None. Idempotent (same target), so retried."""
         _check_nonempty("threadId", thread_id)
         assignee = None if extension_id is None else {"extensionId": extension_id}
         response = await self._request("POST", f"{_MT}/{thread_id}/assign", json={"assignee": assignee})
-        return Thread.model_validate(response.json())
+        return _parse(Thread, _json(response))
 
     async def resolve_thread(self, thread_id: str) -> Thread:
         _check_nonempty("threadId", thread_id)
         response = await self._request("POST", f"{_MT}/{thread_id}/resolve")
-        return Thread.model_validate(response.json())
+        return _parse(Thread, _json(response))
 
     # --- sync ------------------------------------------------------------------------------------------
 
@@ -344,35 +345,35 @@ class RingCentralClient:
 
     async def _sync(self, params: dict[str, Any]) -> EntriesSync:
         response = await self._request("GET", f"{_MT}/entries/sync", params=params)
-        return EntriesSync.model_validate(response.json())
+        return _parse(EntriesSync, _json(response))
 
     # --- account: who am I, resources, numbers --------------------------------------------------------------
 
     async def get_extension(self) -> Extension:
         response = await self._request("GET", "/restapi/v1.0/account/~/extension/~")
-        return Extension.from_api(response.json())
+        return _parse(Extension, _id_as_str(_json(response)))
 
     async def list_call_queues(self) -> list[CallQueue]:
         records = await self._all_pages("/restapi/v1.0/account/~/call-queues")
-        return [CallQueue.model_validate(_id_as_str(r)) for r in records]
+        return [_parse(CallQueue, _id_as_str(r)) for r in records]
 
     async def list_call_queue_members(self, queue_id: str) -> list[CallQueueMember]:
         _check_nonempty("groupId", queue_id)
         records = await self._all_pages(f"/restapi/v1.0/account/~/call-queues/{queue_id}/members")
-        return [CallQueueMember.model_validate(_id_as_str(r)) for r in records]
+        return [_parse(CallQueueMember, _id_as_str(r)) for r in records]
 
     async def list_phone_numbers(self) -> list[PhoneNumber]:
         records = await self._all_pages("/restapi/v1.0/account/~/extension/~/phone-number")
-        return [PhoneNumber.model_validate(_id_as_str(r)) for r in records]
+        return [_parse(PhoneNumber, _id_as_str(r)) for r in records]
 
     async def _all_pages(self, path: str, per_page: int = 100) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         page = 1
         while True:
-            data = (await self._request("GET", path, params={"page": page, "perPage": per_page})).json()
+            data = _json(await self._request("GET", path, params={"page": page, "perPage": per_page}))
             batch = data.get("records") or []
             records.extend(batch)
-            paging = Paging.model_validate(data["paging"]) if data.get("paging") else None
+            paging = _parse(Paging, data["paging"]) if data.get("paging") else None
             if paging is None or not _has_more(paging, len(batch), page, per_page):
                 return records
             page += 1
@@ -397,12 +398,12 @@ class RingCentralClient:
             "expiresIn": expires_in,
         }
         response = await self._request("POST", "/restapi/v1.0/subscription", json=body, idempotent=False)
-        return Subscription.model_validate(response.json())
+        return _parse(Subscription, _json(response))
 
     async def renew_subscription(self, subscription_id: str) -> Subscription:
         _check_nonempty("subscriptionId", subscription_id)
         response = await self._request("POST", f"/restapi/v1.0/subscription/{subscription_id}/renew")
-        return Subscription.model_validate(response.json())
+        return _parse(Subscription, _json(response))
 
     async def delete_subscription(self, subscription_id: str) -> None:
         _check_nonempty("subscriptionId", subscription_id)
@@ -449,6 +450,8 @@ class RingCentralClient:
             response = await self._http.send(request)
         except RateLimited as exc:  # the token endpoint answered 429 inside the auth flow
             raise self._rate_limited(exc) from exc
+        except Unavailable as exc:  # the token endpoint failed: the API request itself was not processed
+            raise _Retry(exc, delay=exc.retry_after) from exc
         except httpx.TransportError as exc:
             if not idempotent and _errors.reached_server(exc):
                 raise _errors.transport_error(exc, maybe_created=True) from exc
@@ -560,6 +563,29 @@ def _rfc3339(value: datetime | str) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise RingCentralError(
+            f"{response.request.method} {response.request.url.path}: answer is not JSON",
+            status=response.status_code,
+        ) from exc
+
+
+def _parse(model: type[M], data: Any) -> M:
+    """A typed model from RingCentral's JSON; a surprising shape is a RingCentralError, not pydantic's."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RingCentralError(
+            f"unexpected {model.__name__} from RingCentral: {exc.error_count()} problem(s)", body=data
+        ) from exc
 
 
 def _id_as_str(record: dict[str, Any]) -> dict[str, Any]:

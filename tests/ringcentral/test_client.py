@@ -31,6 +31,8 @@ from tests.ringcentral.fakes import (
     make_client,
     note_json,
     thread_json,
+    token_json,
+    user_auth,
 )
 
 
@@ -499,3 +501,22 @@ async def test_requests_are_logged_with_route_status_and_duration_but_never_toke
 
 def test_every_error_is_a_ringcentral_error() -> None:
     assert issubclass(ThreadResolved, Forbidden) and issubclass(Unavailable, RingCentralError)
+
+
+async def test_an_unexpected_response_shape_is_a_ringcentral_error_not_a_pydantic_one() -> None:
+    clock = FakeClock()
+    client = make_client(respond(200, {"id": THREAD_ID}), clock)
+    with pytest.raises(RingCentralError) as info:
+        await client.get_thread(THREAD_ID)
+    assert type(info.value) is RingCentralError and "Thread" in info.value.message
+    await client.aclose()
+
+
+async def test_a_failing_token_endpoint_is_retried_before_the_request_is_sent() -> None:
+    clock = FakeClock()
+    answers = [httpx.Response(503, json=error_json("CMN-201")), httpx.Response(200, json=token_json())]
+    fake = FakeRingCentral(lambda r: httpx.Response(201, json=note_json()), token=lambda r: answers.pop(0))
+    client = make_client(fake, clock, auth=user_auth(clock, issued_ago=4000))
+    assert (await client.create_note(THREAD_ID, "hello")).id == NOTE_ID
+    assert len(fake.token_requests) == 2 and len(fake.requests) == 1
+    await client.aclose()
