@@ -99,6 +99,7 @@ class OutboxRow:
     created_at: datetime
     attempts: int
     attempted_at: datetime | None
+    next_attempt_at: datetime | None
     last_error: str | None
 
 
@@ -297,16 +298,12 @@ class NotifyQueries(StoreBase):
         return added
 
     async def pending_outbox(self, limit: int = 200) -> list[OutboxRow]:
-        """Rows to post now, oldest first, for active subscriptions only (a paused one keeps its rows)."""
-        now = self._now()
+        """Rows waiting, oldest first, for active subscriptions only (a paused one keeps its rows). Rows
+        waiting for a retry (`next_attempt_at`) are included: the sender keeps each channel in order."""
         query = (
             sa.select(outbox)
             .join(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
-            .where(
-                outbox.c.status == "pending",
-                subscriptions.c.status == ACTIVE,
-                sa.or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
-            )
+            .where(outbox.c.status == "pending", subscriptions.c.status == ACTIVE)
             .order_by(outbox.c.id)
             .limit(limit)
         )
@@ -325,7 +322,7 @@ class NotifyQueries(StoreBase):
             await conn.execute(
                 outbox.update()
                 .where(outbox.c.id == row_id)
-                .values(attempted_at=self._now(), attempts=outbox.c.attempts + 1)
+                .values(attempted_at=self._now())
             )
 
     async def finish_outbox(self, row_id: int, status: str = "done", error: str | None = None) -> None:
@@ -336,10 +333,16 @@ class NotifyQueries(StoreBase):
                 .values(status=status, done_at=self._now(), last_error=error[:255] if error else None)
             )
 
-    async def retry_outbox(self, row_id: int, at: datetime, error: str, *, attempt: bool = True) -> None:
+    async def retry_outbox(
+        self, row_id: int, at: datetime, error: str, *, attempt: bool = True, posted: bool = True
+    ) -> None:
+        """Try again at `at`. `posted=False` when the failure proves nothing was posted (a 429), so the next
+        try needs no lookup first."""
         values: dict[str, Any] = {"next_attempt_at": at, "last_error": error[:255]}
         if attempt:
             values["attempts"] = outbox.c.attempts + 1
+        if not posted:
+            values["attempted_at"] = None
         async with self._tx() as conn:
             await conn.execute(outbox.update().where(outbox.c.id == row_id).values(values))
 

@@ -1,0 +1,9 @@
+"""Channel notifications: the change feed (`feed.py`), the durable outbox and its sender (`sender.py`), the
+scheduler and lease (`notifier.py`), subscriptions as a use case (`service.py`), filters and Block Kit
+(`filters.py`, `messages.py`). Storage is `bot/store/notify.py`.
+"""
+
+from bot.notify.notifier import Notifier, SubscriptionStatus
+from bot.notify.service import SubscriptionRefused, Subscriptions
+
+__all__ = ["Notifier", "SubscriptionRefused", "SubscriptionStatus", "Subscriptions"]

@@ -1,0 +1,430 @@
+"""The sender: posts the outbox into Slack, one Slack thread per RingCentral thread per channel.
+
+- Rows go oldest first and each channel strictly in order: when a row of a channel has to wait (pacing, a 429,
+  a retry), every later row of that channel waits too, so a reply never overtakes the parent it belongs to.
+- About one message per second per channel (`channel_interval`); a 429 blocks the channel for `Retry-After`.
+- Before posting, the row is marked attempted (committed). A row found attempted was maybe posted by a process
+  that died before recording it: the sender first looks for the message by its metadata
+  (`conversations.replies`/`conversations.history` with `include_all_metadata`) and records it if found,
+  so a crash never makes a second copy.
+- `channel_not_found`, `is_archived`, `not_in_channel` and token errors pause the subscription with the reason
+  (its rows stay queued) and tell its creator; other failures are retried with backoff, then marked failed and
+  shown as the subscription's last error. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.logs import get_logger
+from bot.metrics import Metrics
+from bot.notify import messages
+from bot.notify.feed import thread_from
+from bot.ringcentral.models import Note, OwnerResource, Thread
+from bot.store import Store
+from bot.store.notify import NoteMessage, OutboxRow, SlackThread, Subscription
+
+log = get_logger(__name__)
+
+PAUSE_ERRORS = frozenset(messages.PAUSE_REASONS)
+MAX_ATTEMPTS = 5
+LOOKUP_LIMIT = 200
+
+OnPause = Callable[[Subscription, str], Awaitable[None]]
+
+
+class Pacer:
+    """When each channel may next be posted to: ≈1 message/s per channel, longer after a 429."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._next: dict[str, float] = {}
+
+    def wait(self, channel: str) -> float:
+        return max(0.0, self._next.get(channel, 0.0) - self._clock())
+
+    def sent(self, channel: str) -> None:
+        self._next[channel] = max(self._next.get(channel, 0.0), self._clock() + self.interval)
+
+    def block(self, channel: str, seconds: float) -> None:
+        self._next[channel] = max(self._next.get(channel, 0.0), self._clock() + seconds)
+
+
+class Sender:
+    def __init__(
+        self,
+        store: Store,
+        slack: AsyncWebClient,
+        metrics: Metrics,
+        *,
+        on_pause: OnPause,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        channel_interval: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._slack = slack
+        self._metrics = metrics
+        self._on_pause = on_pause
+        self._clock = clock
+        self.pacer = Pacer(channel_interval, monotonic)
+        self._lock = asyncio.Lock()
+
+    async def drain(
+        self, *, max_seconds: float = 0.0, still_mine: Callable[[], Awaitable[bool]] | None = None
+    ) -> int:
+        """Post what is due. Waits for paced channels up to `max_seconds` in all; returns rows finished."""
+        async with self._lock:
+            deadline = time.monotonic() + max_seconds
+            finished = 0
+            while True:
+                done, soonest = await self._round(still_mine)
+                finished += done
+                if soonest is None:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                await asyncio.sleep(min(soonest, left))
+            await self._update_gauges()
+            return finished
+
+    async def _round(self, still_mine: Callable[[], Awaitable[bool]] | None) -> tuple[int, float | None]:
+        """One pass over the pending rows. Returns (rows finished, seconds until a waiting row could go)."""
+        rows = await self._store.pending_outbox(limit=500)
+        subs: dict[int, Subscription | None] = {}
+        blocked: set[str] = set()
+        soonest: float | None = None
+        finished = 0
+        now = self._now()
+        for row in rows:
+            if row.subscription_id not in subs:
+                subs[row.subscription_id] = await self._store.get_subscription(row.subscription_id)
+            sub = subs[row.subscription_id]
+            if sub is None or not sub.active:
+                continue
+            channel = sub.channel_id
+            if channel in blocked:
+                continue
+            if row.next_attempt_at is not None and row.next_attempt_at > now:
+                blocked.add(channel)
+                wait = (row.next_attempt_at - now).total_seconds()
+                soonest = wait if soonest is None else min(soonest, wait)
+                continue
+            wait = self.pacer.wait(channel)
+            if wait > 0 and row.kind != "deleted" and self._posts(row):
+                blocked.add(channel)
+                soonest = wait if soonest is None else min(soonest, wait)
+                continue
+            if still_mine is not None and not await still_mine():
+                return finished, None  # another replica took over: stop at once
+            outcome = await self._deliver(row, sub)
+            if outcome == "done":
+                finished += 1
+            elif outcome == "paused":
+                subs[row.subscription_id] = None
+            else:  # "wait": keep the channel in order
+                blocked.add(channel)
+                wait = self.pacer.wait(channel)
+                if wait > 0:
+                    soonest = wait if soonest is None else min(soonest, wait)
+        return finished, soonest
+
+    @staticmethod
+    def _posts(row: OutboxRow) -> bool:
+        return row.kind == "note"
+
+    # --- one row ------------------------------------------------------------------------------------------
+
+    async def _deliver(self, row: OutboxRow, sub: Subscription) -> str:
+        try:
+            if row.kind == "note":
+                await self._note(row, sub)
+            elif row.kind == "deleted":
+                await self._deleted(row, sub)
+            else:
+                await self._thread(row, sub)
+        except SlackApiError as exc:
+            return await self._slack_failed(row, sub, exc)
+        except (TimeoutError, OSError) as exc:
+            await self._retry(row, sub, f"network: {type(exc).__name__}")
+            return "wait"
+        except Exception as exc:  # aiohttp's errors and anything unexpected: retry, never lose the row
+            if type(exc).__module__.startswith("aiohttp"):
+                await self._retry(row, sub, f"network: {type(exc).__name__}")
+                return "wait"
+            raise
+        return "done"
+
+    async def _note(self, row: OutboxRow, sub: Subscription) -> None:
+        note = Note.model_validate(row.payload)
+        thread = await self._thread_of(row.thread_id, sub)
+        shown = await self._store.get_note_message(sub.team_id, sub.channel_id, note.id)
+        if shown is not None:
+            if shown.deleted or _version(shown.version) >= _version(row.version):
+                await self._finish(row, "skipped", "stale")
+                return
+            if shown.is_parent:
+                blocks, text = messages.parent_message(thread, note)
+            else:
+                blocks, text = messages.reply_message(note)
+            await self._call("chat.update", channel=sub.channel_id, ts=shown.ts, blocks=blocks, text=text)
+            await self._store.record_delivery(
+                row.id, sub.id, message=_replace(shown, version=row.version, note=row.payload)
+            )
+            self._metrics.deliveries.labels("edit", "ok").inc()
+            return
+        slack_thread = await self._store.get_slack_thread(sub.team_id, sub.channel_id, row.thread_id)
+        if slack_thread is not None and slack_thread.muted:
+            await self._finish(row, "skipped", "muted")
+            return
+        meta = messages.metadata(
+            subscription_id=sub.id, note_id=note.id, version=row.version, thread_id=row.thread_id
+        )
+        if row.attempted_at is not None and await self._repair(row, sub, note, slack_thread):
+            return
+        await self._store.mark_attempt(row.id)
+        if slack_thread is None:
+            blocks, text = messages.parent_message(thread, note)
+            response = await self._call(
+                "chat.postMessage", channel=sub.channel_id, blocks=blocks, text=text, metadata=meta
+            )
+            ts = str(response["ts"])
+            await self._store.record_delivery(
+                row.id,
+                sub.id,
+                message=self._message(sub, row, ts, is_parent=True),
+                thread=SlackThread(sub.team_id, sub.channel_id, row.thread_id, ts, note.id, False),
+            )
+        else:
+            blocks, text = messages.reply_message(note)
+            try:
+                response = await self._call(
+                    "chat.postMessage",
+                    channel=sub.channel_id,
+                    blocks=blocks,
+                    text=text,
+                    metadata=meta,
+                    thread_ts=slack_thread.parent_ts,
+                    reply_broadcast=sub.broadcast,
+                )
+            except SlackApiError as exc:
+                if exc.response.get("error") == "thread_not_found":
+                    # Someone deleted the parent message: the next try opens a new Slack thread.
+                    await self._store.forget_slack_thread(sub.team_id, sub.channel_id, row.thread_id)
+                raise
+            await self._store.record_delivery(
+                row.id, sub.id, message=self._message(sub, row, str(response["ts"]), is_parent=False)
+            )
+        self.pacer.sent(sub.channel_id)
+        self._metrics.deliveries.labels("note", "ok").inc()
+
+    async def _repair(
+        self, row: OutboxRow, sub: Subscription, note: Note, slack_thread: SlackThread | None
+    ) -> bool:
+        """A previous try may have posted before dying: find that message by its metadata and record it."""
+        if slack_thread is not None:
+            response = await self._call(
+                "conversations.replies",
+                channel=sub.channel_id,
+                ts=slack_thread.parent_ts,
+                include_all_metadata=True,
+                limit=1000,
+            )
+        else:
+            response = await self._call(
+                "conversations.history", channel=sub.channel_id, include_all_metadata=True, limit=LOOKUP_LIMIT
+            )
+        for message in response.get("messages") or []:
+            if not messages.matches(message, sub.id, note.id):
+                continue
+            ts = str(message["ts"])
+            is_parent = slack_thread is None or ts == slack_thread.parent_ts
+            await self._store.record_delivery(
+                row.id,
+                sub.id,
+                message=self._message(sub, row, ts, is_parent=is_parent),
+                thread=(
+                    SlackThread(sub.team_id, sub.channel_id, row.thread_id, ts, note.id, False)
+                    if slack_thread is None
+                    else None
+                ),
+            )
+            log.info("sender.repaired", subscription_id=sub.id, note_id=note.id, ts=ts)
+            self._metrics.deliveries.labels("note", "repaired").inc()
+            return True
+        return False
+
+    async def _deleted(self, row: OutboxRow, sub: Subscription) -> None:
+        shown = await self._store.get_note_message(sub.team_id, sub.channel_id, row.note_id)
+        if shown is None or shown.deleted:
+            await self._finish(row, "skipped", "not shown")
+            return
+        note = Note.model_validate(shown.note)
+        if sub.deleted_mode == "remove" and not shown.is_parent:
+            try:
+                await self._call("chat.delete", channel=sub.channel_id, ts=shown.ts)
+            except SlackApiError as exc:
+                if exc.response.get("error") != "message_not_found":
+                    raise
+        else:
+            if shown.is_parent:
+                thread = await self._thread_of(row.thread_id, sub)
+                blocks, text = messages.parent_message(thread, note, deleted=True)
+            else:
+                blocks, text = messages.reply_message(note, deleted=True)
+            try:
+                await self._call("chat.update", channel=sub.channel_id, ts=shown.ts, blocks=blocks, text=text)
+            except SlackApiError as exc:
+                if exc.response.get("error") != "message_not_found":
+                    raise
+        await self._store.record_delivery(row.id, sub.id, message=_replace(shown, deleted=True))
+        self._metrics.deliveries.labels("delete", "ok").inc()
+
+    async def _thread(self, row: OutboxRow, sub: Subscription) -> None:
+        slack_thread = await self._store.get_slack_thread(sub.team_id, sub.channel_id, row.thread_id)
+        if slack_thread is None:
+            await self._finish(row, "skipped", "no Slack thread")
+            return
+        await self.refresh_parent(sub, slack_thread)
+        await self._store.record_delivery(row.id, sub.id)
+        self._metrics.deliveries.labels("thread", "ok").inc()
+
+    async def refresh_parent(self, sub: Subscription, slack_thread: SlackThread) -> None:
+        """Show the thread's current state and assignee on its parent message."""
+        thread = await self._thread_of(slack_thread.thread_id, sub)
+        first = await self._store.get_note_message(sub.team_id, sub.channel_id, slack_thread.first_note_id)
+        note = Note.model_validate(first.note) if first is not None else None
+        blocks, text = messages.parent_message(thread, note, deleted=bool(first and first.deleted))
+        await self._call(
+            "chat.update", channel=sub.channel_id, ts=slack_thread.parent_ts, blocks=blocks, text=text
+        )
+
+    # --- failures -----------------------------------------------------------------------------------------
+
+    async def _slack_failed(self, row: OutboxRow, sub: Subscription, exc: SlackApiError) -> str:
+        error = str(exc.response.get("error") or "")
+        status = exc.response.status_code
+        if status == 429 or error == "ratelimited":
+            retry_after = _retry_after(exc)
+            self.pacer.block(sub.channel_id, retry_after)
+            self._metrics.slack_rate_limited.labels("chat").inc()
+            await self._store.retry_outbox(
+                row.id,
+                self._now() + timedelta(seconds=retry_after),
+                "ratelimited",
+                attempt=False,
+                posted=False,
+            )
+            return "wait"
+        if error in PAUSE_ERRORS:
+            await self._store.retry_outbox(row.id, self._now(), error, attempt=False, posted=False)
+            if await self._store.pause_subscription(sub.id, error):
+                log.warning("sender.paused", subscription_id=sub.id, channel_id=sub.channel_id, reason=error)
+                self._metrics.deliveries.labels(row.kind, "paused").inc()
+                await self._on_pause(sub, error)
+            return "paused"
+        if error == "thread_not_found":
+            await self._store.retry_outbox(row.id, self._now(), error, attempt=False, posted=False)
+            return "wait"
+        await self._retry(row, sub, error or f"http {status}", posted=status >= 500)
+        return "wait"
+
+    async def _retry(self, row: OutboxRow, sub: Subscription, error: str, *, posted: bool = True) -> None:
+        attempts = row.attempts + 1
+        await self._store.record_subscription_error(sub.id, error)
+        self._metrics.deliveries.labels(row.kind, "error").inc()
+        if attempts >= MAX_ATTEMPTS:
+            log.warning("sender.failed", subscription_id=sub.id, note_id=row.note_id, error=error)
+            await self._finish(row, "failed", error)
+            return
+        delay = timedelta(seconds=min(300, 2 * 2**attempts))
+        await self._store.retry_outbox(row.id, self._now() + delay, error, posted=posted)
+
+    async def _finish(self, row: OutboxRow, status: str, why: str) -> None:
+        await self._store.finish_outbox(row.id, status, why)
+
+    # --- helpers ------------------------------------------------------------------------------------------
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        if "blocks" in kwargs:
+            kwargs["blocks"] = messages.as_dicts(kwargs["blocks"])
+        if method == "chat.postMessage":
+            return await self._slack.chat_postMessage(unfurl_links=False, unfurl_media=False, **kwargs)
+        if method == "chat.update":
+            return await self._slack.chat_update(**kwargs)
+        if method == "chat.delete":
+            return await self._slack.chat_delete(**kwargs)
+        if method == "conversations.replies":
+            return await self._slack.conversations_replies(**kwargs)
+        if method == "conversations.history":
+            return await self._slack.conversations_history(**kwargs)
+        raise ValueError(f"unexpected Slack method {method}")
+
+    async def _thread_of(self, thread_id: str, sub: Subscription) -> Thread:
+        cached = await self._store.cached_threads([thread_id])
+        if thread_id in cached:
+            return thread_from(cached[thread_id])
+        now = self._now()
+        return Thread(
+            id=thread_id,
+            status="Open",
+            availability="Alive",
+            owner=OwnerResource(extension_id=sub.resource_id, name=sub.resource_name),
+            creation_time=now,
+            last_modified_time=now,
+        )
+
+    def _message(self, sub: Subscription, row: OutboxRow, ts: str, *, is_parent: bool) -> NoteMessage:
+        return NoteMessage(
+            team_id=sub.team_id,
+            channel_id=sub.channel_id,
+            note_id=row.note_id,
+            thread_id=row.thread_id,
+            ts=ts,
+            version=row.version,
+            is_parent=is_parent,
+            note=row.payload,
+            deleted=False,
+        )
+
+    async def _update_gauges(self) -> None:
+        depths = await self._store.outbox_depths()
+        self._metrics.outbox_depth.set(sum(depths.values()))
+        paused = await self._store.list_subscriptions(status="paused")
+        self._metrics.subscriptions_paused.set(len(paused))
+
+    def _now(self) -> datetime:
+        return self._clock().astimezone(UTC)
+
+
+def _replace(message: NoteMessage, **changes: Any) -> NoteMessage:
+    from dataclasses import replace
+
+    return replace(message, **changes)
+
+
+def _version(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    headers = getattr(exc.response, "headers", None) or {}
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            try:
+                return max(1.0, float(value if isinstance(value, str) else value[0]))
+            except (TypeError, ValueError, IndexError):
+                break
+    return 1.0
