@@ -18,7 +18,7 @@ SALES_THREAD = "3f0c6a52-9a51-4c8e-9a3b-1d2f0b6a7c03"  # Sales
 
 
 class Handler:
-    """A RingCentral user acting through the real API (JWT sign-in), as a person in the RingCentral app would."""
+    """A RingCentral user acting through the real API (JWT sign-in), as in the RingCentral app."""
 
     def __init__(self, rc: RcSandbox, name: str) -> None:
         user = rc.user(name)

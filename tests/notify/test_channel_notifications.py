@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_note_by_a_handler_appears_once_in_every_subscribed_channel_in_its_custo
     first = ana.add(SUPPORT_THREAD, "Customer waits for the pole's shipping date")
     started = time.monotonic()
     for channel in ("handoffs", "support"):
-        found = wait_for(lambda ch=channel: with_note(bot.slack, ch, first["id"]), WITHIN, f"note in #{channel}")
+        found = wait_for(partial(with_note, bot.slack, channel, first["id"]), WITHIN, f"#{channel}")
         assert len(found) == 1
         parent = found[0]
         assert "+1 415-555-0142" in shown(parent) and "Support" in shown(parent)
@@ -59,7 +60,7 @@ def test_note_by_a_handler_appears_once_in_every_subscribed_channel_in_its_custo
 
     second = ana.add(SUPPORT_THREAD, "Shipping date: Friday")
     for channel in ("handoffs", "support"):
-        wait_for(lambda ch=channel: with_note(bot.slack, ch, second["id"]), WITHIN, "the reply")
+        wait_for(partial(with_note, bot.slack, channel, second["id"]), WITHIN, "the reply")
         top = bot.slack.messages(bot.slack.channel_id(channel))
         assert len(top) == 1, "one Slack thread per RingCentral thread"
         replies = top[0].get("replies") or []
@@ -67,7 +68,9 @@ def test_note_by_a_handler_appears_once_in_every_subscribed_channel_in_its_custo
         assert len(with_note(bot.slack, channel, second["id"])) == 1
 
 
-def test_edit_updates_the_message_in_place_and_delete_strikes_it_through(bot: RunningBot, ana: Handler) -> None:
+def test_edit_updates_the_message_in_place_and_delete_strikes_it_through(
+    bot: RunningBot, ana: Handler
+) -> None:
     bot.connect("alice", "Ana Alvarez")
     subscribe(bot, "Support", channel="handoffs")
     time.sleep(POLL * 1.5)
@@ -120,7 +123,7 @@ def test_filters_hold_tags_excluded_authors_and_unassigned_only(bot: RunningBot,
         untagged = ana.add(SUPPORT_THREAD, "just a remark")
         by_ben = ben.add(SUPPORT_THREAD_2, "#handoff from Ben")  # unassigned thread
         wait_for(lambda: with_note(bot.slack, "handoffs", tagged["id"]), WITHIN, "the tagged note")
-        wait_for(lambda: with_note(bot.slack, "support", by_ben["id"]), WITHIN, "the unassigned thread's note")
+        wait_for(lambda: with_note(bot.slack, "support", by_ben["id"]), WITHIN, "the unassigned note")
         time.sleep(POLL)
     finally:
         ben.close()
