@@ -191,7 +191,7 @@ class Notes:
             extension_id=extension_id,
             action=action,
             thread_id=thread_id,
-            note_ids=note_ids,
+            note_ids=note_ids or (),
             detail=detail,
         )
         try:

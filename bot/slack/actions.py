@@ -15,7 +15,7 @@ from bot.service.types import Actor
 from bot.slack import blocks, grammar
 from bot.slack.commands import run
 from bot.slack.deps import Deps
-from bot.slack.errors import classify
+from bot.slack.errors import classify, guarded
 from bot.slack.modals import _update
 from bot.slack.replies import Reply
 
@@ -31,11 +31,14 @@ def _value(body: dict[str, Any]) -> str:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    guard = guarded(deps)
+
     @app.action("connect_open")
     async def connect_open(ack: Any) -> None:
         await ack()  # a link button: Slack opens the URL; nothing to do here
 
     @app.action("note_edit")
+    @guard
     async def note_edit(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         deps.metrics.slack_requests.labels("action").inc()
@@ -63,7 +66,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await _update(client, view_id, blocks.note_edit_modal(note, private_metadata=meta))
 
     @app.action("note_delete")
-    async def note_delete(ack: Any, body: dict[str, Any], respond: Any) -> None:
+    @guard
+    async def note_delete(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         await ack()
         deps.metrics.slack_requests.labels("action").inc()
         actor = _actor(body)
@@ -71,7 +75,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await Reply(respond)(blocks.delete_confirm([n.id for n in notes], notes), "Delete this note?")
 
     @app.action("note_delete_confirm")
-    async def note_delete_confirm(ack: Any, body: dict[str, Any], respond: Any) -> None:
+    @guard
+    async def note_delete_confirm(
+        ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
+    ) -> None:
         await ack()
         deps.metrics.slack_requests.labels("action").inc()
         ids = list(json.loads(_value(body)))
@@ -80,11 +87,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await Reply(respond, replace_original=True)(blocks.deleted(len(ids)), f"Deleted {len(ids)} note(s)")
 
     @app.action("note_delete_cancel")
-    async def note_delete_cancel(ack: Any, respond: Any) -> None:
+    @guard
+    async def note_delete_cancel(
+        ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
+    ) -> None:
         await ack()
         await respond(delete_original=True)
 
     @app.action("thread_pick")
+    @guard
     async def thread_pick(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         """Several conversations matched a phone number: carry on with the one the person picked."""
         await ack()
@@ -102,6 +113,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
 
     @app.action("pending_finish")
+    @guard
     async def pending_finish(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         """After connecting: finish the command the person was trying when we asked them to connect."""
         await ack()
@@ -116,6 +128,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
 
     @app.action("add_note_open")
+    @guard
     async def add_note_open(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         deps.metrics.slack_requests.labels("action").inc()

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.service.types import Actor
 from bot.slack import blocks, grammar
 from bot.slack.deps import Deps
+from bot.slack.errors import guarded
 from bot.slack.ids import COMMAND
 from bot.slack.replies import Reply, plain_text, user_tz
 from bot.slack.text import unescape
@@ -31,8 +32,13 @@ PROGRESS = {
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    guard = guarded(deps)
+
     @app.command(COMMAND)
-    async def thread_note(ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
+    @guard
+    async def thread_note(
+        ack: Any, body: dict[str, Any], command: dict[str, Any], respond: Any, client: AsyncWebClient
+    ) -> None:
         deps.metrics.slack_requests.labels("command").inc()
         parsed = grammar.parse(command.get("text") or "")
         if isinstance(parsed, grammar.Help):

@@ -6,7 +6,10 @@ connected gets a one-click connect prompt that remembers what they were doing, i
 
 from __future__ import annotations
 
+import functools
+import inspect
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -91,37 +94,76 @@ def actor_of(body: dict[str, Any]) -> Actor | None:
     return Actor(str(team), str(user)) if team and user else None
 
 
+async def report(
+    deps: Deps, error: Exception, body: dict[str, Any], client: AsyncWebClient, respond: Any
+) -> None:
+    """Answer the person whose action failed: one sentence, their text kept, a connect prompt if needed."""
+    kind, details = classify(error)
+    actor = actor_of(body)
+    text = typed_text(body)
+    if kind == "internal":
+        ref = secrets.token_hex(4)
+        log.error("listener.failed", ref=ref, error=type(error).__name__, exc_info=error)
+        details = {"ref": ref}
+    else:
+        log.info("listener.refused", kind=kind, error=type(error).__name__)
+    if actor is None:
+        return
+    if kind == "disconnected":
+        raw = _raw_command(body)  # kept as Slack sent it, so it parses the same way when finished
+        pending = {"kind": "command", "text": raw} if raw else None
+        url = await deps.accounts.connect_url(actor, pending)
+        out = blocks.connect_prompt(url, f"/thread-note {text}" if text else None)
+        fallback = "Connect your RingCentral account first"
+    elif isinstance(error, AmbiguousThread):
+        out = blocks.thread_choices(error.threads, pending_text=text)
+        fallback = "Several conversations match; pick one"
+    else:
+        out = blocks.error_message(kind, user_text=text, **details)
+        fallback = blocks.error_sentence(kind, **details)
+    try:
+        if respond is not None and (body.get("response_url") or body.get("command")):
+            await respond(blocks=out, text=fallback, response_type="ephemeral", replace_original=False)
+        else:
+            channel = (body.get("channel") or {}).get("id")
+            await tell_user(client, actor.user_id, out, fallback, channel_id=channel)
+    except SlackApiError as exc:
+        log.warning("listener.reply_failed", error=exc.response.get("error"))
+
+
+Listener = Callable[..., Awaitable[None]]
+
+
+def guarded(deps: Deps) -> Callable[[Listener], Listener]:
+    """Wrap a listener so what it raises after acknowledging is reported by `report`.
+
+    Why not only `app.error`: with process_before_response=False, Bolt runs the listener as a task and polls
+    for the ack; when the listener raises right after acknowledging (a fast refusal such as "not connected"),
+    Bolt's runner overwrites the ack with None before its poll has seen it, and Slack gets a 404 instead of
+    the acknowledgement. Catching here keeps the ack. Bolt reads the listener's arguments through
+    `inspect.unwrap`, so the wrapped listener still receives exactly what it asks for; it must ask for
+    `body` and `client` (and `respond` where there is one).
+    """
+
+    def wrap(listener: Listener) -> Listener:
+        names = inspect.getfullargspec(listener).args
+        if "body" not in names or "client" not in names:
+            raise TypeError(f"{listener.__name__} must take `body` and `client` to be guarded")
+
+        @functools.wraps(listener)
+        async def guarded_listener(**kwargs: Any) -> None:
+            try:
+                await listener(**kwargs)
+            except Exception as exc:  # one place turns every failure into a sentence for the person
+                await report(deps, exc, kwargs["body"], kwargs["client"], kwargs.get("respond"))
+
+        return guarded_listener
+
+    return wrap
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
-        kind, details = classify(error)
-        actor = actor_of(body)
-        text = typed_text(body)
-        if kind == "internal":
-            ref = secrets.token_hex(4)
-            log.exception("listener.failed", ref=ref, error=type(error).__name__, exc_info=error)
-            details = {"ref": ref}
-        else:
-            log.info("listener.refused", kind=kind, error=type(error).__name__)
-        if actor is None:
-            return
-        if kind == "disconnected":
-            raw = _raw_command(body)  # kept as Slack sent it, so it parses the same way when finished
-            pending = {"kind": "command", "text": raw} if raw else None
-            url = await deps.accounts.connect_url(actor, pending)
-            out = blocks.connect_prompt(url, f"/thread-note {text}" if text else None)
-            fallback = "Connect your RingCentral account first"
-        elif isinstance(error, AmbiguousThread):
-            out = blocks.thread_choices(error.threads, pending_text=text)
-            fallback = "Several conversations match; pick one"
-        else:
-            out = blocks.error_message(kind, user_text=text, **details)
-            fallback = blocks.error_sentence(kind, **details)
-        try:
-            if body.get("response_url") or body.get("command"):
-                await respond(blocks=out, text=fallback, response_type="ephemeral", replace_original=False)
-            else:
-                channel = (body.get("channel") or {}).get("id")
-                await tell_user(client, actor.user_id, out, fallback, channel_id=channel)
-        except SlackApiError as exc:
-            log.warning("listener.reply_failed", error=exc.response.get("error"))
+        """Failures before a listener acknowledged (middleware, or a listener without `guarded`)."""
+        await report(deps, error, body, client, respond)

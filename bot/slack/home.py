@@ -14,6 +14,7 @@ from bot.service.errors import ServiceError
 from bot.service.types import Actor
 from bot.slack import blocks
 from bot.slack.deps import Deps
+from bot.slack.errors import guarded
 
 log = get_logger(__name__)
 HOME_THREADS = 20
@@ -34,11 +35,14 @@ async def build_home(deps: Deps, actor: Actor) -> Any:
         problem = type(exc).__name__
         log.info("home.threads_unavailable", error=problem)
     subs = await deps.subscriptions.for_home(actor) if deps.subscriptions is not None else []
-    return blocks.home_view(connected_as=linked, connect_url=None, threads=threads, subscriptions=subs, tz_name=tz)
+    return blocks.home_view(
+        connected_as=linked, connect_url=None, threads=threads, subscriptions=subs, tz_name=tz
+    )
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.event("app_home_opened")
+    @guarded(deps)
     async def home_opened(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab") != "home":
             return

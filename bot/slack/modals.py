@@ -25,7 +25,7 @@ from bot.service.notes import filter_threads
 from bot.service.types import Actor
 from bot.slack import blocks, grammar, text
 from bot.slack.deps import Deps
-from bot.slack.errors import classify
+from bot.slack.errors import classify, guarded
 from bot.slack.ids import SAVE_SHORTCUT
 from bot.slack.replies import tell_user, user_names
 
@@ -77,7 +77,10 @@ async def suggestions(deps: Deps, actor: Actor) -> list[Thread]:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    guard = guarded(deps)
+
     @app.shortcut(SAVE_SHORTCUT)
+    @guard
     async def save_as_note(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         deps.metrics.slack_requests.labels("shortcut").inc()
@@ -138,15 +141,18 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack(options=[blocks.thread_option(t) for t in matched[:100]])
 
     @app.view(blocks.SAVE_NOTE)
+    @guard
     async def save_note(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         await _submit_note(ack, body, view, client, deps, fixed_thread=None, source="shortcut")
 
     @app.view(blocks.ADD_NOTE)
+    @guard
     async def add_note(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         await _submit_note(ack, body, view, client, deps, fixed_thread=meta.get("thread"), source="modal")
 
     @app.view(blocks.EDIT_NOTE)
+    @guard
     async def edit_note(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         deps.metrics.slack_requests.labels("view_submission").inc()
         entered = _input(view)
@@ -169,6 +175,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
 
     @app.action(blocks.SAVE_NOTE_TRIM)
+    @guard
     async def trim(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         view = body["view"]

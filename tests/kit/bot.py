@@ -25,7 +25,7 @@ from cryptography.fernet import Fernet
 from bot.config import Settings, load_settings
 from bot.servers import BackgroundServer
 from bot.web import create_web_app
-from tests.kit.rc import RcSandbox, SpecTransport
+from tests.kit.rc import RcAdmin, RcSandbox, SpecTransport
 from tests.kit.slack import SlackRequests, SlackStandin
 
 JSON = dict[str, Any]
@@ -108,12 +108,15 @@ def _ack_body(response: httpx.Response) -> JSON | None:
 
 @dataclass
 class RunningBot:
+    """The running bot and what surrounds it; `rc_admin` drives the emulator's control routes."""
+
     url: str
     settings: Settings
     slack: SlackStandin
     rc: RcSandbox
     requests: SlackRequests
     database_url: str
+    rc_admin: RcAdmin
 
     def _answers(self, response_url: str, settle: Callable[[list[JSON]], bool], timeout: float) -> list[JSON]:
         rid = urlsplit(response_url).path.rstrip("/").rsplit("/", 1)[-1]
@@ -159,6 +162,34 @@ class RunningBot:
         ext = self.rc.user(rc_user).extension_id
         return httpx.get(url + f"&sandbox_user={ext}", follow_redirects=True, timeout=10.0)
 
+    def modal(self, user: str = "alice", *, callback_id: str | None = None, where: Callable[[JSON], bool] | None = None,
+              timeout: float = 10.0) -> JSON:
+        """The modal on top of `user`'s stack, once it has `callback_id` (and satisfies `where`)."""
+
+        def top() -> JSON | None:
+            state = self.slack.views(user)
+            uid = self.slack.user_id(user)
+            stack = state["modal_stacks"].get(uid) or []
+            if not stack:
+                return None
+            view = next((v for v in state["views"] if v["id"] == stack[-1]), None)
+            if view is None or (callback_id and view.get("callback_id") != callback_id):
+                return None
+            return view if where is None or where(view) else None
+
+        return dict(wait_for(top, timeout, f"a {callback_id or 'modal'} view for {user}"))
+
+    def home(self, user: str = "alice", timeout: float = 10.0) -> JSON:
+        uid = self.slack.user_id(user)
+        state = wait_for(lambda: self.slack.views(user)["home"].get(uid), timeout, f"{user}'s Home tab")
+        view_id = state if isinstance(state, str) else state.get("id")
+        return next(v for v in self.slack.views(user)["views"] if v["id"] == view_id)
+
+    def submit(self, view: JSON, values: JSON, *, user: str = "alice") -> httpx.Response:
+        """Submit `view` (as the app last published it) with `values` ({block: {action: value}})."""
+        payload = self.requests.payloads.view_submission(view, values, user=user)
+        return self.requests.send(self.requests.interactive(payload))
+
     def rc_state_notes(self) -> list[JSON]:
         """Every note the emulator holds (all threads), as stored."""
         state = httpx.get(f"{self.rc.url}/sandbox/state", timeout=10.0).json()
@@ -203,7 +234,7 @@ class BotSpecTransport(SpecTransport):
 
 
 @pytest.fixture
-def bot(rc_sandbox: RcSandbox, slack_standin: SlackStandin, slack_request: SlackRequests,
+def bot(rc_sandbox: RcSandbox, rc_admin: RcAdmin, slack_standin: SlackStandin, slack_request: SlackRequests,
         bot_database_url: str) -> Iterator[RunningBot]:
     server = BackgroundServer()
     settings = make_settings(slack=slack_standin, rc=rc_sandbox, database_url=bot_database_url, public_url=server.url)
@@ -212,7 +243,7 @@ def bot(rc_sandbox: RcSandbox, slack_standin: SlackStandin, slack_request: Slack
     server.start(timeout=30)
     slack_request.app_url = server.url
     try:
-        yield RunningBot(server.url, settings, slack_standin, rc_sandbox, slack_request, bot_database_url)
+        yield RunningBot(server.url, settings, slack_standin, rc_sandbox, slack_request, bot_database_url, rc_admin)
     finally:
         server.stop()
     assert not transport.violations, transport.report()
