@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import secrets
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -96,6 +97,48 @@ def token_error(response: httpx.Response) -> RingCentralError:
     return _errors.error_for(response, group="Auth")
 
 
+class _SharedRefreshes:
+    """Per process: one refresh per refresh token, whichever auth object holds it.
+
+    Refresh tokens are single-use, and callers may build a short-lived client (and auth) per request from the
+    same stored tokens. Two such auths must not both present the token: the second would be refused and the
+    person told to reconnect. So the refresh runs under a lock per refresh token, and its result is kept for
+    a while so that the other holders adopt it instead of refreshing again. (Across processes, the callers'
+    store has to serialise refreshes; this covers one process.)
+    """
+
+    def __init__(self, keep_for: float = 600.0, max_entries: int = 10_000) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._results: dict[str, tuple[float, TokenSet]] = {}
+        self._keep_for = keep_for
+        self._max = max_entries
+
+    @contextlib.asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._locks.get(key) is lock:
+                del self._locks[key]
+
+    def remember(self, key: str, tokens: TokenSet) -> None:
+        now = time.monotonic()
+        if len(self._results) >= self._max:
+            self._results = {k: v for k, v in self._results.items() if now - v[0] < self._keep_for}
+        self._results[key] = (now, tokens)
+
+    def result(self, key: str) -> TokenSet | None:
+        found = self._results.get(key)
+        if found is None or time.monotonic() - found[0] >= self._keep_for:
+            return None
+        return found[1]
+
+
+_SHARED = _SharedRefreshes()
+
+
 class _RefreshingAuth(httpx.Auth):
     """Shared flow: attach the bearer token, refresh under a lock, retry once after a 401."""
 
@@ -144,10 +187,14 @@ class _RefreshingAuth(httpx.Auth):
             async with self._lock:
                 token = self._fresh_token()
                 if token is None:
-                    for refresh in self._refresh_requests():
-                        response = yield refresh
-                        if await self._accept(response, last=refresh.extensions.get("rc_last", False)):
-                            break
+                    async with _SHARED.lock(self._refresh_key()):
+                        if not self._adopt_shared():
+                            for refresh in self._refresh_requests():
+                                response = yield refresh
+                                if await self._accept(
+                                    response, last=refresh.extensions.get("rc_last", False)
+                                ):
+                                    break
                     token = self._require_token()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
@@ -155,13 +202,29 @@ class _RefreshingAuth(httpx.Auth):
             return
         async with self._lock:
             if self._tokens is None or self._tokens.access_token == token:  # nobody renewed it meanwhile
-                for refresh in self._refresh_requests():
-                    response = yield refresh
-                    if await self._accept(response, last=refresh.extensions.get("rc_last", False)):
-                        break
+                async with _SHARED.lock(self._refresh_key()):
+                    if not self._adopt_shared():
+                        for refresh in self._refresh_requests():
+                            response = yield refresh
+                            if await self._accept(response, last=refresh.extensions.get("rc_last", False)):
+                                break
             token = self._require_token()
         request.headers["Authorization"] = f"Bearer {token}"
         yield request
+
+    def _refresh_key(self) -> str:
+        """Refreshes are shared by refresh token; without one (first JWT sign-in) this auth is on its own."""
+        if self._tokens is not None and self._tokens.refresh_token:
+            return self._tokens.refresh_token
+        return f"auth:{id(self)}"
+
+    def _adopt_shared(self) -> bool:
+        """Another auth object of this process already spent our refresh token: take its result."""
+        renewed = _SHARED.result(self._refresh_key())
+        if renewed is None:
+            return False
+        self._tokens = renewed  # its owner has persisted it already (on_refresh)
+        return True
 
     def _refresh_requests(self) -> list[httpx.Request]:
         if self._dead is not None:
@@ -187,6 +250,7 @@ class _RefreshingAuth(httpx.Auth):
             self._dead = exc
             raise
         log.info("ringcentral.token_renewed", owner_id=tokens.owner_id, expires_in=tokens.expires_in)
+        _SHARED.remember(self._refresh_key(), tokens)
         await self._stored(tokens)
         return True
 

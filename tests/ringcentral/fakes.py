@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -115,10 +116,20 @@ class FakeRingCentral:
         return httpx.MockTransport(self)
 
 
+def user_tokens(expires_in: int = 3600) -> TokenSet:
+    """A person's tokens; the refresh token is unique, as real ones are (refreshes are shared by it)."""
+    return TokenSet.model_validate(token_json("access-0", f"refresh-{uuid.uuid4()}", expires_in))
+
+
 def user_auth(
-    clock: FakeClock, *, expires_in: int = 3600, issued_ago: float = 0.0, **kw: Any
+    clock: FakeClock,
+    *,
+    expires_in: int = 3600,
+    issued_ago: float = 0.0,
+    tokens: TokenSet | None = None,
+    **kw: Any,
 ) -> UserTokenAuth:
-    tokens = TokenSet.model_validate(token_json("access-0", "refresh-0", expires_in))
+    tokens = tokens or user_tokens(expires_in)
     return UserTokenAuth(tokens, issued_at=clock() - issued_ago, clock=clock, **kw)
 
 

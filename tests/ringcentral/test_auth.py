@@ -20,6 +20,7 @@ from tests.ringcentral.fakes import (
     thread_json,
     token_json,
     user_auth,
+    user_tokens,
 )
 
 
@@ -39,11 +40,12 @@ async def test_concurrent_requests_with_an_expiring_token_share_one_refresh() ->
         ok_thread, token=lambda r: httpx.Response(200, json=token_json("access-1", "refresh-1"))
     )
     auth = user_auth(clock, expires_in=3600, issued_ago=3590, on_refresh=on_refresh)  # 10 s left < margin
+    refresh_token = auth.tokens.refresh_token if auth.tokens else None
     client = make_client(fake, clock, auth=auth)
     start = clock()
     await asyncio.gather(*(client.get_thread("t1") for _ in range(10)))
     assert len(fake.token_requests) == 1
-    assert form_of(fake.token_requests[0]) == {"grant_type": "refresh_token", "refresh_token": "refresh-0"}
+    assert form_of(fake.token_requests[0]) == {"grant_type": "refresh_token", "refresh_token": refresh_token}
     assert [t.access_token for t in persisted] == ["access-1"]
     assert persisted[0].issued_at is not None and start <= persisted[0].issued_at <= clock()
     assert {r.headers["Authorization"] for r in fake.requests} == {"Bearer access-1"}
@@ -211,3 +213,28 @@ async def test_a_refused_code_exchange_is_auth_revoked() -> None:
 def test_token_set_repr_never_shows_tokens() -> None:
     tokens = TokenSet.model_validate(token_json("secret-access", "secret-refresh"))
     assert "secret" not in repr(tokens) and "secret" not in str(tokens)
+
+
+async def test_two_clients_built_from_the_same_stored_tokens_share_one_refresh() -> None:
+    """Callers build a short-lived client per request from stored tokens: the single-use refresh token must
+    still be presented once, and the second client adopts the first one's result."""
+    clock = FakeClock()
+    persisted: list[TokenSet] = []
+
+    async def on_refresh(tokens: TokenSet) -> None:
+        persisted.append(tokens)
+
+    fake = FakeRingCentral(
+        ok_thread, token=lambda r: httpx.Response(200, json=token_json("access-1", "refresh-1"))
+    )
+    stored = user_tokens()
+    clients = [
+        make_client(fake, clock, auth=user_auth(clock, tokens=stored, issued_ago=3590, on_refresh=on_refresh))
+        for _ in range(2)
+    ]
+    await asyncio.gather(*(client.get_thread("t1") for client in clients for _ in range(3)))
+    assert len(fake.token_requests) == 1
+    assert len(persisted) == 1
+    assert {r.headers["Authorization"] for r in fake.requests} == {"Bearer access-1"}
+    for client in clients:
+        await client.aclose()
