@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from functools import partial
 
+import httpx
 import pytest
 
 from tests.kit.bot import RunningBot, wait_for
@@ -194,3 +195,51 @@ def test_archived_channel_pauses_the_subscription_tells_its_creator_and_resumes_
     found = wait_for(lambda: with_note(bot.slack, "handoffs", while_archived["id"]), WITHIN, "the held note")
     assert len(found) == 1
     assert "active" in bot.command("subscriptions", channel="handoffs").text
+
+
+def test_take_over_assigns_the_thread_to_the_clicker_and_the_parent_shows_the_new_assignee(
+    bot: RunningBot, ana: Handler
+) -> None:
+    bot.connect("alice", "Ana Alvarez")
+    subscribe(bot, "Support", channel="handoffs")
+    time.sleep(POLL * 1.5)
+    note = ana.add(SUPPORT_THREAD_2, "Who takes this one?")
+    parent = wait_for(lambda: with_note(bot.slack, "handoffs", note["id"]), WITHIN, "the note")[0]
+    assert "Open, unassigned" in shown(parent)
+    button = next(
+        e for b in parent["blocks"] if b["type"] == "actions" for e in b["elements"]
+        if e["action_id"] == "notify_take_over"
+    )  # fmt: skip
+    bot.click(button, user="alice", channel="handoffs", answers=0)
+    wait_for(
+        lambda: "assigned to Ana Alvarez" in shown(with_note(bot.slack, "handoffs", note["id"])[0]),
+        WITHIN,
+        "the parent to show the new assignee",
+    )
+    threads = httpx.get(f"{bot.rc.url}/sandbox/state", timeout=10).json()["threads"]
+    assert "62001001" in str(next(t for t in threads if t["id"] == SUPPORT_THREAD_2))  # Ana, in RingCentral
+
+
+def test_a_refused_take_over_is_told_to_the_clicker_only(bot: RunningBot, ana: Handler) -> None:
+    bot.connect("alice", "Ana Alvarez")
+    bot.connect("bob", "Dana Kowalski")  # Dana does not handle Support
+    subscribe(bot, "Support", channel="handoffs")
+    time.sleep(POLL * 1.5)
+    note = ana.add(SUPPORT_THREAD_2, "Only a Support handler may take this")
+    parent = wait_for(lambda: with_note(bot.slack, "handoffs", note["id"]), WITHIN, "the note")[0]
+    button = next(
+        e for b in parent["blocks"] if b["type"] == "actions" for e in b["elements"]
+        if e["action_id"] == "notify_take_over"
+    )  # fmt: skip
+    bob = bot.slack.user_id("bob")
+    bot.click(button, user="bob", channel="handoffs", answers=0)
+    private = wait_for(
+        lambda: (
+            [e for e in bot.slack.ephemerals(user=bob) if "handle" in str(e)]
+            or [d for d in bot.dms("bob") if "handle" in str(d["args"])]
+        ),
+        WITHIN,
+        "the refusal",
+    )
+    assert private
+    assert "Open, unassigned" in shown(with_note(bot.slack, "handoffs", note["id"])[0])
