@@ -319,11 +319,7 @@ class NotifyQueries(StoreBase):
     async def mark_attempt(self, row_id: int) -> None:
         """Recorded (and committed) before posting, so a crash after the post is repaired by lookup."""
         async with self._tx() as conn:
-            await conn.execute(
-                outbox.update()
-                .where(outbox.c.id == row_id)
-                .values(attempted_at=self._now())
-            )
+            await conn.execute(outbox.update().where(outbox.c.id == row_id).values(attempted_at=self._now()))
 
     async def finish_outbox(self, row_id: int, status: str = "done", error: str | None = None) -> None:
         async with self._tx() as conn:

@@ -1,0 +1,49 @@
+"""The outbox's storage on every backend: the idempotency key, the cursor written with the rows, order."""
+
+from __future__ import annotations
+
+from bot.store import Store
+from bot.store.notify import NewSubscription, OutboxEntry
+from tests.kit.db import FakeClock
+
+
+async def _subscription(store: Store, clock: FakeClock, channel: str = "C1") -> int:
+    sub, created = await store.save_subscription(
+        NewSubscription("T1", channel, "ops", True, "601", "Support", {}, False, "strike", "U1", clock())
+    )
+    assert created
+    return sub.id
+
+
+async def test_the_same_note_version_is_queued_once_and_the_cursor_moves_with_the_rows(
+    store: Store, clock: FakeClock
+) -> None:
+    sub = await _subscription(store, clock)
+    rows = [
+        OutboxEntry(sub, "n1", "v1", "note", "t1", {"id": "n1"}),
+        OutboxEntry(sub, "n2", "v1", "note", "t1"),
+    ]
+    assert await store.enqueue(rows, state={"notify:sync_token": "a"}) == 2
+    again = [*rows, OutboxEntry(sub, "n1", "v2", "note", "t1")]
+    assert await store.enqueue(again, state={"notify:sync_token": "b"}) == 1
+    assert await store.get_state("notify:sync_token") == "b"
+    pending = await store.pending_outbox()
+    assert [(r.note_id, r.version) for r in pending] == [("n1", "v1"), ("n2", "v1"), ("n1", "v2")]
+    assert (await store.outbox_depths()) == {sub: 3}
+
+
+async def test_a_paused_subscription_keeps_its_rows_and_resubscribing_resumes_it(
+    store: Store, clock: FakeClock
+) -> None:
+    sub = await _subscription(store, clock)
+    await store.enqueue([OutboxEntry(sub, "n1", "v1", "note", "t1")])
+    assert await store.pause_subscription(sub, "is_archived")
+    assert not await store.pause_subscription(sub, "is_archived"), "the creator is told once"
+    assert await store.pending_outbox() == []
+    again, created = await store.save_subscription(
+        NewSubscription(
+            "T1", "C1", "ops", True, "601", "Support", {"tags": ["x"]}, True, "strike", "U2", clock()
+        )
+    )
+    assert not created and again.active and again.created_by == "U1" and again.filters == {"tags": ["x"]}
+    assert [r.note_id for r in await store.pending_outbox()] == ["n1"]
