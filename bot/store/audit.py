@@ -53,7 +53,7 @@ class AuditLog(StoreBase):
         outcome: str | BaseException = OK,
         extension_id: str | None = None,
         thread_id: str | None = None,
-        note_ids: Iterable[str] = (),
+        note_ids: Iterable[str | int] = (),
         detail: str | None = None,
     ) -> AuditEntry:
         """Append one entry. Pass the exception as `outcome` for a failed write; its class name is kept.

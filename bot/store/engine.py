@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -9,7 +10,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from bot.store.urls import is_memory, is_sqlite
+from bot.store.errors import unavailable
+from bot.store.urls import describe, is_memory, is_sqlite
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 CONNECT_TIMEOUT_S = 10.0
@@ -26,6 +28,18 @@ def make_engine(url: URL, *, connect_timeout: float = CONNECT_TIMEOUT_S) -> Asyn
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def check_reachable(url: URL) -> None:
+    """Fail early, in one line, when a SQLite file's directory is missing.
+
+    Besides the clearer message this avoids aiosqlite's failed-connect path, whose worker thread outlives
+    the attempt and may report to an event loop that has closed meanwhile.
+    """
+    if is_sqlite(url) and not is_memory(url) and url.database:
+        directory = Path(url.database).parent
+        if not directory.is_dir():
+            raise unavailable(describe(url), FileNotFoundError(f"directory {directory} does not exist"))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -88,26 +88,45 @@ async def translated(where: str) -> AsyncIterator[None]:
         raise
     except sa_exc.IntegrityError as exc:
         raise Conflict(f"the write conflicts with a stored row: {_first_line(exc.orig)}") from exc
-    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError) as exc:
-        raise unavailable(where, exc) from exc
     except sa_exc.DBAPIError as exc:
         if exc.connection_invalidated or _cannot_connect(exc):
             raise unavailable(where, exc) from exc
         raise StoreError(f"database error: {_first_line(exc.orig)}") from exc
+    except sa_exc.TimeoutError as exc:  # no pooled connection came free in time
+        raise unavailable(where, exc) from exc
     except sa_exc.SQLAlchemyError as exc:
         raise StoreError(f"database error: {_first_line(exc)}") from exc
     except OSError as exc:  # asyncpg's refused or timed-out connects arrive unwrapped
         raise unavailable(where, exc) from exc
 
 
-# PostgreSQL SQLSTATE classes that mean "this server/database/role cannot be used": connection exception,
+# PostgreSQL SQLSTATE classes that mean "this server/database/role cannot be used now": connection exception,
 # invalid authorization, unknown database, insufficient resources, operator intervention (shutting down).
-_UNAVAILABLE_SQLSTATES = ("08", "28", "3D", "53", "57P")
+_PG_UNAVAILABLE = ("08", "28", "3D", "53", "57P")
+# SQLite result codes of the same kind (busy or locked past the timeout, cannot open, I/O, disk full, …).
+_SQLITE_UNAVAILABLE = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_READONLY",
+    "SQLITE_PERM",
+    "SQLITE_NOTADB",
+)
 
 
 def _cannot_connect(exc: sa_exc.DBAPIError) -> bool:
+    """Unavailable (retry later, check the setting) as opposed to a bug in a query."""
+    if isinstance(exc, sa_exc.InterfaceError):
+        return True
     sqlstate = getattr(exc.orig, "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+    if isinstance(sqlstate, str):
+        return sqlstate.startswith(_PG_UNAVAILABLE)
+    sqlite_code = getattr(exc.orig, "sqlite_errorname", None)
+    if isinstance(sqlite_code, str):
+        return sqlite_code.startswith(_SQLITE_UNAVAILABLE)
+    return isinstance(exc, sa_exc.OperationalError)
 
 
 def _first_line(exc: object) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL
 from bot.store._base import Clock, utcnow
 from bot.store.audit import AuditLog
 from bot.store.crypto import Key, TokenCipher
-from bot.store.engine import CONNECT_TIMEOUT_S, make_engine
+from bot.store.engine import CONNECT_TIMEOUT_S, check_reachable, make_engine
 from bot.store.errors import StoreError, translated
 from bot.store.leases import Leases
 from bot.store.links import LinkQueries
@@ -53,6 +53,7 @@ class Store(LinkQueries, OAuthStates, AuditLog, NamedState, Leases, NotifyQuerie
         cipher = secret_keys if isinstance(secret_keys, TokenCipher) else TokenCipher(secret_keys)
         target = async_url(url)
         where = describe(target)
+        check_reachable(target)
         engine = make_engine(target, connect_timeout=connect_timeout)
         try:
             async with translated(where):

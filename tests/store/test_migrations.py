@@ -104,7 +104,7 @@ async def test_unreachable_postgres_names_the_setting_and_host(secret_key: str) 
 
 
 async def test_sqlite_file_in_a_missing_directory_is_unavailable(tmp_path: Path, secret_key: str) -> None:
-    with pytest.raises(StoreUnavailable, match=r"THREAD_NOTE_DATABASE_URL.*unable to open"):
+    with pytest.raises(StoreUnavailable, match=r"THREAD_NOTE_DATABASE_URL.*missing does not exist"):
         await Store.open(f"sqlite:///{tmp_path}/missing/bot.db", [secret_key])
 
 
