@@ -15,12 +15,13 @@ from bot.service.types import Actor
 from bot.slack import blocks
 from bot.slack.deps import Deps
 from bot.slack.errors import guarded
+from bot.slack.replies import user_tz
 
 log = get_logger(__name__)
 HOME_THREADS = 20
 
 
-async def build_home(deps: Deps, actor: Actor) -> Any:
+async def build_home(deps: Deps, actor: Actor, client: AsyncWebClient) -> Any:
     linked = await deps.accounts.linked(actor)
     if linked is None:
         url = await deps.accounts.connect_url(actor)
@@ -35,6 +36,7 @@ async def build_home(deps: Deps, actor: Actor) -> Any:
         problem = type(exc).__name__
         log.info("home.threads_unavailable", error=problem)
     subs = await deps.subscriptions.for_home(actor) if deps.subscriptions is not None else []
+    tz = await user_tz(client, actor.user_id)
     return blocks.home_view(
         connected_as=linked, connect_url=None, threads=threads, subscriptions=subs, tz_name=tz
     )
@@ -48,4 +50,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         deps.metrics.slack_requests.labels("home").inc()
         actor = Actor(str(body.get("team_id")), str(event["user"]))
-        await client.views_publish(user_id=actor.user_id, view=await build_home(deps, actor))
+        await client.views_publish(user_id=actor.user_id, view=await build_home(deps, actor, client))

@@ -50,7 +50,7 @@ def texts(node: Any) -> str:
     def walk(n: Any) -> None:
         if isinstance(n, dict):
             for key, value in n.items():
-                if key == "text" and isinstance(value, str):
+                if key in ("text", "initial_value") and isinstance(value, str):
                     out.append(value)
                 else:
                     walk(value)
