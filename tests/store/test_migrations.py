@@ -114,3 +114,9 @@ async def test_missing_postgres_database_is_unavailable(secret_key: str) -> None
     missing = async_url(os.environ[POSTGRES_ENV]).set(database="tnb_no_such_database")
     with pytest.raises(StoreUnavailable, match=r"tnb_no_such_database.*THREAD_NOTE_DATABASE_URL"):
         await Store.open(missing.render_as_string(hide_password=False), [secret_key])
+
+
+def test_migration_command_line_finds_no_drift() -> None:
+    from bot.store.migrations.__main__ import main
+
+    main(["check"])  # autogenerates against a scratch database at head; raises if anything is missing
