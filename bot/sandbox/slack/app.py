@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from bot.logs import get_logger
+from bot.sandbox.slack import page
 from bot.sandbox.slack.api import METHODS, Args, Ctx
 from bot.sandbox.slack.control import Control, guarded
 from bot.sandbox.slack.limits import Faults, RateLimits
@@ -86,8 +87,8 @@ def _routes(sb: SlackSandbox) -> list[BaseRoute]:
         Route(f"{p}/socket/dispatch", guarded(sb.hub.dispatch), methods=["POST"]),
         Route(f"{p}/socket/disconnect", guarded(sb.hub.disconnect), methods=["POST"]),
         Route(f"{p}/socket/envelopes", guarded(sb.hub.list_envelopes), methods=["GET"]),
-        # The read-only web page of the channels (a later task) goes here: `GET /sandbox/slack/` rendering
-        # `Control.list_channels` / `Control.messages` data; it must stay read-only.
+        # The read-only web page of the channels (see page.py).
+        Route(f"{p}/", page.endpoint(sb.state), methods=["GET"]),
     ]
 
 
