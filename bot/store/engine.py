@@ -24,7 +24,8 @@ def make_engine(url: URL, *, connect_timeout: float = CONNECT_TIMEOUT_S) -> Asyn
 
     kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
     if is_memory(url):
-        kwargs["poolclass"] = StaticPool  # every connection would otherwise get its own empty database
+        # One shared connection (each new one would be a new empty database): for one task at a time only.
+        kwargs["poolclass"] = StaticPool
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

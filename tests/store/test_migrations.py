@@ -15,22 +15,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from bot.store import Store, StoreUnavailable
-from bot.store.engine import make_engine
 from bot.store.migrate import MIGRATIONS, alembic_config
 from bot.store.schema import metadata
 from bot.store.urls import async_url
 from tests.kit.db import POSTGRES_ENV, FakeClock
+from tests.store.helpers import on_sync_connection
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
-async def _on_sync_connection(database_url: str, fn: Any) -> Any:
-    engine = make_engine(async_url(database_url))
-    try:
-        async with engine.begin() as conn:
-            return await conn.run_sync(fn)
-    finally:
-        await engine.dispose()
 
 
 def _revision(conn: Connection) -> str | None:
@@ -49,7 +40,7 @@ async def test_opening_an_empty_database_migrates_it_to_head(store: Store, datab
     def tables(conn: Connection) -> tuple[set[str], str | None]:
         return set(inspect(conn).get_table_names()), _revision(conn)
 
-    names, revision = await _on_sync_connection(database_url, tables)
+    names, revision = await on_sync_connection(database_url, tables)
     assert {"rc_links", "oauth_states", "audit_log", "kv_state", "leases", "alembic_version"} <= names
     assert revision == HEAD
 
@@ -61,7 +52,7 @@ async def test_reopening_keeps_data_and_changes_nothing(
         await first.set_state("cursor", {"syncToken": "abc"})
     async with await Store.open(database_url, [secret_key], clock=clock) as second:
         assert await second.get_state("cursor") == {"syncToken": "abc"}
-    assert await _on_sync_connection(database_url, _revision) == HEAD
+    assert await on_sync_connection(database_url, _revision) == HEAD
 
 
 async def test_schema_module_and_migrations_agree(store: Store, database_url: str) -> None:
@@ -69,7 +60,7 @@ async def test_schema_module_and_migrations_agree(store: Store, database_url: st
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         return list(compare_metadata(context, metadata))
 
-    assert await _on_sync_connection(database_url, drift) == []
+    assert await on_sync_connection(database_url, drift) == []
 
 
 async def test_migrations_downgrade_to_empty_and_upgrade_again(store: Store, database_url: str) -> None:
@@ -81,7 +72,7 @@ async def test_migrations_downgrade_to_empty_and_upgrade_again(store: Store, dat
         command.upgrade(cfg, "head")
         return emptied, _revision(conn)
 
-    emptied, revision = await _on_sync_connection(database_url, down_and_up)
+    emptied, revision = await on_sync_connection(database_url, down_and_up)
     assert emptied == set()
     assert revision == HEAD
 
@@ -89,7 +80,7 @@ async def test_migrations_downgrade_to_empty_and_upgrade_again(store: Store, dat
 async def test_replicas_opening_together_migrate_once(database_url: str, secret_key: str) -> None:
     stores = await asyncio.gather(*(Store.open(database_url, [secret_key]) for _ in range(4)))
     try:
-        assert await _on_sync_connection(database_url, _revision) == HEAD
+        assert await on_sync_connection(database_url, _revision) == HEAD
     finally:
         await asyncio.gather(*(s.close() for s in stores))
 
