@@ -465,10 +465,10 @@ class Printer:
         self.out = out or sys.stdout
         encoding = getattr(self.out, "encoding", None) or "ascii"
         try:
-            "✓✗".encode(encoding)
-            self.ok, self.bad = "✓", "✗"
+            "✓✗·".encode(encoding)
+            self.ok, self.bad, self.skip = "✓", "✗", "·"
         except (UnicodeEncodeError, LookupError):
-            self.ok, self.bad = "OK", "FAIL"
+            self.ok, self.bad, self.skip = "OK", "FAIL", "--"
         color = hasattr(self.out, "isatty") and self.out.isatty() and not os.environ.get("NO_COLOR")
         self._green, self._red, self._dim, self._off = (
             ("\033[32m", "\033[31m", "\033[2m", "\033[0m") if color else ("", "", "", "")
@@ -486,6 +486,9 @@ class Printer:
 
     def failed(self, text: str) -> None:
         self.line(f"  {self._red}{self.bad}{self._off} {text}")
+
+    def skipped(self, text: str) -> None:
+        self.line(f"  {self._dim}{self.skip} {text}{self._off}")
 
 
 def run_demo(keep: bool = False, out: Any = None) -> int:

@@ -280,7 +280,7 @@ class _Renderer:
         hue = sum(map(ord, uid or name)) % 360
         when = _time(str(m.get("ts") or "0"))
         badge = '<span class="badge">APP</span>' if is_bot else ""
-        edited = ' <span class="edited">(edited)</span>' if m.get("edited") else ""
+        edited = '<span class="edited">(edited)</span>' if m.get("edited") else ""
         if tombstone:
             body = '<div class="block tombstone">This message was deleted.</div>'
         elif m.get("blocks"):
@@ -298,7 +298,7 @@ class _Renderer:
             f'<article class="{css}" data-ts="{html.escape(str(m.get("ts") or ""))}">'
             f'<div class="avatar" style="background:hsl({hue} 45% 42%)">{initial}</div>'
             f'<div class="content"><div class="meta"><span class="who">{html.escape(name)}</span>{badge}'
-            f'<span class="when">{when}</span></div>{body}{edited}{thread}</div></article>'
+            f'<span class="when">{when}</span>{edited}</div>{body}{thread}</div></article>'
         )
 
 
