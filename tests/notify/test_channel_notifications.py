@@ -243,3 +243,23 @@ def test_a_refused_take_over_is_told_to_the_clicker_only(bot: RunningBot, ana: H
     )
     assert private
     assert "Open, unassigned" in shown(with_note(bot.slack, "handoffs", note["id"])[0])
+
+
+def test_mute_stops_one_conversations_notes_in_this_channel_and_unmute_brings_them_back(
+    bot: RunningBot, ana: Handler
+) -> None:
+    bot.connect("alice", "Ana Alvarez")
+    subscribe(bot, "Support", channel="handoffs")
+    time.sleep(POLL * 1.5)
+    first = ana.add(SUPPORT_THREAD, "Before muting")
+    wait_for(partial(with_note, bot.slack, "handoffs", first["id"]), WITHIN, "the first note")
+
+    assert "muted" in bot.command("mute +1 415 555 0142", channel="handoffs").text
+    muted = ana.add(SUPPORT_THREAD, "While muted")
+    other = ana.add(SUPPORT_THREAD_2, "Another conversation")
+    wait_for(partial(with_note, bot.slack, "handoffs", other["id"]), WITHIN, "the other conversation's note")
+    assert with_note(bot.slack, "handoffs", muted["id"]) == []
+
+    assert "unmuted" in bot.command("unmute +1 415 555 0142", channel="handoffs").text
+    after = ana.add(SUPPORT_THREAD, "After unmuting")
+    wait_for(partial(with_note, bot.slack, "handoffs", after["id"]), WITHIN, "the note after unmuting")
