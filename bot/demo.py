@@ -239,8 +239,9 @@ class RingCentralPerson:
 class Story:
     """The steps, in order; each returns the line to print and raises DemoFailed when it did not happen."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, *, timeout: float = STEP_TIMEOUT) -> None:
         self.stack = stack
+        self.timeout = timeout
         assert stack.settings is not None
         self.slack = SlackActor(stack.slack.url, app_url=stack.bot.url)
         self.rc_url = stack.rc.url
@@ -273,13 +274,13 @@ class Story:
 
     def _command(self, text: str, user: str = HANDLER_SLACK, answers: int = 1) -> list[JSON]:
         interaction = self.slack.command(text, user=user, channel=CHANNEL)
-        return self.slack.answers(interaction, answers, timeout=STEP_TIMEOUT)
+        return self.slack.answers(interaction, answers, timeout=self.timeout)
 
     def _poll_until(self, found: Callable[[], T | None], what: str) -> T:
         """Let the bot poll RingCentral and post (its notifier's `run_once`) until `found()` gives a value."""
         notifier = getattr(self.stack.container, "notifier", None)
         run_once = getattr(notifier, "run_once", None)
-        deadline = time.monotonic() + STEP_TIMEOUT
+        deadline = time.monotonic() + self.timeout
         while True:
             if run_once is not None:
                 self.stack.run(run_once(send_seconds=1.5))
@@ -289,7 +290,7 @@ class Story:
                 return value
             if time.monotonic() > deadline:
                 hint = "" if run_once is not None else " (this bot has no channel notifications yet)"
-                raise DemoFailed(f"{what} did not show in #{CHANNEL} within {STEP_TIMEOUT:g} s{hint}")
+                raise DemoFailed(f"{what} did not show in #{CHANNEL} within {self.timeout:g} s{hint}")
             if run_once is None:
                 time.sleep(0.2)
 
@@ -333,7 +334,7 @@ class Story:
             said = texts(bodies).splitlines()[0] if texts(bodies) else "nothing"
             raise DemoFailed(f"/thread-note subscribe {QUEUE} did not ask to confirm (it said: {said})")
         interaction = self.slack.click(button, user=HANDLER_SLACK, channel=CHANNEL)
-        confirmed = texts(self.slack.answers(interaction, 1, timeout=STEP_TIMEOUT))
+        confirmed = texts(self.slack.answers(interaction, 1, timeout=self.timeout))
         if "now receives" not in confirmed:
             raise DemoFailed(
                 f"subscribing did not succeed: {confirmed.splitlines()[0] if confirmed else '?'}"
@@ -374,7 +375,7 @@ class Story:
             return view
 
         try:
-            view = wait_for(ready, STEP_TIMEOUT, "modal with the conversation picked")
+            view = wait_for(ready, self.timeout, "modal with the conversation picked")
         except SlackActorError as exc:
             raise DemoFailed(f"the shortcut opened {exc}") from None
         picker = next(b for b in view["blocks"] if b.get("block_id") == "thread")
@@ -401,7 +402,7 @@ class Story:
             )
 
         try:
-            note = wait_for(saved, STEP_TIMEOUT, f"note by {HANDLER_RC} in RingCentral")
+            note = wait_for(saved, self.timeout, f"note by {HANDLER_RC} in RingCentral")
         except SlackActorError as exc:
             raise DemoFailed(f"submitting the modal saved {exc}") from None
         self.saved_note_id = str(note["id"])
@@ -425,7 +426,7 @@ class Story:
         interaction = self.slack.click(button, user=HANDLER_SLACK, channel=CHANNEL)
         try:
             wait_for(
-                lambda: "Deleted" in texts(self.slack.answers(interaction, 1)), STEP_TIMEOUT, "confirmation"
+                lambda: "Deleted" in texts(self.slack.answers(interaction, 1)), self.timeout, "confirmation"
             )
         except SlackActorError as exc:
             raise DemoFailed(f"deleting gave {exc}") from None
@@ -445,10 +446,10 @@ class Story:
             return str((thread.get("assignee") or {}).get("extensionId")) == ben
 
         try:
-            wait_for(assigned, STEP_TIMEOUT, f"assignment to {HANDLER_RC} in RingCentral")
+            wait_for(assigned, self.timeout, f"assignment to {HANDLER_RC} in RingCentral")
             wait_for(
                 lambda: f"assigned to {HANDLER_RC}" in texts(self._parent().get("blocks") or []),
-                STEP_TIMEOUT,
+                self.timeout,
                 "new assignee on the thread's first message",
             )
         except SlackActorError as exc:
@@ -463,7 +464,7 @@ class Printer:
 
     def __init__(self, out: Any = None) -> None:
         self.out = out or sys.stdout
-        encoding = getattr(self.out, "encoding", None) or "ascii"
+        encoding = getattr(self.out, "encoding", None) or "utf-8"  # a StringIO has none
         try:
             "✓✗·".encode(encoding)
             self.ok, self.bad, self.skip = "✓", "✗", "·"
@@ -501,8 +502,6 @@ def run_demo(keep: bool = False, out: Any = None) -> int:
     p.line("thread-note-bot demo: a RingCentral emulator, a Slack stand-in and the bot, all on this machine.")
     stack = Stack(folder)
     story: Story | None = None
-    failed: str | None = None
-    passed = 0
     try:
         t0 = time.monotonic()
         try:
@@ -515,41 +514,44 @@ def run_demo(keep: bool = False, out: Any = None) -> int:
             time.monotonic() - t0,
         )
         story = Story(stack)
-        steps = story.steps()
-        for n, (title, step) in enumerate(steps, 1):
-            t0 = time.monotonic()
-            try:
-                said = step()
-            except (DemoFailed, SlackActorError) as exc:
-                failed = f"step {n} ({title.lower()}): {exc}"
-            except Exception as exc:  # the demo reports, it does not crash with a traceback
-                failed = f"step {n} ({title.lower()}): unexpected {type(exc).__name__}: {exc}"
-            if failed:
-                p.failed(f"{title}: {failed.split(': ', 1)[1]}")
-                break
-            passed += 1
-            p.passed(said, time.monotonic() - t0)
-        took = time.monotonic() - started
-        p.line()
-        if failed:
-            p.line(f"Demo failed at {failed}")
-            p.line(f"{passed} of {len(steps)} steps passed in {took:.1f} s.")
-        else:
-            p.line(f"Summary: {len(steps)} of {len(steps)} steps passed in {took:.1f} s.")
-            p.line(
-                f"  #{CHANNEL}: one Slack thread per customer conversation, kept in step with RingCentral."
-            )
-            p.line(f"  RingCentral: Ana's handoff is taken over; the conversation is {HANDLER_RC}'s now.")
-            if not keep:
-                p.line("  To look at it in a browser: thread-note-bot demo --keep")
+        ok = play(story, p, started)
+        if ok and not keep:
+            p.line("  To look at it in a browser: thread-note-bot demo --keep")
         if keep:
             _keep_running(p, stack, story)
-        return 1 if failed else 0
+        return 0 if ok else 1
     finally:
         if story is not None:
             story.close()
         stack.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def play(story: Story, p: Printer, started: float | None = None) -> bool:
+    """Run the story's steps in order, printing each; stop at the first that fails. True when all passed."""
+    started = time.monotonic() if started is None else started
+    steps = story.steps()
+    for n, (title, step) in enumerate(steps, 1):
+        t0 = time.monotonic()
+        try:
+            said = step()
+        except (DemoFailed, SlackActorError) as exc:
+            reason = str(exc)
+        except Exception as exc:  # the demo reports, it does not crash with a traceback
+            reason = f"unexpected {type(exc).__name__}: {exc}"
+        else:
+            p.passed(said, time.monotonic() - t0)
+            continue
+        p.failed(f"{title}: {reason}")
+        p.line()
+        p.line(f"Demo failed at step {n} of {len(steps)} ({title.lower()}): {reason}")
+        p.line(f"{n - 1} of {len(steps)} steps passed in {time.monotonic() - started:.1f} s.")
+        return False
+    p.line()
+    p.line(f"Summary: {len(steps)} of {len(steps)} steps passed in {time.monotonic() - started:.1f} s.")
+    p.line(f"  #{CHANNEL}: one Slack thread per customer conversation, kept in step with RingCentral.")
+    p.line(f"  RingCentral: Ana's handoff is taken over; the conversation is {HANDLER_RC}'s now.")
+    return True
 
 
 def _keep_running(p: Printer, stack: Stack, story: Story | None) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import re
 import secrets
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -319,28 +320,36 @@ def _channels(ws: Workspace, only: str | None) -> list[Channel]:
 
 
 def render_main(state: SlackState, *, team_id: str | None = None, channel: str | None = None) -> str:
-    """The part that refreshes: the sidebar and every channel with its messages."""
+    """The part that refreshes: the sidebar (every channel) and the shown channels with their messages."""
     ws = state.workspace(team_id or None)
     r = _Renderer(ws)
-    channels = _channels(ws, channel)
-    nav = []
+    shown = {c.id for c in _channels(ws, channel)}
+    team = f"&team_id={urllib.parse.quote(team_id)}" if team_id else ""
+    nav = [f'<a href="?{team[1:]}" class="all{" on" if not channel else ""}">All channels</a>']
     sections = []
-    for ch in channels:
+    for ch in _channels(ws, None):
         top = [m.to_sandbox() for m in ch.top_level()]
         count = len(top) + sum(len(m.get("replies") or []) for m in top)
         lock = "🔒" if ch.is_private else "#"
         label = f"{lock} {html.escape(ch.name)}"
-        extra = ' <span class="note">(bot not in channel)</span>' if ws.bot_user_id not in ch.members else ""
+        css = " ".join(c for c in ("has" if count else "", "on" if channel and ch.id in shown else "") if c)
+        href = f"?channel={urllib.parse.quote(ch.name)}{team}"
         nav.append(
-            f'<a href="#{html.escape(ch.id)}" class="{"has" if count else ""}">{label}'
-            f'<span class="count">{count or ""}</span></a>'
+            f'<a href="{html.escape(href)}" class="{css}">{label}<span class="count">{count or ""}</span></a>'
+        )
+        if ch.id not in shown:
+            continue
+        extra = (
+            ' <span class="note">(the bot is not in this channel)</span>'
+            if ws.bot_user_id not in ch.members
+            else ""
         )
         body = "".join(r.message(m) for m in top) if top else '<p class="empty">No messages yet.</p>'
         sections.append(
             f'<section class="channel" id="{html.escape(ch.id)}" data-name="{html.escape(ch.name)}">'
             f"<h2>{label}{extra}</h2>{body}</section>"
         )
-    if not channels:
+    if not shown:
         sections.append(f'<p class="empty">No channel {html.escape(channel or "")} here.</p>')
     workspace = html.escape(ws.name)
     return (
@@ -361,6 +370,8 @@ nav .sub{font-size:12px;padding:0 16px 12px;border-bottom:1px solid #5d2c5d;marg
 nav a{display:flex;justify-content:space-between;color:#cfc3cf;text-decoration:none;padding:3px 16px}
 nav a.has{color:#fff;font-weight:700}
 nav a:hover{background:#350d36}
+nav a.on{background:#1164a3;color:#fff}
+nav a.all{margin-bottom:6px}
 nav .count{background:#cd2553;color:#fff;border-radius:9px;font-size:11px;padding:0 6px;line-height:18px}
 nav .count:empty{display:none}
 main{flex:1;min-width:0;padding:8px 0 40px}
