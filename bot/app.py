@@ -19,7 +19,9 @@ from bot.service.accounts import Accounts
 from bot.service.clients import ClientFactory
 from bot.service.errors import ConnectFailed
 from bot.service.notes import Notes
-from bot.store import Store
+from bot.ringcentral.errors import RingCentralError
+from bot.service.types import Actor
+from bot.store import Store, StoreError
 
 log = get_logger(__name__)
 
@@ -55,6 +57,7 @@ class Container:
         self.notes: Notes | None = None
         self.bolt: AsyncApp | None = None
         self._socket: Any = None
+        self._identity: str | None = None
         self.notifier: Any = None  # bot.notify.Notifier (channel notifications)
 
     @property
@@ -66,7 +69,9 @@ class Container:
 
     async def start(self) -> None:
         s = self.settings
-        self.store = await Store.open(s.database_url, [k.get_secret_value() for k in s.secret_keys], clock=self._clock)
+        self.store = await Store.open(
+            s.database_url, [k.get_secret_value() for k in s.secret_keys], clock=self._clock
+        )
         assert s.ringcentral_client_id and s.ringcentral_client_secret
         self.clients = ClientFactory(
             s.ringcentral_server_url,
@@ -82,7 +87,13 @@ class Container:
         from bot.slack.app import create_bolt_app
         from bot.slack.deps import Deps
 
-        deps = Deps(accounts=self.accounts, notes=self.notes, metrics=self.metrics, health=self.health)
+        deps = Deps(
+            accounts=self.accounts,
+            notes=self.notes,
+            metrics=self.metrics,
+            health=self.health,
+            status=self.status_report,
+        )
         self.notifier, deps.subscriptions = self._notifications()
         self.bolt = create_bolt_app(s, deps)
         if s.slack_app_token is not None:
@@ -124,7 +135,9 @@ class Container:
 
     # --- things the web routes ask for ----------------------------------------------------------------
 
-    async def complete_connect(self, code: str | None, state: str | None, error: str | None) -> ConnectOutcome:
+    async def complete_connect(
+        self, code: str | None, state: str | None, error: str | None
+    ) -> ConnectOutcome:
         assert self.accounts is not None and self.bolt is not None
         from bot.slack.connect import announce_connected, announce_failed
 
@@ -160,9 +173,34 @@ class Container:
             report["database"] = "ok"
         except Exception as exc:  # health reports, never raises
             report.update(ok=False, database=type(exc).__name__)
-        if self.notifier is not None and report.get("database") == "ok":
-            report["notifications"] = await self.notifier.health()
         return report
+
+    async def status_report(self, actor: Actor) -> dict[str, Any]:
+        """For `/thread-note status`: health, the bot's own RingCentral identity, and the figures of the
+        person's workspace's subscriptions (never another workspace's)."""
+        report = await self.health()
+        report["ringcentral_identity"] = await self._service_identity()
+        if self.notifier is not None and report.get("database") == "ok":
+            report["notifications"] = await self.notifier.health(actor.team_id)
+        return report
+
+    async def refresh_metrics(self) -> None:
+        """Per-subscription gauges, read from the store at scrape time."""
+        if self.notifier is not None:
+            try:
+                self.metrics.set_subscriptions(await self.notifier.status())
+            except StoreError as exc:  # a scrape reports what it can
+                log.warning("metrics.refresh_failed", error=type(exc).__name__)
+
+    async def _service_identity(self) -> str:
+        if self._identity is None:
+            assert self.clients is not None
+            try:
+                ext = await self.clients.service().get_extension()
+            except RingCentralError as exc:
+                return f"unknown ({type(exc).__name__}: RingCentral did not answer)"
+            self._identity = f"{ext.name or 'extension'} (extension id {ext.id})"
+        return self._identity
 
 
 _FAILED = {

@@ -156,7 +156,7 @@ def load_settings(
 ) -> Settings:
     """Load settings, turning pydantic's report into one line that names the setting."""
     try:
-        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg,arg-type]  # env names
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"

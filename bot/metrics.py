@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -45,6 +47,55 @@ class Metrics:
             "Subscriptions paused because of a channel problem",
             registry=r,
         )
+
+        per_sub = ["subscription", "team", "channel", "resource"]
+        self.subscription_outbox = Gauge(
+            "thread_note_subscription_outbox_depth",
+            "Notifications waiting, per subscription",
+            per_sub,
+            registry=r,
+        )
+        self.subscription_lag = Gauge(
+            "thread_note_subscription_lag_seconds",
+            "Age of the oldest waiting notification",
+            per_sub,
+            registry=r,
+        )
+        self.subscription_last_poll = Gauge(
+            "thread_note_subscription_last_poll_timestamp",
+            "Unix time of the last successful poll of the subscription's resource",
+            per_sub,
+            registry=r,
+        )
+        self.subscription_paused = Gauge(
+            "thread_note_subscription_paused", "1 when the subscription is paused", per_sub, registry=r
+        )
+        self.subscription_error = Gauge(
+            "thread_note_subscription_has_error",
+            "1 when the subscription's last attempt failed",
+            per_sub,
+            registry=r,
+        )
+
+    def set_subscriptions(self, statuses: list[Any]) -> None:
+        """Per-subscription figures as they stand now (rebuilt at each scrape, so removed ones disappear)."""
+        gauges = (
+            self.subscription_outbox,
+            self.subscription_lag,
+            self.subscription_last_poll,
+            self.subscription_paused,
+            self.subscription_error,
+        )
+        for gauge in gauges:
+            gauge.clear()
+        for st in statuses:
+            sub = st.subscription
+            labels = (str(sub.id), sub.team_id, sub.channel_name or sub.channel_id, sub.resource_name)
+            self.subscription_outbox.labels(*labels).set(st.outbox_depth)
+            self.subscription_lag.labels(*labels).set(st.lag_seconds or 0.0)
+            self.subscription_last_poll.labels(*labels).set(st.last_poll.timestamp() if st.last_poll else 0)
+            self.subscription_paused.labels(*labels).set(0 if sub.active else 1)
+            self.subscription_error.labels(*labels).set(1 if st.last_error else 0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

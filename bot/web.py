@@ -36,6 +36,7 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await container.start()
         app.state.container = container
+        assert container.bolt is not None  # built by start()
         app.state.slack_handler = AsyncSlackRequestHandler(container.bolt)
         try:
             yield
@@ -69,6 +70,7 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         return JSONResponse(report, status_code=200 if report["ok"] else 503)
 
     async def metrics(request: Request) -> Response:
+        await container.refresh_metrics()
         return Response(container.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     routes = [

@@ -165,10 +165,12 @@ class Notifier:
             )
         return out
 
-    async def health(self) -> dict[str, Any]:
-        """Figures for `/thread-note status` (flattened by `blocks.status_card`)."""
+    async def health(self, team_id: str | None = None) -> dict[str, Any]:
+        """Figures for `/thread-note status` (flattened by `blocks.status_card`): one workspace's
+        subscriptions when `team_id` is given, so nobody sees another workspace's channels."""
         report: dict[str, Any] = {}
-        for st in await self.status():
+        subs = [s for s in await self._store.list_subscriptions() if team_id is None or s.team_id == team_id]
+        for st in await self.status(subs):
             sub = st.subscription
             channel = f"#{sub.channel_name}" if sub.channel_name else sub.channel_id
             state = "active" if sub.active else f"paused ({messages.pause_reason(sub.paused_reason)})"

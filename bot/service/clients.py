@@ -95,7 +95,7 @@ class ClientFactory:
     new_pkce_pair = staticmethod(new_pkce_pair)
 
     def _limiter(self, identity: str) -> RateLimiter:
-        limiter = self._limiters.get(identity)
+        limiter: RateLimiter | None = self._limiters.get(identity)
         if limiter is None:
             limiter = self._limiters[identity] = RateLimiter(clock=time.monotonic)
         return limiter

@@ -30,7 +30,7 @@ class Notes:
     def __init__(
         self,
         accounts: Accounts,
-        audit: Callable[..., Awaitable[None]],
+        audit: Callable[..., Awaitable[object]],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._accounts = accounts

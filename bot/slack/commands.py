@@ -81,8 +81,8 @@ async def run(
         )
     elif isinstance(cmd, grammar.Status):
         linked = await deps.accounts.linked(actor)
-        health = await deps.health()
-        await reply(blocks.status_card(connected_as=linked, health=health), "thread-note-bot status")
+        report = await deps.status(actor)
+        await reply(blocks.status_card(connected_as=linked, health=report), "thread-note-bot status")
     elif isinstance(cmd, grammar.Add):
         plain = await plain_text(client, cmd.text)
         note, thread = await deps.notes.add(actor, plain, **cmd.thread.as_kwargs())

@@ -11,6 +11,7 @@ from cachetools import TTLCache
 from bot.metrics import Metrics
 from bot.service.accounts import Accounts
 from bot.service.notes import Notes
+from bot.service.types import Actor
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Deps:
     notes: Notes
     metrics: Metrics
     health: Callable[[], Awaitable[dict[str, Any]]]
+    status: Callable[[Actor], Awaitable[dict[str, Any]]]
     # Per-person thread suggestions for the picker: options requests must be answered within 3 s.
     thread_cache: TTLCache[Any, Any] = field(default_factory=lambda: TTLCache(maxsize=1024, ttl=60.0))
     # Filled in by the notifications feature; None until it is wired.

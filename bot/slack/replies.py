@@ -31,7 +31,7 @@ class Reply:
 
 async def user_tz(client: AsyncWebClient, user_id: str) -> str:
     """The person's time zone name from their Slack profile (cached for an hour; UTC when unknown)."""
-    cached = _TZ.get(user_id)
+    cached: str | None = _TZ.get(user_id)
     if cached:
         return cached
     try:
