@@ -159,4 +159,6 @@ async def test_request_log_counts_by_route_template_and_user(
         "byRouteAndUser": {
             "GET /restapi/v1.0/account/{accountId}/message-threads/{threadId}": {"62001001": 1}
         },
+        "byStatus": {"200": 1},
+        "byRouteAndStatus": {"GET /restapi/v1.0/account/{accountId}/message-threads/{threadId}": {"200": 1}},
     }

@@ -26,7 +26,7 @@ from bot.sandbox.ringcentral import params as p
 from bot.sandbox.ringcentral.auth import Auth
 from bot.sandbox.ringcentral.clock import SandboxClock, iso_ms
 from bot.sandbox.ringcentral.errors import ApiError, OAuthError, invalid, not_found
-from bot.sandbox.ringcentral.faults import Faults
+from bot.sandbox.ringcentral.faults import Faults, InjectedRateLimit
 from bot.sandbox.ringcentral.ratelimit import RateLimiter
 from bot.sandbox.ringcentral.seeds import load_seed
 from bot.sandbox.ringcentral.settings import SandboxSettings
@@ -87,6 +87,8 @@ class Sandbox:
         self.requests: Counter[str] = Counter()
         self.requests_by_user: Counter[str] = Counter()
         self.requests_by_route_user: dict[str, Counter[str]] = {}
+        self.requests_by_status: Counter[str] = Counter()
+        self.requests_by_route_status: dict[str, Counter[str]] = {}
 
     def tick(self) -> None:
         """Apply the passage of time (thread TTL) and push pending changes."""
@@ -103,6 +105,11 @@ class Sandbox:
         self.requests[key] += 1
         self.requests_by_user[user or "anonymous"] += 1
         self.requests_by_route_user.setdefault(key, Counter())[user or "anonymous"] += 1
+
+    def log_status(self, method: str, template: str, status: int) -> None:
+        key = f"{method} {template}"
+        self.requests_by_status[str(status)] += 1
+        self.requests_by_route_status.setdefault(key, Counter())[str(status)] += 1
 
     def redirect_uris(self) -> list[str]:
         return self.seed.redirect_uris if self.settings.redirect_uris is None else self.settings.redirect_uris
@@ -137,7 +144,15 @@ def _api(sandbox: Sandbox, method: str, template: str, handler: Handler, *, bear
         headers: dict[str, str] = {}
         try:
             account = request.path_params.get("accountId")
-            await sandbox.faults.apply(method, request.url.path, template, sandbox.seed.account_id)
+            try:
+                await sandbox.faults.apply(method, request.url.path, template, sandbox.seed.account_id)
+            except InjectedRateLimit as injected:
+                if bearer:  # like a real 429: the caller's penalty starts, with the limiter's headers
+                    user = sandbox.auth.bearer(request.headers.get("authorization"))
+                    injected.headers = sandbox.limiter.penalise(
+                        user, sandbox.seed.client_id, group, sandbox.clock.now(), injected.retry_after
+                    )
+                raise
             if bearer:
                 user = sandbox.auth.bearer(request.headers.get("authorization"))
                 headers = sandbox.limiter.hit(user, sandbox.seed.client_id, group, sandbox.clock.now())
@@ -145,11 +160,13 @@ def _api(sandbox: Sandbox, method: str, template: str, handler: Handler, *, bear
                 raise not_found("accountId", account)
             call = Call(sandbox, request, user)
             response = await handler(call)
+            await sandbox.faults.apply_after(method, request.url.path, template, sandbox.seed.account_id)
         except (ApiError, OAuthError) as exc:
             response = exc.response()
             headers = {**headers, **exc.headers}
         finally:
             sandbox.log(method, template, user)
+        sandbox.log_status(method, template, response.status_code)
         if call is not None:
             headers = {**headers, **call.headers}
         response.headers.update(headers)
@@ -665,7 +682,11 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
             sandbox.requests.clear()
             sandbox.requests_by_user.clear()
             sandbox.requests_by_route_user.clear()
+            sandbox.requests_by_status.clear()
+            sandbox.requests_by_route_status.clear()
         return {
+            "byStatus": dict(sandbox.requests_by_status),
+            "byRouteAndStatus": {k: dict(v) for k, v in sandbox.requests_by_route_status.items()},
             "total": sum(sandbox.requests.values()),
             "byRoute": dict(sandbox.requests),
             "byUser": dict(sandbox.requests_by_user),

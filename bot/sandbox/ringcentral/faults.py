@@ -1,8 +1,12 @@
 """Injected faults (`POST /sandbox/faults`), matched against API requests by path and method.
 
-Kinds: `latency` (sleep `seconds`, then answer normally), `status` (answer `status`, default 503, with a
-RingCentral-looking body and `Retry-After` when `retryAfter` is given), `rate_limit` (429 `CMN-301`, with
-`Retry-After` only when `retryAfter` is given), `hold` (the request waits until `POST
+Kinds: `latency` (sleep `seconds` before the request is read, then answer normally), `latency_after` (the
+request is read and carried out — a note is created — then the answer waits `seconds`: "timed out, but it
+landed"), `status` (answer `status`, default 503, with a RingCentral-looking body and `Retry-After` when
+`retryAfter` is given), `rate_limit` (429 `CMN-301` like the emulator's own limiter: `X-Rate-Limit-*`
+headers, and the caller's penalty starts (or restarts) in that group, so early requests meet the real
+penalty; `Retry-After` only when `retryAfter` is given, which then is the penalty), `hold` (the request
+waits until `POST
 /sandbox/faults/{id}/release` or until faults are cleared), `expire_tokens` (applied at once: every current
 access token of `extensionId`, or of everyone, becomes expired → 401 `OAU-128`).
 
@@ -23,7 +27,7 @@ from typing import Any
 
 from bot.sandbox.ringcentral.errors import ApiError
 
-KINDS = ("latency", "status", "rate_limit", "expire_tokens", "hold")
+KINDS = ("latency", "latency_after", "status", "rate_limit", "expire_tokens", "hold")
 _STATUS_BODIES = {
     500: ("CMN-500", "Internal Server Error"),
     502: ("CMN-202", "Bad Gateway"),
@@ -81,6 +85,15 @@ class Fault:
         }
 
 
+class InjectedRateLimit(ApiError):
+    """An injected 429: the app turns it into the limiter's own penalty once it knows the caller."""
+
+    def __init__(self, retry_after: int | None) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        super().__init__(429, "CMN-301", "Request rate exceeded", headers=headers)
+        self.retry_after = retry_after
+
+
 class Faults:
     def __init__(self) -> None:
         self.active: list[Fault] = []
@@ -129,15 +142,23 @@ class Faults:
         for fault in list(self.active):
             if not fault.matches(method, path, template, account_id):
                 continue
+            if fault.kind == "latency_after":
+                continue  # runs after the handler: see apply_after
             fault.hits += 1
             if fault.kind == "latency":
                 await asyncio.sleep(fault.seconds)
             elif fault.kind == "hold":
                 await fault.released.wait()
             elif fault.kind == "rate_limit":
-                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-                raise ApiError(429, "CMN-301", "Request rate exceeded", headers=headers)
+                raise InjectedRateLimit(fault.retry_after)
             else:
                 code, message = _STATUS_BODIES.get(fault.status, ("CMN-201", "Service Temporary Unavailable"))
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 raise ApiError(fault.status, code, message, headers=headers)
+
+    async def apply_after(self, method: str, path: str, template: str, account_id: str) -> None:
+        """Run the `latency_after` faults matching a request that has been carried out."""
+        for fault in list(self.active):
+            if fault.kind == "latency_after" and fault.matches(method, path, template, account_id):
+                fault.hits += 1
+                await asyncio.sleep(fault.seconds)

@@ -50,3 +50,21 @@ class RateLimiter:
         bucket.hits.append(now)
         headers["X-Rate-Limit-Remaining"] = str(limit.limit - len(bucket.hits))
         return headers
+
+    def penalise(self, who: str, app: str, group: str, now: float, seconds: float | None) -> dict[str, str]:
+        """An injected 429 (a fault): start the caller's penalty in `group` as a real 429 would, and return
+        the headers the answer carries (`Retry-After` only when `seconds` was given)."""
+        limit = self._settings.rate_limits.get(group)
+        if limit is None or limit.limit is None:
+            return {"Retry-After": str(int(seconds))} if seconds is not None else {}
+        bucket = self._buckets.setdefault((who, app, group), _Bucket())
+        bucket.penalty_until = now + (limit.penalty if seconds is None else seconds)
+        headers = {
+            "X-Rate-Limit-Group": group.lower(),
+            "X-Rate-Limit-Limit": str(limit.limit),
+            "X-Rate-Limit-Window": str(int(limit.window)),
+            "X-Rate-Limit-Remaining": "0",
+        }
+        if seconds is not None:
+            headers["Retry-After"] = str(int(seconds))
+        return headers
