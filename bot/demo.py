@@ -583,12 +583,12 @@ def _keep_running(p: Printer, stack: Stack, story: Story | None) -> None:
     p.line(f"    (set -a; . {env_file}; set +a; thread-note-bot check)")
     p.line("Press Ctrl-C to stop.")
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and SIGTERM both stop it (also when started in the background, where SIGINT starts out ignored).
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     p.line("Stopped.")
