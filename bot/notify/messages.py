@@ -65,16 +65,6 @@ def _md(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=text, verbatim=True)
 
 
-def _author(note: Note) -> str:
-    if note.author is None:
-        return "Someone"
-    return note.author.name or f"Extension {note.author.extension_id}"
-
-
-def _edited(note: Note) -> bool:
-    return note.last_modified_time > note.creation_time
-
-
 def _struck(text: str) -> str:
     """Escaped mrkdwn text struck through line by line (Slack's `~` does not cross line breaks)."""
     return "\n".join(f"~{line}~" if line.strip() else line for line in text.split("\n"))
@@ -90,9 +80,9 @@ def note_blocks(note: Note, *, deleted: bool = False) -> list[Block]:
     marks = []
     if deleted:
         marks.append("(deleted)")
-    elif _edited(note):
+    elif note.edited:
         marks.append("(edited)")
-    context = f"*{escape(_author(note))}* · {when}" + (" " + " ".join(marks) if marks else "")
+    context = f"*{escape(note.author_name)}* · {when}" + (" " + " ".join(marks) if marks else "")
     return [
         SectionBlock(text=_md(body)),
         ContextBlock(elements=[_md(clip(context, 2000))]),
@@ -103,8 +93,8 @@ def _fallback(prefix: str, note: Note | None, *, deleted: bool = False) -> str:
     if note is None:
         return escape(clip(prefix, FALLBACK_TEXT))
     what = "(deleted note)" if deleted else (note.text or "")
-    mark = " (edited)" if _edited(note) and not deleted else ""
-    return escape(clip(f"{prefix}{_author(note)}: {what}{mark}", FALLBACK_TEXT))
+    mark = " (edited)" if note.edited and not deleted else ""
+    return escape(clip(f"{prefix}{note.author_name}: {what}{mark}", FALLBACK_TEXT))
 
 
 def thread_header(thread: Thread) -> str:

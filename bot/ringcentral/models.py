@@ -70,6 +70,17 @@ class Note(Model):
         """Identifies this revision of the note: an edit moves `lastModifiedTime` forward."""
         return self.last_modified_time.isoformat()
 
+    @property
+    def edited(self) -> bool:
+        return self.last_modified_time > self.creation_time
+
+    @property
+    def author_name(self) -> str:
+        """Who wrote it, as people should read it (plain text: escape before putting it in mrkdwn)."""
+        if self.author is None:
+            return "Someone"
+        return self.author.name or f"Extension {self.author.extension_id}"
+
 
 class Paging(Model):
     per_page: int

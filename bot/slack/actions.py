@@ -30,6 +30,14 @@ def _value(body: dict[str, Any]) -> str:
     return str(body["actions"][0].get("value") or "")
 
 
+async def _carry_on(
+    deps: Deps, body: dict[str, Any], cmd: grammar.Command, respond: Any, client: AsyncWebClient
+) -> None:
+    """Run a command the person started earlier (from a button), answering where they clicked."""
+    channel_id = (body.get("channel") or {}).get("id")
+    await run(deps, _actor(body), cmd, Reply(respond), client=client, channel_id=channel_id)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     guard = guarded(deps)
 
@@ -103,29 +111,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
         cmd = grammar.parse(picked.get("c") or "")
         if isinstance(cmd, grammar.Add | grammar.List):
             cmd = dataclasses.replace(cmd, thread=grammar.ThreadId(picked["t"]))
-        await run(
-            deps,
-            _actor(body),
-            cmd,
-            Reply(respond),
-            client=client,
-            channel_id=(body.get("channel") or {}).get("id"),
-        )
+        await _carry_on(deps, body, cmd, respond, client)
 
     @app.action("pending_finish")
     @guard
     async def pending_finish(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         """After connecting: finish the command the person was trying when we asked them to connect."""
         await ack()
-        cmd = grammar.parse(_value(body))
-        await run(
-            deps,
-            _actor(body),
-            cmd,
-            Reply(respond),
-            client=client,
-            channel_id=(body.get("channel") or {}).get("id"),
-        )
+        await _carry_on(deps, body, grammar.parse(_value(body)), respond, client)
 
     @app.action("add_note_open")
     @guard

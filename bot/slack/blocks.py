@@ -216,14 +216,6 @@ def format_time(moment: datetime, tz_name: str | None) -> str:
     return f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}, {local:%H:%M}"
 
 
-def _author(note: Note) -> str:
-    if note.author is None:
-        return "Someone"
-    return note.author.name or f"Extension {note.author.extension_id}"
-
-
-def _edited(note: Note) -> bool:
-    return note.last_modified_time > note.creation_time
 
 
 def _channel_mention(channel_id: str) -> str:
@@ -298,8 +290,8 @@ def thread_choices(
 
 
 def _note_section(note: Note, tz_name: str | None, budget: int = SECTION_TEXT) -> SectionBlock:
-    head = f"*{escape(_author(note))}* · {format_time(note.creation_time, tz_name)}"
-    if _edited(note):
+    head = f"*{escape(note.author_name)}* · {format_time(note.creation_time, tz_name)}"
+    if note.edited:
         head += " (edited)"
     body = fit(note.text or "", budget - len(head) - 1, quote=True) if note.text else "_(empty)_"
     return _section(f"{head}\n{body}")
@@ -902,7 +894,7 @@ def home_view(
         text = f"*{escape(thread_label(thread))}*"
         if latest is not None and latest.text:
             when = format_time(latest.creation_time, tz_name)
-            text += f"\n_{escape(_author(latest))} · {when}:_ {fit(' '.join(latest.text.split()), 300)}"
+            text += f"\n_{escape(latest.author_name)} · {when}:_ {fit(' '.join(latest.text.split()), 300)}"
         else:
             text += "\n_No notes yet._"
         button = _button("Add note", HOME_ADD_NOTE, thread.id) if thread.is_open else None
