@@ -471,6 +471,8 @@ class RingCentralClient:
 
     def _rate_limited(self, error: RateLimited) -> BaseException:
         """Retry a 429 after the limiter's penalty (the limiter does the waiting), unless it is too long."""
+        if error.group is not None:  # the limiter knows the real wait (a whole window without Retry-After)
+            error.retry_after = max(error.retry_after, self.limiter.penalty_left(error.group))
         if error.retry_after > self._max_rate_limit_wait:
             return error
         return _Retry(error, delay=0.0)

@@ -13,7 +13,8 @@ between every client acting as the same user) keeps, per group:
   the whole window when none of them was ours;
 * a spread: the first 3/4 of the budget go out at once (interactive calls pay no delay); past that, the
   rest of the budget is spread over the time until the window slides on, so a burst is smoothed;
-* the penalty after a 429: nothing is sent in the group until `Retry-After` (30 s when absent) has passed —
+* the penalty after a 429: nothing is sent in the group until `Retry-After` (the window, at least 30 s, when
+  absent) has passed —
   callers already waiting, and callers arriving later, all wait.
 
 Time comes from the injected `clock` and waiting from the injected `sleep`, so tests run in milliseconds.
@@ -161,9 +162,14 @@ class RateLimiter:
         return group
 
     def penalize(self, group: str, retry_after: float | None) -> float:
-        """A 429 arrived: block the group for `retry_after` seconds (default 30). Returns the wait."""
-        wait = DEFAULT_RETRY_AFTER if retry_after is None or retry_after < 0 else retry_after
+        """A 429 arrived: block the group for `retry_after` seconds. Without it, for the group's window and at
+        least 30 s: the penalty is usually as long as the window (60 s), and a retry inside it would restart
+        it — every early request does — so waiting only 30 s would never get out. Returns the wait."""
         state = self._state(group)
+        if retry_after is None or retry_after < 0:
+            wait = max(DEFAULT_RETRY_AFTER, state.window)
+        else:
+            wait = retry_after
         state.penalty_until = max(state.penalty_until, self._clock() + wait)
         state.remaining = None
         return wait

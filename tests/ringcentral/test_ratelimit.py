@@ -92,11 +92,13 @@ async def test_after_a_429_no_caller_of_the_group_sends_until_the_penalty_is_ove
     assert all(t >= start + 5.0 for t in released)
 
 
-async def test_a_429_without_retry_after_blocks_for_30_seconds() -> None:
+async def test_a_429_without_retry_after_blocks_for_the_groups_window_and_at_least_30_seconds() -> None:
     clock = FakeClock()
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
-    assert limiter.penalize("Medium", None) == 30.0
-    assert limiter.penalty_left("Medium") == pytest.approx(30.0)
+    assert limiter.penalize("Medium", None) == 60.0  # the window: retrying after 30 s restarts the penalty
+    assert limiter.penalty_left("Medium") == pytest.approx(60.0)
+    limiter.observe("/r", "Light", {"x-rate-limit-group": "Light", "x-rate-limit-window": "10"}, sent_at=0.0)
+    assert limiter.penalize("Light", None) == 30.0
 
 
 async def test_groups_are_paced_independently() -> None:
