@@ -19,6 +19,7 @@ from bot.ringcentral.models import TokenSet
 from bot.store import Link, Tokens
 
 Clock = Callable[[], datetime]
+MAX_RATE_LIMIT_WAIT = 90.0  # RingCentralClient's default max_rate_limit_wait
 
 
 def tokens_for_store(tokens: TokenSet, now: datetime) -> Tokens:
@@ -97,7 +98,9 @@ class ClientFactory:
     def _limiter(self, identity: str) -> RateLimiter:
         limiter: RateLimiter | None = self._limiters.get(identity)
         if limiter is None:
-            limiter = self._limiters[identity] = RateLimiter(clock=time.monotonic)
+            # max_wait as the clients' own: a later caller in a long penalty is refused at once, not parked
+            limiter = RateLimiter(clock=time.monotonic, max_wait=MAX_RATE_LIMIT_WAIT)
+            self._limiters[identity] = limiter
         return limiter
 
     def _client(self, auth: JwtAuth | UserTokenAuth, identity: str) -> RingCentralClient:
