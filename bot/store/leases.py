@@ -3,12 +3,17 @@
 Acquiring is one atomic `INSERT … ON CONFLICT (name) DO UPDATE … WHERE expired OR mine` on both backends:
 PostgreSQL locks the conflicting row and re-checks the WHERE after a concurrent winner commits; SQLite has a
 single writer. Time comes from the store's clock, never the database's, so expiry is testable.
+
+`claim_leases` takes many at once (e.g. one per Slack channel with work waiting): it selects the free ones
+`FOR UPDATE SKIP LOCKED`, so replicas claiming together never wait on each other's rows and never both win a
+row (the `UPDATE` re-checks "free or mine"); SQLite ignores the locking clause and has a single writer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import RowMapping
@@ -77,6 +82,78 @@ class Leases(StoreBase):
                 )
             ).first()
         return None if row is None else _lease(row._mapping)
+
+    async def claim_leases(
+        self, names: Sequence[str], holder: str, ttl: timedelta, *, limit: int
+    ) -> list[str]:
+        """Hold up to `limit` of `names`: those already ours (extended) first, then free or expired ones in
+        the order given. Rows another replica is claiming right now are skipped, never waited for."""
+        if not names or limit <= 0:
+            return []
+        now = self._now()
+        wanted = list(dict.fromkeys(names))
+        async with self._tx() as conn:
+            # Rows must exist to be locked; sorted, so concurrent inserts take their locks in one order.
+            stmt = upsert(conn, leases).values(
+                [
+                    {"name": n, "holder": "", "acquired_at": _NEVER, "expires_at": _NEVER}
+                    for n in sorted(wanted)
+                ]
+            )
+            await conn.execute(stmt.on_conflict_do_nothing(index_elements=[leases.c.name]))
+            free_or_mine = sa.or_(leases.c.expires_at <= now, leases.c.holder == holder)
+            rows = (
+                await conn.execute(
+                    sa.select(leases.c.name, leases.c.holder)
+                    .where(leases.c.name.in_(wanted), free_or_mine)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            mine = {r.name for r in rows if r.holder == holder}
+            free = {r.name for r in rows} - mine
+            chosen = [n for n in wanted if n in mine] + [n for n in wanted if n in free]
+            chosen = chosen[: max(limit, len(mine))]
+            if not chosen:
+                return []
+            result = await conn.execute(
+                leases.update()
+                .where(leases.c.name.in_(chosen), free_or_mine)
+                .values(
+                    holder=holder,
+                    acquired_at=sa.case((leases.c.holder == holder, leases.c.acquired_at), else_=now),
+                    expires_at=now + ttl,
+                )
+                .returning(leases.c.name)
+            )
+            got = {r[0] for r in result.all()}
+        return [n for n in chosen if n in got]
+
+    async def release_leases(self, names: Sequence[str], holder: str) -> int:
+        """Give up those of `names` that `holder` holds (the rows stay, free, for the next claim)."""
+        if not names:
+            return 0
+        async with self._tx() as conn:
+            result = await conn.execute(
+                leases.update()
+                .where(leases.c.name.in_(list(names)), leases.c.holder == holder)
+                .values(holder="", expires_at=_NEVER)
+            )
+        return int(result.rowcount)
+
+    async def live_leases(self, prefix: str) -> list[Lease]:
+        """Unexpired leases whose name starts with `prefix` (e.g. the replicas' heartbeats)."""
+        async with self._tx() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(leases).where(
+                        leases.c.name.startswith(prefix, autoescape=True), leases.c.expires_at > self._now()
+                    )
+                )
+            ).all()
+        return [_lease(r._mapping) for r in rows]
+
+
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # a free claim row: expired since forever
 
 
 def _lease(row: RowMapping) -> Lease:

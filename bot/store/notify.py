@@ -235,6 +235,17 @@ class NotifyQueries(StoreBase):
             )
         return bool(result.rowcount)
 
+    async def pause_team_subscriptions(self, team_id: str, reason: str) -> list[int]:
+        """Pause every active subscription of a workspace (the app was removed from it); their rows wait."""
+        async with self._tx() as conn:
+            result = await conn.execute(
+                subscriptions.update()
+                .where(subscriptions.c.team_id == team_id, subscriptions.c.status == ACTIVE)
+                .values(status=PAUSED, paused_reason=reason, paused_at=self._now(), last_error=reason)
+                .returning(subscriptions.c.id)
+            )
+            return [int(r[0]) for r in result.all()]
+
     async def resume_subscription(self, subscription_id: int) -> bool:
         async with self._tx() as conn:
             result = await conn.execute(
@@ -297,9 +308,12 @@ class NotifyQueries(StoreBase):
                 )
         return added
 
-    async def pending_outbox(self, limit: int = 200) -> list[OutboxRow]:
+    async def pending_outbox(
+        self, limit: int = 200, *, channels: Iterable[tuple[str, str]] | None = None
+    ) -> list[OutboxRow]:
         """Rows waiting, oldest first, for active subscriptions only (a paused one keeps its rows). Rows
-        waiting for a retry (`next_attempt_at`) are included: the sender keeps each channel in order."""
+        waiting for a retry (`next_attempt_at`) are included: the sender keeps each channel in order.
+        `channels` ((team, channel) pairs) keeps only the rows of those channels (a replica's claims)."""
         query = (
             sa.select(outbox)
             .join(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
@@ -307,9 +321,27 @@ class NotifyQueries(StoreBase):
             .order_by(outbox.c.id)
             .limit(limit)
         )
+        if channels is not None:
+            pairs = list(channels)
+            if not pairs:
+                return []
+            query = query.where(sa.tuple_(subscriptions.c.team_id, subscriptions.c.channel_id).in_(pairs))
         async with self._tx() as conn:
             rows = (await conn.execute(query)).all()
         return [_fields(OutboxRow, r._mapping) for r in rows]
+
+    async def channels_with_pending(self) -> list[tuple[str, str]]:
+        """(team, channel) of every active subscription with rows waiting, the longest-waiting first."""
+        query = (
+            sa.select(subscriptions.c.team_id, subscriptions.c.channel_id, sa.func.min(outbox.c.id))
+            .join(outbox, subscriptions.c.id == outbox.c.subscription_id)
+            .where(outbox.c.status == "pending", subscriptions.c.status == ACTIVE)
+            .group_by(subscriptions.c.team_id, subscriptions.c.channel_id)
+            .order_by(sa.func.min(outbox.c.id))
+        )
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return [(r[0], r[1]) for r in rows]
 
     async def get_outbox(self, row_id: int) -> OutboxRow | None:
         async with self._tx() as conn:

@@ -224,3 +224,36 @@ feed_resources = sa.Table(
     sa.Column("error_count", sa.Integer, nullable=False),
     sa.Column("next_retry_at", UtcDateTime, nullable=True),
 )
+
+# --- many workspaces (Slack OAuth, bot/slack/install.py) -------------------------------------------------
+# slack-sdk's Installation and Bot, as JSON, stored only as ciphertext (tokens included); the ids beside it
+# are what lookups need. "" stands for "none" in the key columns (no enterprise, an org-wide install).
+
+slack_installations = sa.Table(
+    "slack_installations",
+    metadata,
+    sa.Column("enterprise_id", sa.String(32), primary_key=True),
+    sa.Column("team_id", sa.String(32), primary_key=True),
+    sa.Column("user_id", sa.String(32), primary_key=True),  # who installed (or re-authorised)
+    sa.Column("data", sa.Text, nullable=False),  # ciphertext of the Installation's JSON
+    sa.Column("installed_at", UtcDateTime, nullable=False),
+)
+
+slack_bots = sa.Table(
+    "slack_bots",
+    metadata,
+    sa.Column("enterprise_id", sa.String(32), primary_key=True),
+    sa.Column("team_id", sa.String(32), primary_key=True),
+    sa.Column("data", sa.Text, nullable=False),  # ciphertext of the Bot's JSON (bot token)
+    sa.Column("installed_at", UtcDateTime, nullable=False),
+)
+
+# One-time `state` values of the Slack install flow, kept only as a SHA-256 hash.
+slack_oauth_states = sa.Table(
+    "slack_oauth_states",
+    metadata,
+    sa.Column("state_hash", sa.String(64), primary_key=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("used_at", UtcDateTime, nullable=True),
+)

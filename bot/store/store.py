@@ -20,7 +20,8 @@ from bot.store.links import LinkQueries
 from bot.store.migrate import upgrade_to_head
 from bot.store.notify import NotifyQueries
 from bot.store.oauth import OAuthStates
-from bot.store.schema import kv_state, oauth_states, rc_links
+from bot.store.schema import kv_state, oauth_states, rc_links, slack_bots, slack_installations
+from bot.store.slack_installs import SlackInstalls
 from bot.store.state import NamedState
 from bot.store.urls import async_url, describe
 
@@ -29,10 +30,12 @@ _SECRETS: tuple[tuple[sa.Table, tuple[str, ...]], ...] = (
     (rc_links, ("access_token", "refresh_token")),
     (oauth_states, ("code_verifier",)),
     (kv_state, ("secret_value",)),
+    (slack_installations, ("data",)),
+    (slack_bots, ("data",)),
 )
 
 
-class Store(LinkQueries, OAuthStates, AuditLog, NamedState, Leases, NotifyQueries):
+class Store(LinkQueries, OAuthStates, AuditLog, NamedState, Leases, NotifyQueries, SlackInstalls):
     """Open with `await Store.open(url, keys)`; close with `await store.close()` (or `async with`)."""
 
     @classmethod
