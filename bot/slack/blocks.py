@@ -540,6 +540,10 @@ def error_sentence(kind: str, **details: Any) -> str:
             return str(
                 details.get("reason") or "That command isn't quite right; `/thread-note help` shows how."
             )
+        case "slack_expired":
+            return "Slack took too long to open the form; please try again."
+        case "slack_rate_limited":
+            return "Slack is busy right now and didn't open the form; please try again in a few seconds."
         case "ambiguous_thread":
             return f"Several open conversations match {ref or 'that number'}; pick one, or use its thread id."
     return "Something went wrong on our side; please try again."

@@ -68,7 +68,15 @@ def classify(error: BaseException) -> tuple[str, dict[str, Any]]:
             return "invalid_input", {"parameter": error.parameter}
         case RingCentralError():
             return "unavailable", {}
+        case SlackApiError() if _slack_error(error) == "expired_trigger_id":
+            return "slack_expired", {}  # the form could not open in time: nothing of ours failed
+        case SlackApiError() if _slack_error(error) == "ratelimited" or error.response.status_code == 429:
+            return "slack_rate_limited", {}
     return "internal", {}
+
+
+def _slack_error(error: SlackApiError) -> str:
+    return str(error.response.get("error") or "")
 
 
 def typed_text(body: dict[str, Any]) -> str | None:
