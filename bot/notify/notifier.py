@@ -1,18 +1,31 @@
-"""The notifier: the feed and the sender under one lease, scheduled with APScheduler in the app's event loop.
+"""The notifier: the feed, the sender and (optionally) the webhook, scheduled with APScheduler in the app's
+event loop.
 
-    notifier = Notifier(store, clients.service, slack_client, metrics, poll_interval=30)
+    notifier = Notifier(store, clients.service, slack_clients, metrics, poll_interval=30)
     notifier.start()               # production: interval jobs (max_instances=1, coalesce=True)
     await notifier.run_once()      # tests: one poll and the sending it leads to, deterministically
     await notifier.stop()
 
-Only the replica holding the lease `notify:feed` polls and sends (`try_acquire_lease`, renewed by each run and
-while sending; released on stop). A replica that dies leaves the lease to expire (`lease_ttl`), then another
-takes over; the outbox's unique keys and the metadata lookup make the overlap harmless.
+Replicas (several `serve` processes on one PostgreSQL) split the work with leases (`bot/store/leases.py`):
+
+- **Polling**: one replica at a time holds `notify:feed` and polls (one ISync request covers every resource).
+  A replica that dies leaves it to expire (`lease_ttl`), then another takes over.
+- **Delivery**: per Slack channel. Each replica claims the channels with rows waiting (`notify:channel:<team>:
+  <channel>`, `SELECT … FOR UPDATE SKIP LOCKED`), about its fair share (channels ÷ live replicas, counted from
+  the `replica:<holder>` heartbeats), posts only their rows, and releases the idle ones. So one channel has
+  one poster at a time: its order and ≈1 message/s hold across replicas; a replica that takes a channel over
+  waits one interval before its first post there. A dead replica's claims expire and move. The outbox's
+  unique keys and the metadata lookup before re-posting an attempted row make any overlap harmless.
+- **Poll now**: a webhook delivery may reach any replica; it records a poke mark in the store (and pokes
+  locally), and the holder of `notify:feed` checks the mark four times a second. The timer stays as the
+  safety net.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import os
 import secrets
 import socket
@@ -31,6 +44,8 @@ from bot.metrics import Metrics
 from bot.notify import messages
 from bot.notify.feed import Feed, PollResult, thread_json
 from bot.notify.sender import Sender
+from bot.notify.webhook import WebhookSubscription
+from bot.notify.workspaces import NotInstalled, SlackClients
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.models import Thread
 from bot.store import Store
@@ -39,6 +54,9 @@ from bot.store.notify import Subscription
 log = get_logger(__name__)
 
 LEASE = "notify:feed"
+CHANNEL_LEASE = "notify:channel:"
+REPLICA_LEASE = "replica:"
+POKE_KEY = "notify:poke"
 CHANNEL_REASONS = ("channel_not_found", "is_archived", "not_in_channel")
 
 
@@ -56,7 +74,7 @@ class Notifier:
         self,
         store: Store,
         service_client: Callable[[], RingCentralClient],
-        slack: AsyncWebClient,
+        slack: AsyncWebClient | SlackClients,
         metrics: Metrics,
         *,
         poll_interval: float = 30.0,
@@ -66,9 +84,9 @@ class Notifier:
         recheck_every: float = 300.0,
         lease_ttl: timedelta | None = None,
         holder: str | None = None,
+        webhook: WebhookSubscription | None = None,
     ) -> None:
         self._store = store
-        self._slack = slack
         self._metrics = metrics
         self._clock = clock
         self.poll_interval = poll_interval
@@ -77,11 +95,16 @@ class Notifier:
         self.sender = Sender(
             store, slack, metrics, on_pause=self._tell_creator, clock=clock, channel_interval=channel_interval
         )
+        self.clients = self.sender.clients
+        self.webhook = webhook
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease_ttl = lease_ttl or timedelta(seconds=max(3 * poll_interval, 10.0))
         self._scheduler: AsyncIOScheduler | None = None
         self._poll_lock = asyncio.Lock()
-        self._renewed_at = 0.0
+        self._renewed_at = float("-inf")  # when `notify:feed` was last taken or renewed (monotonic)
+        self._claims: dict[str, float] = {}  # channel claims held, and when each was last renewed
+        self._heartbeat_at = float("-inf")
+        self._polled_at: datetime | None = None
 
     # --- the work -------------------------------------------------------------------------------------------
 
@@ -97,6 +120,7 @@ class Notifier:
 
     async def poll(self, *, reconcile: bool | None = None) -> PollResult:
         async with self._poll_lock:
+            self._polled_at = self._clock()
             started = time.monotonic()
             result = await self.feed.poll(reconcile=reconcile)
             self._metrics.poll_duration.observe(time.monotonic() - started)
@@ -106,7 +130,20 @@ class Notifier:
             return result
 
     async def send(self, *, max_seconds: float = 0.0) -> int:
-        return await self.sender.drain(max_seconds=max_seconds, still_mine=self._still_mine)
+        """Post the rows of the channels this replica holds (claiming its share first)."""
+        channels = await self._claim_channels()
+        if not channels:
+            return 0
+        done = await self.sender.drain(
+            max_seconds=max_seconds, still_mine=self._channel_mine, channels=set(channels)
+        )
+        await self._release_idle()
+        return done
+
+    async def request_poll(self) -> None:
+        """Ask whichever replica polls to poll now (a verified webhook delivery lands on any replica)."""
+        self.poke()
+        await self._store.set_state(POKE_KEY, self._clock().isoformat())
 
     async def thread_changed(self, thread: Thread) -> None:
         """A thread was assigned or resolved from Slack: cache it and update its parent messages now."""
@@ -127,17 +164,20 @@ class Notifier:
         """Resume paused subscriptions whose problem is gone (channel back, bot invited, token working)."""
         resumed = []
         for sub in await self._store.list_subscriptions(status="paused"):
-            if await self.channel_ok(sub.channel_id) is None and await self._store.resume_subscription(
-                sub.id
-            ):
+            if await self.channel_ok(
+                sub.channel_id, sub.team_id
+            ) is None and await self._store.resume_subscription(sub.id):
                 log.info("notifier.resumed", subscription_id=sub.id)
                 resumed.append(sub.id)
         return resumed
 
-    async def channel_ok(self, channel_id: str) -> str | None:
-        """None when the bot can post in the channel, else the reason it cannot."""
+    async def channel_ok(self, channel_id: str, team_id: str = "") -> str | None:
+        """None when the bot can post in the channel (of `team_id`'s workspace), else the reason it cannot."""
         try:
-            info = await self._slack.conversations_info(channel=channel_id)
+            slack = await self.clients.for_team(team_id)
+            info = await slack.conversations_info(channel=channel_id)
+        except NotInstalled:
+            return "not_authed"
         except SlackApiError as exc:
             return str(exc.response.get("error") or "error")
         channel = info.get("channel") or {}
@@ -191,17 +231,28 @@ class Notifier:
             next_run_time=datetime.now(UTC), **common,
         )  # fmt: skip
         scheduler.add_job(self._send_job, "interval", seconds=1.0, id="notify-send", **common)
+        scheduler.add_job(self._poke_job, "interval", seconds=0.25, id="notify-poke", **common)
         scheduler.add_job(
             self._recheck_job, "interval", seconds=self.recheck_every, id="notify-recheck", **common
         )
+        if self.webhook is not None:  # first run once the server listens (the handshake needs it)
+            scheduler.add_job(
+                self._webhook_job, "interval", seconds=self.webhook.check_every, id="notify-webhook",
+                next_run_time=datetime.now(UTC) + timedelta(seconds=1), **common,
+            )  # fmt: skip
         scheduler.start()
+        # A line per job run (eight a second with the poke check) would drown the bot's own log.
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         self._scheduler = scheduler
         log.info("notifier.started", holder=self.holder, poll_interval=self.poll_interval)
 
     def poke(self) -> None:
         """Poll as soon as possible (a RingCentral push event is only this hint)."""
+        self._run_now("notify-poll")
+
+    def _run_now(self, job_id: str) -> None:
         if self._scheduler is not None:
-            job = self._scheduler.get_job("notify-poll")
+            job = self._scheduler.get_job(job_id)
             if job is not None:
                 job.modify(next_run_time=datetime.now(UTC))
 
@@ -211,21 +262,49 @@ class Notifier:
             self._scheduler = None
         try:
             await self._store.release_lease(LEASE, self.holder)
-        except Exception as exc:  # shutting down: the lease expires anyway
+            await self._store.release_leases(list(self._claims), self.holder)
+            await self._store.release_lease(REPLICA_LEASE + self.holder, self.holder)
+        except Exception as exc:  # shutting down: the leases expire anyway
             log.info("notifier.release_failed", error=type(exc).__name__)
 
     async def _poll_job(self) -> None:
         try:
-            await self.run_once(send_seconds=min(self.poll_interval / 2, 10.0))
+            if await self._lease():
+                result = await self.poll()
+                if result.queued:
+                    self._run_now("notify-send")
         except Exception:
             log.exception("notifier.poll_failed")
 
     async def _send_job(self) -> None:
         try:
-            if await self._lease():
-                await self.send(max_seconds=0.5)
+            await self._heartbeat()
+            await self.send(max_seconds=0.5)
         except Exception:
             log.exception("notifier.send_failed")
+
+    async def _poke_job(self) -> None:
+        """On the polling replica: poll now when a webhook delivery reached another replica."""
+        try:
+            if time.monotonic() - self._renewed_at >= self.lease_ttl.total_seconds() / 2:
+                return  # not the polling replica (or not lately): the poll job keeps trying the lease
+            mark = await self._store.get_state(POKE_KEY)
+            if mark and (self._polled_at is None or datetime.fromisoformat(mark) >= self._polled_at):
+                self.poke()
+        except Exception:
+            log.exception("notifier.poke_failed")
+
+    async def _webhook_job(self) -> None:
+        assert self.webhook is not None
+        try:
+            outcome = await self.webhook.ensure()
+        except Exception:
+            log.exception("notifier.webhook_failed")
+            outcome = "failed"
+        if outcome == "failed" and self._scheduler is not None:  # try again soon, not in check_every
+            job = self._scheduler.get_job("notify-webhook")
+            if job is not None:
+                job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=5))
 
     async def _recheck_job(self) -> None:
         try:
@@ -242,19 +321,70 @@ class Notifier:
             self._renewed_at = time.monotonic()
         return lease is not None
 
-    async def _still_mine(self) -> bool:
-        if time.monotonic() - self._renewed_at < self.lease_ttl.total_seconds() / 4:
+    async def _heartbeat(self) -> None:
+        """`replica:<holder>`: how the replicas count each other to split the channels fairly."""
+        if time.monotonic() - self._heartbeat_at < self.lease_ttl.total_seconds() / 4:
+            return
+        await self._store.try_acquire_lease(REPLICA_LEASE + self.holder, self.holder, self.lease_ttl)
+        self._heartbeat_at = time.monotonic()
+
+    async def _claim_channels(self) -> list[tuple[str, str]]:
+        waiting = await self._store.channels_with_pending()
+        if not waiting:
+            await self._release_idle(waiting)
+            return []
+        replicas = max(1, len(await self._store.live_leases(REPLICA_LEASE)))
+        names = {_channel_lease(team, channel): (team, channel) for team, channel in waiting}
+        won = await self._store.claim_leases(
+            list(names), self.holder, self.lease_ttl, limit=math.ceil(len(waiting) / replicas)
+        )
+        now, wall = time.monotonic(), self._clock()
+        pace = timedelta(seconds=self.sender.pacer.interval)
+        for before in won:
+            if before.holder not in ("", self.holder) and wall - before.expires_at < pace:
+                # Just taken over from another replica, which may have posted a moment ago: keep the pace.
+                self.sender.pacer.block(names[before.name][1], self.sender.pacer.interval)
+            self._claims[before.name] = now
+        got = {before.name for before in won}
+        for name in set(self._claims) - got:
+            del self._claims[name]
+        return [names[n] for n in names if n in got]
+
+    async def _release_idle(self, waiting: list[tuple[str, str]] | None = None) -> None:
+        if not self._claims:
+            return
+        if waiting is None:
+            waiting = await self._store.channels_with_pending()
+        busy = {_channel_lease(team, channel) for team, channel in waiting}
+        idle = [name for name in self._claims if name not in busy]
+        if idle:
+            await self._store.release_leases(idle, self.holder)
+            for name in idle:
+                del self._claims[name]
+
+    async def _channel_mine(self, team_id: str, channel_id: str) -> bool:
+        name = _channel_lease(team_id, channel_id)
+        renewed = self._claims.get(name)
+        if renewed is None:
+            return False
+        if time.monotonic() - renewed < self.lease_ttl.total_seconds() / 4:
             return True
-        ok = await self._store.renew_lease(LEASE, self.holder, self.lease_ttl) is not None
-        if ok:
-            self._renewed_at = time.monotonic()
-        return ok
+        if await self._store.renew_lease(name, self.holder, self.lease_ttl) is None:
+            del self._claims[name]
+            return False
+        self._claims[name] = time.monotonic()
+        return True
 
     async def _tell_creator(self, sub: Subscription, reason: str) -> None:
         blocks, text = messages.paused_notice(sub.channel_id, sub.resource_name, reason)
         try:
-            await self._slack.chat_postMessage(
-                channel=sub.created_by, blocks=messages.as_dicts(blocks), text=text
-            )
+            slack = await self.clients.for_team(sub.team_id)
+            await slack.chat_postMessage(channel=sub.created_by, blocks=messages.as_dicts(blocks), text=text)
+        except NotInstalled:
+            log.info("notifier.tell_creator_failed", subscription_id=sub.id, error="not_installed")
         except SlackApiError as exc:
             log.info("notifier.tell_creator_failed", subscription_id=sub.id, error=exc.response.get("error"))
+
+
+def _channel_lease(team_id: str, channel_id: str) -> str:
+    return f"{CHANNEL_LEASE}{team_id}:{channel_id}"

@@ -27,6 +27,7 @@ from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.notify import messages
 from bot.notify.feed import thread_from
+from bot.notify.workspaces import NotInstalled, OneWorkspace, SlackClients
 from bot.ringcentral.models import Note, OwnerResource, Thread
 from bot.store import Store
 from bot.store.notify import NoteMessage, OutboxRow, SlackThread, Subscription
@@ -38,6 +39,7 @@ MAX_ATTEMPTS = 5
 LOOKUP_LIMIT = 200
 
 OnPause = Callable[[Subscription, str], Awaitable[None]]
+StillMine = Callable[[str, str], Awaitable[bool]]
 
 
 class Pacer:
@@ -62,7 +64,7 @@ class Sender:
     def __init__(
         self,
         store: Store,
-        slack: AsyncWebClient,
+        slack: AsyncWebClient | SlackClients,
         metrics: Metrics,
         *,
         on_pause: OnPause,
@@ -71,7 +73,7 @@ class Sender:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
-        self._slack = slack
+        self.clients: SlackClients = OneWorkspace(slack) if isinstance(slack, AsyncWebClient) else slack
         self._metrics = metrics
         self._on_pause = on_pause
         self._clock = clock
@@ -79,14 +81,21 @@ class Sender:
         self._lock = asyncio.Lock()
 
     async def drain(
-        self, *, max_seconds: float = 0.0, still_mine: Callable[[], Awaitable[bool]] | None = None
+        self,
+        *,
+        max_seconds: float = 0.0,
+        still_mine: StillMine | None = None,
+        channels: set[tuple[str, str]] | None = None,
     ) -> int:
-        """Post what is due. Waits for paced channels up to `max_seconds` in all; returns rows finished."""
+        """Post what is due. Waits for paced channels up to `max_seconds` in all; returns rows finished.
+
+        `channels` ((team, channel) pairs) limits the work to the channels this replica has claimed, and
+        `still_mine(team, channel)` is asked before each post: False (the claim moved) stops that channel."""
         async with self._lock:
             deadline = time.monotonic() + max_seconds
             finished = 0
             while True:
-                done, soonest = await self._round(still_mine)
+                done, soonest = await self._round(still_mine, channels)
                 finished += done
                 if soonest is None:
                     break
@@ -97,9 +106,11 @@ class Sender:
             await self._update_gauges()
             return finished
 
-    async def _round(self, still_mine: Callable[[], Awaitable[bool]] | None) -> tuple[int, float | None]:
+    async def _round(
+        self, still_mine: StillMine | None, channels: set[tuple[str, str]] | None
+    ) -> tuple[int, float | None]:
         """One pass over the pending rows. Returns (rows finished, seconds until a waiting row could go)."""
-        rows = await self._store.pending_outbox(limit=500)
+        rows = await self._store.pending_outbox(limit=500, channels=channels)
         subs: dict[int, Subscription | None] = {}
         blocked: set[str] = set()
         soonest: float | None = None
@@ -124,8 +135,9 @@ class Sender:
                 blocked.add(channel)
                 soonest = wait if soonest is None else min(soonest, wait)
                 continue
-            if still_mine is not None and not await still_mine():
-                return finished, None  # another replica took over: stop at once
+            if still_mine is not None and not await still_mine(sub.team_id, channel):
+                blocked.add(channel)  # another replica took this channel over: leave it at once
+                continue
             outcome = await self._deliver(row, sub)
             if outcome == "done":
                 finished += 1
@@ -154,6 +166,8 @@ class Sender:
                 await self._thread(row, sub)
         except SlackApiError as exc:
             return await self._slack_failed(row, sub, exc)
+        except NotInstalled:
+            return await self._pause(row, sub, "not_authed")
         except (TimeoutError, OSError) as exc:
             await self._retry(row, sub, f"network: {type(exc).__name__}")
             return "wait"
@@ -176,7 +190,9 @@ class Sender:
                 blocks, text = messages.parent_message(thread, note)
             else:
                 blocks, text = messages.reply_message(note)
-            await self._call("chat.update", channel=sub.channel_id, ts=shown.ts, blocks=blocks, text=text)
+            await self._call(
+                sub.team_id, "chat.update", channel=sub.channel_id, ts=shown.ts, blocks=blocks, text=text
+            )
             await self._store.record_delivery(
                 row.id, sub.id, message=_replace(shown, version=row.version, note=row.payload)
             )
@@ -195,7 +211,12 @@ class Sender:
         if slack_thread is None:
             blocks, text = messages.parent_message(thread, note)
             response = await self._call(
-                "chat.postMessage", channel=sub.channel_id, blocks=blocks, text=text, metadata=meta
+                sub.team_id,
+                "chat.postMessage",
+                channel=sub.channel_id,
+                blocks=blocks,
+                text=text,
+                metadata=meta,
             )
             ts = str(response["ts"])
             await self._store.record_delivery(
@@ -208,6 +229,7 @@ class Sender:
             blocks, text = messages.reply_message(note)
             try:
                 response = await self._call(
+                    sub.team_id,
                     "chat.postMessage",
                     channel=sub.channel_id,
                     blocks=blocks,
@@ -233,6 +255,7 @@ class Sender:
         """A previous try may have posted before dying: find that message by its metadata and record it."""
         if slack_thread is not None:
             response = await self._call(
+                sub.team_id,
                 "conversations.replies",
                 channel=sub.channel_id,
                 ts=slack_thread.parent_ts,
@@ -241,7 +264,11 @@ class Sender:
             )
         else:
             response = await self._call(
-                "conversations.history", channel=sub.channel_id, include_all_metadata=True, limit=LOOKUP_LIMIT
+                sub.team_id,
+                "conversations.history",
+                channel=sub.channel_id,
+                include_all_metadata=True,
+                limit=LOOKUP_LIMIT,
             )
         for message in response.get("messages") or []:
             if not messages.matches(message, sub.id, note.id):
@@ -271,7 +298,7 @@ class Sender:
         note = Note.model_validate(shown.note)
         if sub.deleted_mode == "remove" and not shown.is_parent:
             try:
-                await self._call("chat.delete", channel=sub.channel_id, ts=shown.ts)
+                await self._call(sub.team_id, "chat.delete", channel=sub.channel_id, ts=shown.ts)
             except SlackApiError as exc:
                 if exc.response.get("error") != "message_not_found":
                     raise
@@ -282,7 +309,9 @@ class Sender:
             else:
                 blocks, text = messages.reply_message(note, deleted=True)
             try:
-                await self._call("chat.update", channel=sub.channel_id, ts=shown.ts, blocks=blocks, text=text)
+                await self._call(
+                    sub.team_id, "chat.update", channel=sub.channel_id, ts=shown.ts, blocks=blocks, text=text
+                )
             except SlackApiError as exc:
                 if exc.response.get("error") != "message_not_found":
                     raise
@@ -305,7 +334,12 @@ class Sender:
         note = Note.model_validate(first.note) if first is not None else None
         blocks, text = messages.parent_message(thread, note, deleted=bool(first and first.deleted))
         await self._call(
-            "chat.update", channel=sub.channel_id, ts=slack_thread.parent_ts, blocks=blocks, text=text
+            sub.team_id,
+            "chat.update",
+            channel=sub.channel_id,
+            ts=slack_thread.parent_ts,
+            blocks=blocks,
+            text=text,
         )
 
     # --- failures -----------------------------------------------------------------------------------------
@@ -326,17 +360,20 @@ class Sender:
             )
             return "wait"
         if error in PAUSE_ERRORS:
-            await self._store.retry_outbox(row.id, self._now(), error, attempt=False, posted=False)
-            if await self._store.pause_subscription(sub.id, error):
-                log.warning("sender.paused", subscription_id=sub.id, channel_id=sub.channel_id, reason=error)
-                self._metrics.deliveries.labels(row.kind, "paused").inc()
-                await self._on_pause(sub, error)
-            return "paused"
+            return await self._pause(row, sub, error)
         if error == "thread_not_found":
             await self._store.retry_outbox(row.id, self._now(), error, attempt=False, posted=False)
             return "wait"
         await self._retry(row, sub, error or f"http {status}", posted=status >= 500)
         return "wait"
+
+    async def _pause(self, row: OutboxRow, sub: Subscription, error: str) -> str:
+        await self._store.retry_outbox(row.id, self._now(), error, attempt=False, posted=False)
+        if await self._store.pause_subscription(sub.id, error):
+            log.warning("sender.paused", subscription_id=sub.id, channel_id=sub.channel_id, reason=error)
+            self._metrics.deliveries.labels(row.kind, "paused").inc()
+            await self._on_pause(sub, error)
+        return "paused"
 
     async def _retry(self, row: OutboxRow, sub: Subscription, error: str, *, posted: bool = True) -> None:
         attempts = row.attempts + 1
@@ -354,19 +391,21 @@ class Sender:
 
     # --- helpers ------------------------------------------------------------------------------------------
 
-    async def _call(self, method: str, **kwargs: Any) -> Any:
+    async def _call(self, team_id: str, method: str, **kwargs: Any) -> Any:
+        """One Web API call with the bot token of the subscription's own workspace."""
+        slack = await self.clients.for_team(team_id)
         if "blocks" in kwargs:
             kwargs["blocks"] = messages.as_dicts(kwargs["blocks"])
         if method == "chat.postMessage":
-            return await self._slack.chat_postMessage(unfurl_links=False, unfurl_media=False, **kwargs)
+            return await slack.chat_postMessage(unfurl_links=False, unfurl_media=False, **kwargs)
         if method == "chat.update":
-            return await self._slack.chat_update(**kwargs)
+            return await slack.chat_update(**kwargs)
         if method == "chat.delete":
-            return await self._slack.chat_delete(**kwargs)
+            return await slack.chat_delete(**kwargs)
         if method == "conversations.replies":
-            return await self._slack.conversations_replies(**kwargs)
+            return await slack.conversations_replies(**kwargs)
         if method == "conversations.history":
-            return await self._slack.conversations_history(**kwargs)
+            return await slack.conversations_history(**kwargs)
         raise ValueError(f"unexpected Slack method {method}")
 
     async def _thread_of(self, thread_id: str, sub: Subscription) -> Thread:

@@ -85,9 +85,11 @@ class Leases(StoreBase):
 
     async def claim_leases(
         self, names: Sequence[str], holder: str, ttl: timedelta, *, limit: int
-    ) -> list[str]:
+    ) -> list[Lease]:
         """Hold up to `limit` of `names`: those already ours (extended) first, then free or expired ones in
-        the order given. Rows another replica is claiming right now are skipped, never waited for."""
+        the order given. Rows another replica is claiming right now are skipped, never waited for.
+        Returns each lease won *as it was before*: its last holder and when that holder's claim ended (a
+        released lease keeps both), so a new holder can tell a handover from a lease of its own."""
         if not names or limit <= 0:
             return []
         now = self._now()
@@ -104,13 +106,14 @@ class Leases(StoreBase):
             free_or_mine = sa.or_(leases.c.expires_at <= now, leases.c.holder == holder)
             rows = (
                 await conn.execute(
-                    sa.select(leases.c.name, leases.c.holder)
+                    sa.select(leases)
                     .where(leases.c.name.in_(wanted), free_or_mine)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            mine = {r.name for r in rows if r.holder == holder}
-            free = {r.name for r in rows} - mine
+            before = {r.name: _lease(r._mapping) for r in rows}
+            mine = {n for n, lease in before.items() if lease.holder == holder}
+            free = set(before) - mine
             chosen = [n for n in wanted if n in mine] + [n for n in wanted if n in free]
             chosen = chosen[: max(limit, len(mine))]
             if not chosen:
@@ -126,17 +129,18 @@ class Leases(StoreBase):
                 .returning(leases.c.name)
             )
             got = {r[0] for r in result.all()}
-        return [n for n in chosen if n in got]
+        return [before[n] for n in chosen if n in got]
 
     async def release_leases(self, names: Sequence[str], holder: str) -> int:
-        """Give up those of `names` that `holder` holds (the rows stay, free, for the next claim)."""
+        """Give up those of `names` that `holder` holds: they expire now (the row keeps who held it and until
+        when, for the next claimer to see)."""
         if not names:
             return 0
         async with self._tx() as conn:
             result = await conn.execute(
                 leases.update()
                 .where(leases.c.name.in_(list(names)), leases.c.holder == holder)
-                .values(holder="", expires_at=_NEVER)
+                .values(expires_at=self._now())
             )
         return int(result.rowcount)
 
