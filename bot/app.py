@@ -4,28 +4,32 @@ scheduler from Settings, and wires them together. Routing stays visible here and
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from slack_bolt.async_app import AsyncApp
 
-from bot.config import SERVE_REQUIRED, Settings, load_settings
+from bot.config import Settings, load_settings, serve_required
 from bot.logs import get_logger
 from bot.metrics import Metrics
+from bot.ringcentral.errors import RingCentralError
 from bot.service.accounts import Accounts
 from bot.service.clients import ClientFactory
 from bot.service.errors import ConnectFailed
 from bot.service.notes import Notes
-from bot.ringcentral.errors import RingCentralError
 from bot.service.types import Actor
 from bot.store import Store, StoreError
 
 log = get_logger(__name__)
 
 CALLBACK_PATH = "/ringcentral/oauth/callback"
+WEBHOOK_PATH = "/ringcentral/webhook"
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,11 @@ class Container:
             status=self.status_report,
         )
         self.notifier, deps.subscriptions = self._notifications()
-        self.bolt = create_bolt_app(s, deps)
+        if s.oauth:
+            from bot.slack.install import Workspaces
+
+            deps.workspaces = Workspaces(self.store, self.notifier.clients.forget)
+        self.bolt = create_bolt_app(s, deps, self.store)
         if s.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -105,19 +113,35 @@ class Container:
         log.info("bot.started", mode="socket" if self._socket else "http")
 
     def _notifications(self) -> tuple[Any, Any]:
-        """Channel notifications: the notifier (feed, outbox sender, scheduler) and its Slack side."""
+        """Channel notifications: the notifier (feed, sender, scheduler, webhook) and its Slack side."""
         from slack_sdk.web.async_client import AsyncWebClient
 
         from bot.notify import Notifier, Subscriptions
+        from bot.notify.webhook import WebhookSubscription
+        from bot.notify.workspaces import InstalledWorkspaces, OneWorkspace, SlackClients
         from bot.slack.subscriptions import SlackSubscriptions
 
-        assert self.store and self.clients and self.accounts and self.notes and self.settings.slack_bot_token
-        token = self.settings.slack_bot_token.get_secret_value()
-        # no retry handler: the sender honours Retry-After per channel itself
-        slack = AsyncWebClient(token=token, base_url=self.settings.slack_api_url, timeout=10)
+        assert self.store and self.clients and self.accounts and self.notes
+        s = self.settings
+        slack: SlackClients
+        if s.oauth:  # each workspace's own bot token, from its installation
+            slack = InstalledWorkspaces(self.store, s.slack_api_url)
+        else:
+            assert s.slack_bot_token is not None
+            # no retry handler: the sender honours Retry-After per channel itself
+            token = s.slack_bot_token.get_secret_value()
+            slack = OneWorkspace(AsyncWebClient(token=token, base_url=s.slack_api_url, timeout=10))
+        holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        webhook = None
+        if s.public_url:  # real time: RingCentral pushes "something changed", we poll at once
+            webhook = WebhookSubscription(
+                self.store, self.clients.service, address=s.public_url + WEBHOOK_PATH, holder=holder,
+                clock=self._clock,
+            )  # fmt: skip
         notifier = Notifier(
             self.store, self.clients.service, slack, self.metrics,
-            poll_interval=self.settings.poll_interval, clock=self._clock,
+            poll_interval=s.poll_interval, clock=self._clock, holder=holder, webhook=webhook,
+            lease_ttl=timedelta(seconds=s.lease_ttl) if s.lease_ttl else None,
         )  # fmt: skip
         service = Subscriptions(self.store, self.accounts, self.clients.service, notifier, clock=self._clock)
         return notifier, SlackSubscriptions(service, self.notes)
@@ -147,10 +171,10 @@ class Container:
             self.metrics.connects.labels(exc.reason).inc()
             actor = exc.details.get("actor")
             if actor is not None:
-                await announce_failed(self.bolt.client, actor, exc.reason)
+                await announce_failed(await self._slack_for(actor.team_id), actor, exc.reason)
             return ConnectOutcome(False, "Not connected", _FAILED.get(exc.reason, _FAILED["exchange_failed"]))
         self.metrics.connects.labels("ok").inc()
-        await announce_connected(self.bolt.client, connected)
+        await announce_connected(await self._slack_for(connected.actor.team_id), connected)
         name = connected.extension.name or connected.extension.id
         return ConnectOutcome(
             True,
@@ -159,11 +183,30 @@ class Container:
             "You can close this tab and go back to Slack.",
         )
 
+    async def _slack_for(self, team_id: str) -> Any:
+        """The Web API client of `team_id`'s workspace (its own bot token when there are many)."""
+        from bot.notify.workspaces import NotInstalled
+
+        assert self.bolt is not None
+        if self.notifier is None or not self.settings.oauth:
+            return self.bolt.client
+        try:
+            return await self.notifier.clients.for_team(team_id)
+        except NotInstalled:
+            return self.bolt.client  # no token: the message fails and is logged, the page still answers
+
     async def webhook_event(self, verification_token: str | None, body: bytes) -> bool:
-        """A RingCentral push event: only a hint to poll now (filled in by the notifications feature)."""
-        if self.notifier is not None:
-            self.notifier.poke()
-        return False
+        """A RingCentral push delivery: with the right Verification-Token, only a hint to poll now (on
+        whichever replica polls). Without real time configured, or with a wrong or missing token: refused,
+        nothing triggered."""
+        notifier = self.notifier
+        if notifier is None or notifier.webhook is None:
+            return False
+        if not await notifier.webhook.verify(verification_token):
+            log.warning("webhook.refused", token="missing" if not verification_token else "wrong")
+            return False
+        await notifier.request_poll()
+        return True
 
     async def health(self) -> dict[str, Any]:
         report: dict[str, Any] = {"ok": True, "mode": "socket" if self._socket else "http"}
@@ -213,7 +256,8 @@ _FAILED = {
 
 
 def run_serve(host: str, port: int | None) -> int:
-    settings = load_settings(SERVE_REQUIRED)
+    settings = load_settings()
+    settings.require(*serve_required(settings))
     from bot.web import serve
 
     return serve(settings, host=host, port=port if port is not None else settings.port)

@@ -40,6 +40,9 @@ _HINTS = {
     "THREAD_NOTE_PUBLIC_URL": "the https URL where Slack and RingCentral reach this bot",
     "THREAD_NOTE_POLL_INTERVAL": "a number of seconds between polls, at least 1",
     "PORT": "a TCP port number from 1 to 65535",
+    "SLACK_CLIENT_ID": "the Client ID from the Slack app's Basic Information page (many workspaces)",
+    "SLACK_CLIENT_SECRET": "the Client Secret from the Slack app's Basic Information page",
+    "THREAD_NOTE_LEASE_TTL": "a number of seconds, at least 2, after which a dead replica's work moves",
 }
 
 
@@ -74,6 +77,11 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, validation_alias="THREAD_NOTE_PUBLIC_URL")
     poll_interval: float = Field(30.0, validation_alias="THREAD_NOTE_POLL_INTERVAL", ge=1)
     port: int = Field(3000, validation_alias="PORT", ge=1, le=65535)
+    # Many workspaces: Slack OAuth (install pages, per-workspace tokens kept encrypted in the database).
+    slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
+    # Replicas: how long a replica's leases (polling, channel claims) outlive it; default max(3 polls, 10 s).
+    lease_ttl: float | None = Field(None, validation_alias="THREAD_NOTE_LEASE_TTL", ge=2)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -127,9 +135,24 @@ class Settings(BaseSettings):
             keys.append(SecretStr(text))
         return tuple(keys)
 
+    @field_validator("slack_client_id")
+    @classmethod
+    def _client_id(cls, v: str | None) -> str | None:
+        return v or None
+
+    @field_validator("slack_client_secret")
+    @classmethod
+    def _client_secret(cls, v: SecretStr | None) -> SecretStr | None:
+        return v if v is not None and v.get_secret_value() else None
+
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def oauth(self) -> bool:
+        """Many workspaces: the app installs through Slack's OAuth instead of one SLACK_BOT_TOKEN."""
+        return self.slack_client_id is not None
 
     def require(self, *names: str) -> Settings:
         """Raise ConfigError naming the first of `names` (env names) that is not set."""
@@ -149,6 +172,22 @@ SERVE_REQUIRED = (
     "RINGCENTRAL_JWT",
     "THREAD_NOTE_SECRET_KEY",
 )
+
+
+SERVE_OAUTH_REQUIRED = (
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_SIGNING_SECRET",
+    "RINGCENTRAL_CLIENT_ID",
+    "RINGCENTRAL_CLIENT_SECRET",
+    "RINGCENTRAL_JWT",
+    "THREAD_NOTE_SECRET_KEY",
+)
+
+
+def serve_required(settings: Settings) -> tuple[str, ...]:
+    """What `serve` needs: one bot token, or (many workspaces) the app's OAuth client instead."""
+    return SERVE_OAUTH_REQUIRED if settings.oauth else SERVE_REQUIRED
 
 
 def load_settings(

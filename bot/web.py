@@ -1,8 +1,10 @@
 """The ASGI app of `thread-note-bot serve`.
 
 Routes (interface contract): POST /slack/events (HTTP mode), GET /ringcentral/oauth/callback,
-POST /ringcentral/webhook, GET /healthz, GET /metrics. Everything with a lifetime (store, HTTP clients,
-Socket Mode connection, scheduler) is started in the lifespan, inside the server's own event loop.
+POST /ringcentral/webhook, GET /healthz, GET /metrics; with many workspaces (SLACK_CLIENT_ID) also
+GET /slack/install and GET /slack/oauth_redirect (Bolt's OAuth flow). Everything with a lifetime (store,
+HTTP clients, Socket Mode connection, scheduler) is started in the lifespan, inside the server's own event
+loop.
 """
 
 from __future__ import annotations
@@ -73,8 +75,17 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         await container.refresh_metrics()
         return Response(container.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
+    async def slack_oauth(request: Request) -> Response:
+        """Many workspaces: Bolt's install page and OAuth redirect (404 with a single SLACK_BOT_TOKEN)."""
+        if not settings.oauth:
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        handler: AsyncSlackRequestHandler = request.app.state.slack_handler
+        return await handler.handle(request)
+
     routes = [
         Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/slack/install", slack_oauth, methods=["GET"]),
+        Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
         Route("/ringcentral/oauth/callback", oauth_callback, methods=["GET"]),
         Route("/ringcentral/webhook", ringcentral_webhook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),

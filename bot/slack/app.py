@@ -1,31 +1,70 @@
-"""The Bolt app: one place where every listener is registered (each feature module has `register`)."""
+"""The Bolt app: one place where every listener is registered (each feature module has `register`).
+
+One workspace (`SLACK_BOT_TOKEN`), or many (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`: Bolt's OAuth flow with
+the installation and state stores of `bot/slack/install.py` on our database; each request is served with the
+token of the workspace it came from). Either way a request is served only by the token of its own team: a
+payload naming another team than the one the token belongs to is dropped (403) before any listener runs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.slack import actions, commands, errors, home, modals, notifications, subscriptions
+from bot.logs import get_logger
+from bot.slack import actions, commands, errors, home, install, modals, notifications, subscriptions
 from bot.slack.deps import Deps
+from bot.store import Store
+
+log = get_logger(__name__)
 
 
-def create_bolt_app(settings: Settings, deps: Deps) -> AsyncApp:
-    assert settings.slack_bot_token is not None
+def create_bolt_app(settings: Settings, deps: Deps, store: Store | None = None) -> AsyncApp:
     client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
+        token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
     signing = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    app = AsyncApp(
-        client=client,
-        signing_secret=signing,
-        process_before_response=False,
-        raise_error_for_unhandled_request=False,
-    )
-    for feature in (commands, modals, actions, home, subscriptions, notifications, errors):
+    if settings.oauth:
+        assert store is not None, "many workspaces keep their installations in the store"
+        app = AsyncApp(
+            client=client,
+            signing_secret=signing,
+            oauth_settings=install.oauth_settings(settings, store),
+            process_before_response=False,
+            raise_error_for_unhandled_request=False,
+        )
+    else:
+        assert settings.slack_bot_token is not None
+        app = AsyncApp(
+            client=client,
+            signing_secret=signing,
+            process_before_response=False,
+            raise_error_for_unhandled_request=False,
+        )
+    app.middleware(_own_team_only)
+    for feature in (commands, modals, actions, home, subscriptions, notifications, install, errors):
         feature.register(app, deps)
     return app
+
+
+async def _own_team_only(
+    req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[Any]]
+) -> Any:
+    """Serve a request only with its own workspace's token: the team the payload names must be the team
+    the authorised token belongs to (Bolt's single-token mode does not check it)."""
+    auth = req.context.authorize_result
+    claimed = req.context.team_id
+    if auth is not None and auth.team_id and claimed and auth.team_id != claimed and not auth.enterprise_id:
+        log.warning("slack.foreign_team", claimed=claimed, served=auth.team_id)
+        return BoltResponse(status=403, body="")
+    return await next()

@@ -25,3 +25,5 @@ class Deps:
     thread_cache: TTLCache[Any, Any] = field(default_factory=lambda: TTLCache(maxsize=1024, ttl=60.0))
     # Filled in by the notifications feature; None until it is wired.
     subscriptions: Any = None
+    # Many workspaces (Slack OAuth): bot.slack.install.Workspaces; None with a single SLACK_BOT_TOKEN.
+    workspaces: Any = None

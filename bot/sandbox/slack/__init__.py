@@ -68,6 +68,11 @@ Control routes (tests and `demo` only), all under `/sandbox/slack/`, JSON in and
   acks, 504 `no_ack` after 3 s, 409 `no_socket_connection`. `POST socket/disconnect` asks apps to reconnect;
   `GET socket/envelopes` lists the envelopes sent and their acks.
 
+Install flow (`oauth.py`): `GET /oauth/v2/authorize` (consents at once, `team=`/`user=` pick who) and
+`oauth.v2.access` (code → the workspace's bot token, bound to the app's client id/secret and redirect URI,
+single use); `GET /sandbox/slack/app` gives the app's client id and secret; `POST /sandbox/slack/uninstall
+{team_id}` revokes a workspace's tokens until it installs again.
+
 Not modelled: OAuth scopes (`missing_scope`), legacy attachments (rejected), files, DMs, enterprise grid.
 """
 

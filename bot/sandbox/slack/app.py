@@ -18,6 +18,7 @@ from bot.sandbox.slack import page
 from bot.sandbox.slack.api import METHODS, Args, Ctx
 from bot.sandbox.slack.control import Control, guarded
 from bot.sandbox.slack.limits import Faults, RateLimits
+from bot.sandbox.slack.oauth import OAuth
 from bot.sandbox.slack.seed import DEFAULT_TEAM_ID, seed_default
 from bot.sandbox.slack.socket import SocketHub
 from bot.sandbox.slack.state import JSON, Call, Clock, ShiftableClock, SlackError, SlackState
@@ -36,6 +37,7 @@ class SlackSandbox:
     limits: RateLimits
     hub: SocketHub
     clock: ShiftableClock
+    oauth: OAuth
 
 
 def create_slack_app(*, clock: Clock | None = None, team_id: str = DEFAULT_TEAM_ID) -> Starlette:
@@ -46,7 +48,12 @@ def create_slack_app(*, clock: Clock | None = None, team_id: str = DEFAULT_TEAM_
     state = SlackState(shiftable)
     seed_default(state, team_id)
     sandbox = SlackSandbox(
-        state=state, faults=Faults(), limits=RateLimits(), hub=SocketHub(state), clock=shiftable
+        state=state,
+        faults=Faults(),
+        limits=RateLimits(),
+        hub=SocketHub(state),
+        clock=shiftable,
+        oauth=OAuth(state),
     )
     app = Starlette(routes=_routes(sandbox))
     app.state.slack = sandbox
@@ -61,6 +68,11 @@ def _routes(sb: SlackSandbox) -> list[BaseRoute]:
         return await _api(sb, request)
 
     return [
+        # The install flow (oauth.py): no bearer token, the app's client credentials instead.
+        Route("/api/oauth.v2.access", sb.oauth.access, methods=["GET", "POST"]),
+        Route("/oauth/v2/authorize", sb.oauth.authorize, methods=["GET"]),
+        Route(f"{p}/app", guarded(sb.oauth.app), methods=["GET"]),
+        Route(f"{p}/uninstall", guarded(sb.oauth.uninstall), methods=["POST"]),
         Route("/api/{method}", api, methods=["GET", "POST"]),
         Route(f"{p}/workspaces", guarded(c.list_workspaces), methods=["GET"]),
         Route(f"{p}/workspaces", guarded(c.add_workspace), methods=["POST"]),

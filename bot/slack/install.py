@@ -1,0 +1,213 @@
+"""Many workspaces: Slack's OAuth install flow with slack-sdk's store interfaces implemented on our database.
+
+- `StoreInstallationStore` implements `AsyncInstallationStore` (save, find bot/installation, delete) over
+  `bot/store/slack_installs.py`: installations and bots are kept as JSON encrypted whole with
+  THREAD_NOTE_SECRET_KEY (slack-sdk's own stores keep tokens in plain text).
+- `StoreOAuthStateStore` implements `AsyncOAuthStateStore`: one-time states, kept hashed, consumed atomically
+  (a replayed or foreign `state` fails), so every replica shares them.
+- `oauth_settings(settings, store)`: Bolt's `AsyncOAuthSettings` with both, `/slack/install` and
+  `/slack/oauth_redirect`, the scopes of `manifest.yml`, and Slack's authorize page next to SLACK_API_URL.
+- `register(app, deps)`: `app_uninstalled` and `tokens_revoked` pause the workspace's subscriptions (their
+  rows wait; nothing is deleted) and forget its installation; a revoked user token forgets only that user's.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from logging import Logger, getLogger
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import yaml
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.oauth.installation_store import Bot, Installation
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.logs import get_logger
+from bot.slack.deps import Deps
+from bot.slack.errors import guarded
+from bot.store import Store
+
+log = get_logger(__name__)
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+STATE_TTL = timedelta(minutes=10)
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """JSON-safe: slack-sdk's dicts carry datetimes (installed_at, token expiries) → epoch seconds."""
+    return {k: v.timestamp() if isinstance(v, datetime) else v for k, v in data.items()}
+
+
+class StoreInstallationStore(AsyncInstallationStore):
+    def __init__(self, store: Store, client_id: str) -> None:
+        self._store = store
+        self.client_id = client_id
+        self._logger = getLogger(__name__)
+
+    @property
+    def logger(self) -> Logger:
+        return self._logger
+
+    async def async_save(self, installation: Installation) -> None:
+        bot = _plain(installation.to_bot().to_dict()) if installation.bot_token else None
+        await self._store.save_slack_installation(
+            installation.enterprise_id,
+            None if installation.is_enterprise_install else installation.team_id,
+            installation.user_id,
+            _plain(installation.to_dict()),
+            bot,
+        )
+        log.info("slack.installed", team_id=installation.team_id, user_id=installation.user_id)
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        team = None if bot.is_enterprise_install else bot.team_id
+        await self._store.save_slack_bot(bot.enterprise_id, team, _plain(bot.to_dict()))
+
+    async def async_find_bot(
+        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
+    ) -> Bot | None:
+        data = await self._store.find_slack_bot(enterprise_id, None if is_enterprise_install else team_id)
+        return Bot(**data) if data else None
+
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        team = None if is_enterprise_install else team_id
+        data = await self._store.find_slack_installation(enterprise_id, team, user_id)
+        if data is None:
+            return None
+        installation = Installation(**data)
+        if user_id is not None:
+            # The user's own row may hold an older bot token: the workspace's bot is the current one.
+            bot = await self._store.find_slack_bot(enterprise_id, team)
+            if bot is None:
+                return None
+            installation.bot_token = bot.get("bot_token")
+            installation.bot_id = bot.get("bot_id")
+            installation.bot_user_id = bot.get("bot_user_id")
+            installation.bot_scopes = bot.get("bot_scopes") or installation.bot_scopes
+        return installation
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await self._store.delete_slack_bot(enterprise_id, team_id)
+
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        await self._store.delete_slack_installations(enterprise_id, team_id, user_id)
+
+
+class StoreOAuthStateStore(AsyncOAuthStateStore):
+    def __init__(self, store: Store, ttl: timedelta = STATE_TTL) -> None:
+        self._store = store
+        self.expiration_seconds = int(ttl.total_seconds())
+        self._ttl = ttl
+        self._logger = getLogger(__name__)
+
+    @property
+    def logger(self) -> Logger:
+        return self._logger
+
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        state = secrets.token_urlsafe(32)
+        await self._store.issue_slack_state(state, self._ttl)
+        return state
+
+    async def async_consume(self, state: str) -> bool:
+        return await self._store.consume_slack_state(state)
+
+
+def manifest_scopes() -> list[str]:
+    """The bot scopes of `manifest.yml` (one list to keep in step), or the same list if it is not shipped."""
+    try:
+        manifest = yaml.safe_load(MANIFEST.read_text())
+        return list(manifest["oauth_config"]["scopes"]["bot"])
+    except (OSError, KeyError, TypeError):
+        return ["commands", "chat:write", "users:read", "channels:read", "groups:read", "channels:history",
+                "groups:history"]  # fmt: skip
+
+
+def authorize_url(api_url: str) -> str:
+    """Slack's authorize page beside its Web API (`https://slack.com/api/` → `https://slack.com/oauth/v2/
+    authorize`), so a stand-in named by SLACK_API_URL serves both."""
+    return urljoin(api_url if api_url.endswith("/") else api_url + "/", "../oauth/v2/authorize")
+
+
+def oauth_settings(settings: Settings, store: Store) -> AsyncOAuthSettings:
+    assert settings.slack_client_id and settings.slack_client_secret
+    base = settings.public_url or f"http://localhost:{settings.port}"
+    return AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=manifest_scopes(),
+        installation_store=StoreInstallationStore(store, settings.slack_client_id),
+        state_store=StoreOAuthStateStore(store),
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        redirect_uri=base + REDIRECT_PATH,
+        authorization_url=authorize_url(settings.slack_api_url),
+        state_expiration_seconds=int(STATE_TTL.total_seconds()),
+    )
+
+
+@dataclass
+class Workspaces:
+    """What the uninstall listeners do, handed in by the composition root."""
+
+    store: Store
+    forget_client: Callable[[str], None]
+
+    async def uninstalled(self, enterprise_id: str | None, team_id: str) -> list[int]:
+        paused = await self.store.pause_team_subscriptions(team_id, "token_revoked")
+        await self.store.delete_slack_bot(enterprise_id, team_id)
+        await self.store.delete_slack_installations(enterprise_id, team_id)
+        self.forget_client(team_id)
+        log.info("slack.uninstalled", team_id=team_id, paused=len(paused))
+        return paused
+
+    async def user_tokens_revoked(self, enterprise_id: str | None, team_id: str, user_ids: list[str]) -> None:
+        for user_id in user_ids:
+            await self.store.delete_slack_installations(enterprise_id, team_id, user_id)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    workspaces: Workspaces | None = deps.workspaces
+    if workspaces is None:
+        return
+
+    def _ids(body: dict[str, Any]) -> tuple[str | None, str]:
+        return body.get("enterprise_id"), str(body.get("team_id") or "")
+
+    @app.event("app_uninstalled")
+    @guarded(deps)
+    async def app_uninstalled(body: dict[str, Any], client: AsyncWebClient) -> None:
+        assert workspaces is not None
+        enterprise_id, team_id = _ids(body)
+        await workspaces.uninstalled(enterprise_id, team_id)
+
+    @app.event("tokens_revoked")
+    @guarded(deps)
+    async def tokens_revoked(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
+        assert workspaces is not None
+        enterprise_id, team_id = _ids(body)
+        tokens = event.get("tokens") or {}
+        if tokens.get("bot"):
+            await workspaces.uninstalled(enterprise_id, team_id)
+        if tokens.get("oauth"):
+            await workspaces.user_tokens_revoked(enterprise_id, team_id, list(tokens["oauth"]))
