@@ -26,9 +26,23 @@ from bot.store import Store
 log = get_logger(__name__)
 
 
+class _OAuthClient(AsyncWebClient):
+    """Sends the app's credentials to `oauth.v2.access` as form fields (Slack accepts both): slack-sdk's
+    HTTP Basic path goes through aiohttp's deprecated `BasicAuth`."""
+
+    async def oauth_v2_access(
+        self, *, client_id: str, client_secret: str, code: str | None = None, **kwargs: Any
+    ) -> Any:
+        data = {"client_id": client_id, "client_secret": client_secret, "code": code, **kwargs}
+        return await self.api_call("oauth.v2.access", data={k: v for k, v in data.items() if v is not None})
+
+
 def create_bolt_app(settings: Settings, deps: Deps, store: Store | None = None) -> AsyncApp:
-    client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
+    client = (_OAuthClient if settings.oauth else AsyncWebClient)(
+        # many workspaces: no default token, Bolt gives each request its own workspace's
+        token=None
+        if settings.oauth or not settings.slack_bot_token
+        else settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
