@@ -583,7 +583,9 @@ async def authorize(c: Call) -> Response:
         )
     picked = args.pop("sandbox_user", None)
     if picked is None:
-        return RedirectResponse(f"/sandbox/login?{urlencode(args)}", status_code=302)
+        # An absolute URL, as the spec's Location header (format: uri) and real servers give it.
+        login = str(c.request.url_for("sandbox_login"))
+        return RedirectResponse(f"{login}?{urlencode(args)}", status_code=302)
     if picked not in sandbox.state.users:
         raise bad("access_denied", f"sandbox_user [{picked}] is not a user of this account", "sandbox_user")
     code = sandbox.auth.new_code(picked, redirect_uri, challenge, method)
@@ -739,7 +741,7 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route("/sandbox/revoke", control(revoke_user), methods=["POST"]),
         Route("/sandbox/requests", control(requests), methods=["GET", "DELETE"]),
         Route("/sandbox/state", control(state), methods=["GET"]),
-        Route("/sandbox/login", login, methods=["GET"]),
+        Route("/sandbox/login", login, methods=["GET"], name="sandbox_login"),
     ]
 
 
