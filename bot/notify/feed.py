@@ -107,7 +107,7 @@ class Feed:
         notes = [r for r in sync.records if isinstance(r, AliveNoteRecord | DeletedNoteRecord)]
         hints = [r for r in sync.records if isinstance(r, HintRecord | AssignedHintRecord)]
         try:
-            threads = await self._threads(client, {r.thread_id for r in notes})
+            threads = await self._threads(client, await self._routable_threads(notes, subs))
         except RingCentralError as exc:
             # Cannot route without the thread's owner: keep the old token, the next poll sees it all again.
             result.requests_ok, result.error = False, _describe(exc)
@@ -228,6 +228,21 @@ class Feed:
         return [rid for _, rid in sorted(due)[: self.reconcile_budget]]
 
     # --- routing --------------------------------------------------------------------------------------------
+
+    async def _routable_threads(
+        self, records: Sequence[AliveNoteRecord | DeletedNoteRecord], subs: Sequence[Subscription]
+    ) -> set[str]:
+        """The threads whose owner is needed to route `records`. A note created before every subscription
+        started, and never posted, is dropped by `_route_notes` whatever its thread: looking its thread up
+        would cost a request each (a full sync returns the account's whole history)."""
+        earliest = min(sub.start_at for sub in subs)
+        old = [r.id for r in records if isinstance(r, AliveNoteRecord) and r.creation_time < earliest]
+        posted = {note_id for _, _, note_id in await self._store.posted_note_ids(old)} if old else set()
+        return {
+            r.thread_id
+            for r in records
+            if not isinstance(r, AliveNoteRecord) or r.creation_time >= earliest or r.id in posted
+        }
 
     async def _threads(self, client: RingCentralClient, thread_ids: set[str]) -> dict[str, Thread]:
         cached = await self._store.cached_threads(thread_ids)
