@@ -28,7 +28,7 @@ from slack_sdk.models.blocks import (
 
 from bot.ringcentral.models import Note, Thread
 from bot.slack.blocks import HOME_ADD_NOTE as ADD_NOTE_OPEN
-from bot.slack.blocks import clip, fit, thread_label
+from bot.slack.blocks import clip, fit, last_message, thread_label
 from bot.slack.text import escape
 
 EVENT_TYPE = "thread_note"
@@ -125,6 +125,8 @@ def thread_buttons(thread: Thread) -> ActionsBlock | None:
 def parent_message(thread: Thread, note: Note | None, *, deleted: bool = False) -> tuple[list[Block], str]:
     """The message that opens a RingCentral thread's Slack thread (with its first note, when known)."""
     blocks: list[Block] = [SectionBlock(text=_md(thread_header(thread)))]
+    if last := last_message(thread):
+        blocks.append(ContextBlock(elements=[_md(f"Last message: “{fit(last, 300)}”")]))
     if note is not None:
         blocks += note_blocks(note, deleted=deleted)
     actions = thread_buttons(thread)

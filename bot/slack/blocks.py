@@ -226,10 +226,12 @@ def _channel_mention(channel_id: str) -> str:
 
 
 def thread_label(thread: Thread) -> str:
-    """Plain text: "Jane Roe +1 650-555-0101 · Sales Queue · Open, assigned to Ann" (escape it for mrkdwn)."""
+    """Plain text: "+1 650-555-0101 · Sales Queue · Open, assigned to Ann" (escape it for mrkdwn).
+
+    RingCentral's `label` is the conversation's last message, not a name, so it is not part of the label;
+    `last_message` shows it where it helps.
+    """
     who = pretty(thread.guest_number)
-    if thread.label and thread.label.strip() and thread.label.strip() != thread.guest_number:
-        who = f"{thread.label.strip()} {who}"
     resource = thread.owner.name or f"resource {thread.owner.extension_id}"
     if thread.availability == "Deleted":
         state = "Deleted"
@@ -240,6 +242,12 @@ def thread_label(thread: Thread) -> str:
     else:
         state = "Open, unassigned"
     return f"{who} · {resource} · {state}"
+
+
+def last_message(thread: Thread) -> str | None:
+    """The customer conversation's latest text (RingCentral's thread `label`), one line, plain text."""
+    text = " ".join((thread.label or "").split())
+    return text or None
 
 
 def thread_option(thread: Thread) -> Option:
