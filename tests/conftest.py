@@ -12,7 +12,7 @@ pytest_plugins = ["tests.kit.core", "tests.kit.rc", "tests.kit.db", "tests.kit.s
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC_PATH = REPO / "bot" / "sandbox" / "ringcentral" / "spec" / "message-threads-openapi.yml"
-SLACK_FIXTURES = REPO / "tests" / "fixtures" / "slack"
+SLACK_FIXTURES = REPO / "bot" / "sandbox" / "slack" / "fixtures"
 
 _KEEP = {"THREAD_NOTE_TEST_POSTGRES_URL"}
 _PREFIXES = ("SLACK_", "RINGCENTRAL_", "THREAD_NOTE_")

@@ -1,9 +1,9 @@
 """Slack's side of an interaction, for `demo`: the payloads Slack sends an app, signed like Slack signs them.
 
-The shapes follow Slack's own payloads (the fixtures in `tests/fixtures/slack/` come from slack-sdk's tests;
-`tests/kit/slack.py` builds the full test matrix from them). Ids, `trigger_id`s and `response_url`s come from
-a running stand-in through its control routes, so the app under test can answer exactly as it would answer
-Slack. Signing uses slack-sdk's `SignatureVerifier` over the exact bytes sent.
+The payloads come from `payloads.Payloads` — the same builder the test kit uses, over Slack's own payloads
+(`fixtures/`). Ids, `trigger_id`s and `response_url`s come from a running stand-in through its control
+routes, so the app under test can answer exactly as it would answer Slack. Signing uses slack-sdk's
+`SignatureVerifier` over the exact bytes sent.
 
     slack = SlackActor("http://127.0.0.1:8001", app_url="http://127.0.0.1:3000")
     answer = slack.command("connect", user="bob", channel="support")   # → Interaction (ack, response_url)
@@ -13,7 +13,6 @@ Slack. Signing uses slack-sdk's `SignatureVerifier` over the exact bytes sent.
 from __future__ import annotations
 
 import json
-import secrets
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -22,6 +21,8 @@ from typing import Any
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
+
+from bot.sandbox.slack.payloads import Payloads, WorkspaceInfo
 
 JSON = dict[str, Any]
 EVENTS_PATH = "/slack/events"
@@ -74,23 +75,38 @@ class SlackActor:
         self.app_url = app_url.rstrip("/")
         self._http = httpx.Client(timeout=timeout)
         workspaces = self._get("/workspaces")["workspaces"]
-        self.ws: JSON = next((w for w in workspaces if team_id in (None, w["team_id"])), workspaces[0])
+        found = next((w for w in workspaces if team_id in (None, w["team_id"])), workspaces[0])
+        self.default = WorkspaceInfo.from_json(found)
+        self.payloads = Payloads(self)
 
     def close(self) -> None:
         self._http.close()
 
     # -- the workspace -------------------------------------------------------------------------------------
 
-    def user_id(self, name: str) -> str:
-        return str(self.ws["users"].get(name, name))
+    def user_id(self, ref: str, team_id: str | None = None) -> str:
+        return str(self.default.users.get(ref, ref))
 
-    def channel_id(self, name: str) -> str:
-        return str(self.ws["channels"].get(name.lstrip("#"), name))
+    def channel_id(self, ref: str, team_id: str | None = None) -> str:
+        return str(self.default.channels.get(ref.lstrip("#"), ref))
 
-    def messages(self, channel: str) -> list[JSON]:
+    def messages(self, channel: str, team_id: str | None = None) -> list[JSON]:
         """The channel's messages as they stand now, oldest first, replies nested under `replies`."""
         found: list[JSON] = self._get("/messages", channel=self.channel_id(channel))["messages"]
         return found
+
+    def trigger(self, user: str = "alice", team_id: str | None = None) -> str:
+        return str(self._post("/triggers", {"user": user, "team_id": self.default.team_id})["trigger_id"])
+
+    def response_url(
+        self,
+        channel: str | None = None,
+        user: str | None = None,
+        message_ts: str | None = None,
+        team_id: str | None = None,
+    ) -> str:
+        body = {"channel": channel, "user": user, "team_id": self.default.team_id, "message_ts": message_ts}
+        return str(self._post("/response-urls", {k: v for k, v in body.items() if v})["response_url"])
 
     def post_as(self, user: str, channel: str, text: str, thread_ts: str | None = None) -> JSON:
         """A person writes in a channel (or in a thread of it)."""
@@ -125,148 +141,40 @@ class SlackActor:
     # -- what Slack sends ------------------------------------------------------------------------------------
 
     def command(self, text: str, *, user: str, channel: str, command: str = "/thread-note") -> Interaction:
-        """A slash command, like `slash_command.json`: flat form fields."""
-        ch = self._channel(channel)
-        response_url = self._response_url(channel=ch["id"], user=user)
-        fields = {
-            "token": "verification_token",
-            "team_id": self.ws["team_id"],
-            "team_domain": self.ws["domain"],
-            "channel_id": ch["id"],
-            "channel_name": ch["name"],
-            "user_id": self.user_id(user),
-            "user_name": user,
-            "command": command,
-            "text": text,
-            "api_app_id": self.ws["app_id"],
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": self._trigger(user),
-        }
-        return self._send(urllib.parse.urlencode(fields).encode(), response_url)
+        """A slash command (flat form fields)."""
+        fields = self.payloads.command(text, user=user, channel=channel, command=command)
+        return self._send(urllib.parse.urlencode(fields).encode(), fields["response_url"])
 
     def message_shortcut(self, message: JSON, *, callback_id: str, user: str, channel: str) -> Interaction:
-        """A message shortcut on `message` (as the stand-in lists it), like `message_shortcut.json`."""
-        ch = self._channel(channel)
-        response_url = self._response_url(channel=ch["id"], user=user)
-        payload = {
-            "type": "message_action",
-            "token": "verification_token",
-            "action_ts": f"{time.time():.6f}",
-            "team": self._team(),
-            "user": {"id": self.user_id(user), "name": user},
-            "channel": ch,
-            "callback_id": callback_id,
-            "trigger_id": self._trigger(user),
-            "message_ts": message["ts"],
-            "message": self._message(message),
-            "response_url": response_url,
-            "api_app_id": self.ws["app_id"],
-            "is_enterprise_install": False,
-        }
-        return self._send_payload(payload, response_url)
+        """A message shortcut on `message` (as the stand-in lists it)."""
+        payload = self.payloads.message_shortcut(message, callback_id=callback_id, user=user, channel=channel)
+        return self._send_payload(payload, payload["response_url"])
 
     def click(self, button: JSON, *, user: str, channel: str, message: JSON | None = None) -> Interaction:
-        """A click on a button the app posted (in `message`, or in an ephemeral answer), like
-        `block_actions.json`."""
-        ch = self._channel(channel)
-        message_ts = message["ts"] if message else None
-        response_url = self._response_url(channel=ch["id"], user=user, message_ts=message_ts)
-        action = {
-            "action_id": button["action_id"],
-            "block_id": button.get("block_id", "b"),
-            "text": button.get("text") or {"type": "plain_text", "text": "Button", "emoji": True},
-            "type": "button",
-            "action_ts": f"{time.time():.6f}",
-        }
-        if button.get("value") is not None:
-            action["value"] = button["value"]
-        payload: JSON = {
-            "type": "block_actions",
-            "user": self._user(user),
-            "api_app_id": self.ws["app_id"],
-            "token": "verification_token",
-            "container": {
-                "type": "message",
-                "message_ts": message_ts or "111.222",
-                "channel_id": ch["id"],
-                "is_ephemeral": message is None,
-            },
-            "trigger_id": self._trigger(user),
-            "team": self._team(),
-            "channel": ch,
-            "response_url": response_url,
-            "actions": [action],
-            "is_enterprise_install": False,
-        }
-        if message is not None:
-            payload["message"] = self._message(message)
-        return self._send_payload(payload, response_url)
+        """A click on a button the app posted (in `message`, or in an ephemeral answer)."""
+        payload = self.payloads.block_action(
+            button["action_id"],
+            button.get("value"),
+            block_id=button.get("block_id") or "b",
+            user=user,
+            channel=channel,
+            message=message,
+            ephemeral=message is None,
+        )
+        return self._send_payload(payload, payload["response_url"])
 
     def submit(self, view: JSON, values: JSON, *, user: str) -> Interaction:
-        """Submits the modal `view` (as the app opened it) with `values`
-        (`{block_id: {action_id: {type, ...}}}`), like `view_submission.json`."""
-        echoed = {
-            **view,
-            "team_id": self.ws["team_id"],
-            "app_id": self.ws["app_id"],
-            "bot_id": self.ws["bot_id"],
-            "app_installed_team_id": self.ws["team_id"],
-            "state": {"values": values},
-        }
-        echoed.setdefault("private_metadata", "")
-        echoed.setdefault("root_view_id", view.get("id"))
-        payload = {
-            "type": "view_submission",
-            "team": self._team(),
-            "user": self._user(user),
-            "api_app_id": self.ws["app_id"],
-            "token": "verification_token",
-            "trigger_id": self._trigger(user),
-            "view": echoed,
-            "response_urls": [],
-            "is_enterprise_install": False,
-        }
-        return self._send_payload(payload, None)
+        """Submits the modal `view` (as the app opened it) with `values` (`{block_id: {action_id: …}}`)."""
+        return self._send_payload(self.payloads.view_submission(view, values, user=user), None)
 
     # -- plumbing --------------------------------------------------------------------------------------------
-
-    def _team(self) -> JSON:
-        return {"id": self.ws["team_id"], "domain": self.ws["domain"]}
-
-    def _user(self, name: str) -> JSON:
-        return {"id": self.user_id(name), "username": name, "name": name, "team_id": self.ws["team_id"]}
-
-    def _channel(self, name: str) -> JSON:
-        cid = self.channel_id(name)
-        label = next((n for n, i in self.ws["channels"].items() if i == cid), name)
-        return {"id": cid, "name": label}
-
-    def _message(self, message: JSON) -> JSON:
-        out: JSON = {"type": "message", "text": message.get("text", ""), "ts": message["ts"]}
-        out["team"] = self.ws["team_id"]
-        for key in ("user", "blocks", "thread_ts", "bot_id"):
-            if message.get(key):
-                out[key] = message[key]
-        if message.get("replies"):
-            out.update(thread_ts=message["ts"], reply_count=len(message["replies"]))
-        if not message.get("bot_id"):
-            out["client_msg_id"] = f"{secrets.token_hex(4)}-{secrets.token_hex(2)}-{secrets.token_hex(6)}"
-        return out
-
-    def _trigger(self, user: str) -> str:
-        return str(self._post("/triggers", {"user": user, "team_id": self.ws["team_id"]})["trigger_id"])
-
-    def _response_url(self, *, channel: str, user: str, message_ts: str | None = None) -> str:
-        body = {"channel": channel, "user": user, "team_id": self.ws["team_id"], "message_ts": message_ts}
-        return str(self._post("/response-urls", {k: v for k, v in body.items() if v})["response_url"])
 
     def _send_payload(self, payload: JSON, response_url: str | None) -> Interaction:
         body = f"payload={urllib.parse.quote(json.dumps(payload))}".encode()
         return self._send(body, response_url)
 
     def _send(self, body: bytes, response_url: str | None) -> Interaction:
-        headers = sign(self.ws["signing_secret"], body)
+        headers = sign(self.default.signing_secret, body)
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:
             response = self._http.post(self.app_url + EVENTS_PATH, content=body, headers=headers)
