@@ -145,6 +145,7 @@ def rc_sandbox_settings() -> SandboxSettings:
     tested in test_rc_faults.py; here the limit is lifted so the loop tests crashes, not the penalty."""
     settings = sandbox_test_settings()
     settings.rate_limits["Medium"] = RateLimit(100_000)
+    settings.access_token_ttl = 3600.0  # the test's own handler signs in once for a long run
     return settings
 
 
