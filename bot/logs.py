@@ -73,6 +73,9 @@ def configure(level: str = "INFO", *, json: bool = True) -> None:
     root.setLevel(level.upper())
     for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Jobs run with max_instances=1 and coalesce=True, so a run skipped while the previous one is still going
+    # is the design; APScheduler reports it as a warning. Job failures still come through (ERROR).
+    logging.getLogger("apscheduler.scheduler").setLevel(max(logging.ERROR, root.level))
 
 
 def get_logger(name: str) -> Any:
