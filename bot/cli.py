@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", action="store_true", help="leave everything running to explore by hand")
 
     sub.add_parser("check", help="validate configuration and reach Slack, RingCentral and the database")
+    sub.add_parser(
+        "reencrypt",
+        help="re-encrypt stored tokens with the first THREAD_NOTE_SECRET_KEY (then the old keys can go)",
+    )
     return parser
 
 
@@ -70,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.check import run_check
 
             return run_check()
+        if args.command == "reencrypt":
+            return _reencrypt()
     except ConfigError as exc:
         print(f"thread-note-bot: {exc}", file=sys.stderr)
         return 2
@@ -77,3 +83,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     parser.error(f"unknown command {args.command!r}")
     return 2
+
+
+def _reencrypt() -> int:
+    """Key rotation, step 2: `THREAD_NOTE_SECRET_KEY=new,old thread-note-bot reencrypt`, then drop `old`."""
+    import asyncio
+
+    from bot.config import load_settings
+    from bot.store import Store
+
+    settings = load_settings(("THREAD_NOTE_SECRET_KEY",))
+
+    async def run() -> int:
+        keys = [k.get_secret_value() for k in settings.secret_keys]
+        store = await Store.open(settings.database_url, keys)
+        try:
+            return await store.reencrypt_secrets()
+        finally:
+            await store.close()
+
+    changed = asyncio.run(run())
+    print(f"re-encrypted {changed} stored secret(s) with the first key; the other keys can now be removed")
+    return 0

@@ -1,7 +1,8 @@
 """Structured logging (structlog, one JSON object per line on stderr) that never prints a secret.
 
 Two guards: values under secret-sounding keys are replaced, and anything that looks like a token inside any
-string (Slack tokens, bearer headers, JWTs, Fernet ciphertexts) is masked wherever it appears.
+string (Slack tokens, bearer headers, JWTs, Fernet ciphertexts, secret query parameters such as the OAuth
+callback's `code` and `state` in access logs) is masked wherever it appears.
 """
 
 from __future__ import annotations
@@ -27,10 +28,17 @@ _SECRET_VALUES = re.compile(
 )
 
 
+# Secrets in URL query strings, e.g. the OAuth callback's one-time `code` and `state` in uvicorn's access log.
+_QUERY_SECRETS = re.compile(
+    r"([?&](?:code|state|[A-Za-z_]*token|client_secret|assertion|code_verifier|validation_token)=)[^&\s\"']+",
+    re.IGNORECASE,
+)
+
+
 def scrub(value: Any) -> Any:
     """Mask token-looking substrings in a value (recursively for containers)."""
     if isinstance(value, str):
-        return _SECRET_VALUES.sub(REDACTED, value)
+        return _QUERY_SECRETS.sub(rf"\1{REDACTED}", _SECRET_VALUES.sub(REDACTED, value))
     if isinstance(value, dict):
         return {k: (REDACTED if _SECRET_KEYS.search(str(k)) else scrub(v)) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -56,7 +56,6 @@ class TimeoutTransport(httpx.AsyncBaseTransport):
 
 
 BotFactory = Callable[..., RunningBot]
-_servers: dict[str, BackgroundServer] = {}
 
 
 @pytest.fixture
@@ -87,9 +86,10 @@ def make_bot(
         server.app = create_web_app(settings, rc_transport=transport)
         server.start(timeout=30)
         running.append((server, spec))
-        _servers[server.url] = server
         slack_request.app_url = server.url
-        return RunningBot(server.url, settings, slack_standin, rc_sandbox, slack_request, url, rc_admin)
+        bot = RunningBot(server.url, settings, slack_standin, rc_sandbox, slack_request, url, rc_admin)
+        bot.server = server  # type: ignore[attr-defined]  # for stop(bot)
+        return bot
 
     yield start
     for server, spec in running:
@@ -100,4 +100,5 @@ def make_bot(
 def stop(bot: RunningBot) -> None:
     """Stop a bot started by `make_bot` (a clean shutdown), e.g. before restarting it with other settings."""
     # BackgroundServer.stop is idempotent: the fixture's teardown stops it again harmlessly.
-    _servers[bot.url].stop()
+    server: BackgroundServer = bot.server  # type: ignore[attr-defined]
+    server.stop()
