@@ -53,6 +53,7 @@ class Subscription:
     last_delivery_at: datetime | None
     last_error: str | None
     last_error_at: datetime | None
+    options: dict[str, Any] | None = None  # two-way, digest, quiet hours (bot/notify/options.py)
 
     @property
     def active(self) -> bool:
@@ -72,6 +73,7 @@ class NewSubscription:
     deleted_mode: str
     created_by: str
     start_at: datetime
+    options: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class NoteMessage:
     is_parent: bool
     note: dict[str, Any]
     deleted: bool
+    in_summary: bool = False  # a line of the quiet-hours summary at `ts`, not a message of its own
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ class NotifyQueries(StoreBase):
                 "filters": new.filters,
                 "broadcast": new.broadcast,
                 "deleted_mode": new.deleted_mode,
+                "options": new.options,
                 "status": ACTIVE,
                 "paused_reason": None,
                 "paused_at": None,

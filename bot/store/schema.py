@@ -140,6 +140,8 @@ subscriptions = sa.Table(
     sa.Column("last_delivery_at", UtcDateTime, nullable=True),
     sa.Column("last_error", sa.String(255), nullable=True),
     sa.Column("last_error_at", UtcDateTime, nullable=True),
+    # two_way, digest, quiet hours, tz (see bot/notify/options.py); NULL: none of them (revision 0004)
+    sa.Column("options", _json, nullable=True),
     sa.UniqueConstraint("team_id", "channel_id", "resource_id"),
 )
 
@@ -200,6 +202,8 @@ note_messages = sa.Table(
     sa.Column("note", _json, nullable=False),  # the note as last shown (text, author, times)
     sa.Column("deleted", sa.Boolean, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # True: shown as a line of a quiet-hours summary (`ts` is the summary's), not as its own message
+    sa.Column("in_summary", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 # What the feed knows of each RingCentral thread (owner resource, state, assignee): routes notes to the
@@ -256,4 +260,36 @@ slack_oauth_states = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
     sa.Column("used_at", UtcDateTime, nullable=True),
+)
+
+# --- two-way threads, digests, quiet hours (revision 0004) --------------------------------------------------
+
+# A person's reply in a subscribed Slack thread and the note it became. The row is inserted (note_id NULL,
+# state "creating") *before* the note is created: a retried or duplicated Slack event finds it and does
+# nothing, and the sender waits for the note id instead of posting the note back as a copy.
+slack_notes = sa.Table(
+    "slack_notes",
+    metadata,
+    sa.Column("team_id", sa.String(32), primary_key=True),
+    sa.Column("channel_id", sa.String(32), primary_key=True),
+    sa.Column("ts", sa.String(32), primary_key=True),  # the person's Slack message
+    sa.Column("thread_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(32), nullable=False),
+    sa.Column("note_id", sa.String(64), nullable=True, index=True),
+    sa.Column("state", sa.String(16), nullable=False),  # "creating" | "created" | "refused" | "deleted"
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# One handoff digest per subscription and local day: the row is the claim, so replicas post it once.
+digest_runs = sa.Table(
+    "digest_runs",
+    metadata,
+    sa.Column(
+        "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("day", sa.String(10), primary_key=True),  # the subscription's local date, YYYY-MM-DD
+    sa.Column("ts", sa.String(32), nullable=True),
+    sa.Column("threads", sa.Integer, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
 )

@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL
 
 from bot.store._base import Clock, utcnow
 from bot.store.audit import AuditLog
+from bot.store.beyond import BeyondQueries
 from bot.store.crypto import Key, TokenCipher
 from bot.store.engine import CONNECT_TIMEOUT_S, check_reachable, make_engine
 from bot.store.errors import StoreError, translated
@@ -35,7 +36,9 @@ _SECRETS: tuple[tuple[sa.Table, tuple[str, ...]], ...] = (
 )
 
 
-class Store(LinkQueries, OAuthStates, AuditLog, NamedState, Leases, NotifyQueries, SlackInstalls):
+class Store(
+    LinkQueries, OAuthStates, AuditLog, NamedState, Leases, NotifyQueries, SlackInstalls, BeyondQueries
+):
     """Open with `await Store.open(url, keys)`; close with `await store.close()` (or `async with`)."""
 
     @classmethod
