@@ -43,6 +43,7 @@ from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.notify import messages
 from bot.notify.feed import Feed, PollResult, thread_json
+from bot.notify.schedules import Schedules
 from bot.notify.sender import Sender
 from bot.notify.webhook import WebhookSubscription
 from bot.notify.workspaces import NotInstalled, SlackClients
@@ -96,6 +97,7 @@ class Notifier:
             store, slack, metrics, on_pause=self._tell_creator, clock=clock, channel_interval=channel_interval
         )
         self.clients = self.sender.clients
+        self.schedules = Schedules(store, service_client, self.clients, clock=clock)  # quiet hours, digests
         self.webhook = webhook
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease_ttl = lease_ttl or timedelta(seconds=max(3 * poll_interval, 10.0))
@@ -232,6 +234,7 @@ class Notifier:
         )  # fmt: skip
         scheduler.add_job(self._send_job, "interval", seconds=1.0, id="notify-send", **common)
         scheduler.add_job(self._poke_job, "interval", seconds=0.25, id="notify-poke", **common)
+        scheduler.add_job(self._schedules_job, "interval", seconds=1.0, id="notify-schedules", **common)
         scheduler.add_job(
             self._recheck_job, "interval", seconds=self.recheck_every, id="notify-recheck", **common
         )
@@ -305,6 +308,14 @@ class Notifier:
             job = self._scheduler.get_job("notify-webhook")
             if job is not None:
                 job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=5))
+
+    async def _schedules_job(self) -> None:
+        """Quiet hours that ended and digests that are due, on the polling replica (the clock is injected)."""
+        try:
+            if await self._lease():
+                await self.schedules.run()
+        except Exception:
+            log.exception("notifier.schedules_failed")
 
     async def _recheck_job(self) -> None:
         try:

@@ -7,6 +7,11 @@
   that died before recording it: the sender first looks for the message by its metadata
   (`conversations.replies`/`conversations.history` with `include_all_metadata`) and records it if found,
   so a crash never makes a second copy.
+- Two-way threads: a note made from a person's reply in this channel's Slack thread is never posted back
+  (the reply *is* its message); while such a reply is becoming a note, the channel's rows wait for its id.
+- Quiet hours: a new note (and what happens to it) arriving while its subscription is quiet is *held*; when
+  the hours end the notifier releases the held rows as one "summary" row, posted as one message
+  (`bot/notify/roundups.py`). Later edits and deletions of a listed note update that message.
 - `channel_not_found`, `is_archived`, `not_in_channel` and token errors pause the subscription with the reason
   (its rows stay queued) and tell its creator; other failures are retried with backoff, then marked failed and
   shown as the subscription's last error. Nothing is dropped silently.
@@ -27,9 +32,12 @@ from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.notify import messages
 from bot.notify.feed import thread_from
+from bot.notify.options import Options
+from bot.notify.roundups import SummaryLine, summary_message
 from bot.notify.workspaces import NotInstalled, OneWorkspace, SlackClients
 from bot.ringcentral.models import Note, OwnerResource, Thread
 from bot.store import Store
+from bot.store.beyond import SUMMARY
 from bot.store.notify import NoteMessage, OutboxRow, SlackThread, Subscription
 
 log = get_logger(__name__)
@@ -37,6 +45,12 @@ log = get_logger(__name__)
 PAUSE_ERRORS = frozenset(messages.PAUSE_REASONS)
 MAX_ATTEMPTS = 5
 LOOKUP_LIMIT = 200
+CLAIM_WAIT = timedelta(seconds=60)  # a two-way claim older than this is a crash's leftover: stop waiting
+
+
+class _Wait(Exception):
+    """The row cannot go yet (a two-way reply of its channel is becoming a note): keep the channel waiting."""
+
 
 OnPause = Callable[[Subscription, str], Awaitable[None]]
 StillMine = Callable[[str, str], Awaitable[bool]]
@@ -138,6 +152,8 @@ class Sender:
             if still_mine is not None and not await still_mine(sub.team_id, channel):
                 blocked.add(channel)  # another replica took this channel over: leave it at once
                 continue
+            if await self._hold(row, sub, now):
+                continue
             outcome = await self._deliver(row, sub)
             if outcome == "done":
                 finished += 1
@@ -152,7 +168,16 @@ class Sender:
 
     @staticmethod
     def _posts(row: OutboxRow) -> bool:
-        return row.kind == "note"
+        return row.kind in ("note", SUMMARY)
+
+    async def _hold(self, row: OutboxRow, sub: Subscription, now: datetime) -> bool:
+        """In quiet hours, hold what would post a new message: a note not shown yet (and its deletion)."""
+        if row.kind not in ("note", "deleted") or not Options.from_json(sub.options).in_quiet(now):
+            return False
+        if await self._store.get_note_message(sub.team_id, sub.channel_id, row.note_id) is not None:
+            return False  # already shown: its update changes a message in place, which pings nobody
+        await self._store.hold_outbox(row.id)
+        return True
 
     # --- one row ------------------------------------------------------------------------------------------
 
@@ -162,8 +187,12 @@ class Sender:
                 await self._note(row, sub)
             elif row.kind == "deleted":
                 await self._deleted(row, sub)
+            elif row.kind == SUMMARY:
+                await self._summary(row, sub)
             else:
                 await self._thread(row, sub)
+        except _Wait:
+            return "wait"
         except SlackApiError as exc:
             return await self._slack_failed(row, sub, exc)
         except NotInstalled:
@@ -182,9 +211,14 @@ class Sender:
         note = Note.model_validate(row.payload)
         thread = await self._thread_of(row.thread_id, sub)
         shown = await self._store.get_note_message(sub.team_id, sub.channel_id, note.id)
+        if shown is None and await self._from_this_channel(row, sub):
+            return
         if shown is not None:
             if shown.deleted or _version(shown.version) >= _version(row.version):
                 await self._finish(row, "skipped", "stale")
+                return
+            if shown.in_summary:
+                await self._update_summary(row, sub, shown, deleted=False)
                 return
             if shown.is_parent:
                 blocks, text = messages.parent_message(thread, note)
@@ -295,6 +329,9 @@ class Sender:
         if shown is None or shown.deleted:
             await self._finish(row, "skipped", "not shown")
             return
+        if shown.in_summary:
+            await self._update_summary(row, sub, shown, deleted=True)
+            return
         note = Note.model_validate(shown.note)
         if sub.deleted_mode == "remove" and not shown.is_parent:
             try:
@@ -317,6 +354,141 @@ class Sender:
                     raise
         await self._store.record_delivery(row.id, sub.id, message=_replace(shown, deleted=True))
         self._metrics.deliveries.labels("delete", "ok").inc()
+
+    # --- two-way and quiet hours ----------------------------------------------------------------------------
+
+    async def _from_this_channel(self, row: OutboxRow, sub: Subscription) -> bool:
+        """A note made from a person's reply in this channel is shown by that reply: finish the row without
+        posting. While a reply of the conversation's Slack thread is still becoming a note, wait."""
+        origin = await self._store.slack_note_by_note(sub.team_id, sub.channel_id, row.note_id)
+        if origin is not None:
+            await self._finish(row, "skipped", "written in this channel's Slack thread")
+            return True
+        since = self._now() - CLAIM_WAIT
+        if Options.from_json(sub.options).two_way and await self._store.slack_notes_creating(
+            sub.team_id, sub.channel_id, row.thread_id, since
+        ):
+            await self._store.retry_outbox(
+                row.id, self._now() + timedelta(seconds=1), "a two-way reply is becoming a note",
+                attempt=False, posted=False,
+            )  # fmt: skip
+            raise _Wait
+        return False
+
+    async def _summary(self, row: OutboxRow, sub: Subscription) -> None:
+        """Post the notes held in quiet hours as one message (each note as it stands now)."""
+        held = await self._store.outbox_by_ids([int(i) for i in row.payload.get("rows") or []])
+        latest: dict[str, OutboxRow] = {}
+        deleted: set[str] = set()
+        for r in held:
+            if r.kind == "deleted":
+                deleted.add(r.note_id)
+            elif r.kind == "note" and (
+                r.note_id not in latest or _version(r.version) >= _version(latest[r.note_id].version)
+            ):
+                latest[r.note_id] = r
+        chosen: list[OutboxRow] = []
+        for note_id, r in latest.items():
+            if note_id in deleted or await self._store.slack_note_by_note(
+                sub.team_id, sub.channel_id, note_id
+            ):
+                continue
+            slack_thread = await self._store.get_slack_thread(sub.team_id, sub.channel_id, r.thread_id)
+            if slack_thread is not None and slack_thread.muted:
+                continue
+            chosen.append(r)
+        if not chosen:
+            await self._finish(row, "skipped", "nothing left to summarise")
+            return
+        lines = [SummaryLine(Note.model_validate(r.payload)) for r in chosen]
+        blocks, text = await self._summary_blocks(sub, lines)
+        meta = messages.metadata(
+            subscription_id=sub.id, note_id=row.note_id, version=row.version, thread_id=""
+        )
+        ts: str | None = None
+        if row.attempted_at is not None:
+            ts = await self._find_posted(sub, row.note_id)
+        if ts is None:
+            await self._store.mark_attempt(row.id)
+            response = await self._call(
+                sub.team_id,
+                "chat.postMessage",
+                channel=sub.channel_id,
+                blocks=blocks,
+                text=text,
+                metadata=meta,
+            )
+            ts = str(response["ts"])
+            self.pacer.sent(sub.channel_id)
+        shown = [
+            NoteMessage(
+                sub.team_id, sub.channel_id, r.note_id, r.thread_id, ts, r.version, False, r.payload, False
+            )
+            for r in chosen
+        ]
+        await self._store.record_summary(row.id, sub.id, shown)
+        self._metrics.deliveries.labels("summary", "ok").inc()
+
+    async def _update_summary(
+        self, row: OutboxRow, sub: Subscription, shown: NoteMessage, *, deleted: bool
+    ) -> None:
+        """A note listed in a quiet-hours summary changed: show the summary again with it."""
+        now_shown = (
+            _replace(shown, deleted=True)
+            if deleted
+            else _replace(shown, version=row.version, note=row.payload)
+        )
+        lines = [
+            SummaryLine(Note.model_validate(m.note), deleted=m.deleted)
+            for m in (
+                now_shown if m.note_id == shown.note_id else m
+                for m in await self._store.summary_lines(sub.team_id, sub.channel_id, shown.ts)
+            )
+        ]
+        blocks, text = await self._summary_blocks(sub, lines)
+        try:
+            await self._call(
+                sub.team_id, "chat.update", channel=sub.channel_id, ts=shown.ts, blocks=blocks, text=text
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") != "message_not_found":
+                raise
+        await self._store.record_delivery(row.id, sub.id, message=now_shown)
+        self._metrics.deliveries.labels("summary", "ok").inc()
+
+    async def _summary_blocks(self, sub: Subscription, lines: list[SummaryLine]) -> tuple[list[Any], str]:
+        options = Options.from_json(sub.options)
+        quiet = options.quiet or ("", "")
+        window = f"{quiet[0]}-{quiet[1]} {options.tz or 'UTC'}"
+        thread_ids = list(dict.fromkeys(line.note.thread_id for line in lines))
+        threads = {tid: await self._thread_of(tid, sub) for tid in thread_ids}
+        links: dict[str, str] = {}
+        for tid in thread_ids:
+            slack_thread = await self._store.get_slack_thread(sub.team_id, sub.channel_id, tid)
+            if slack_thread is None:
+                continue
+            try:
+                found = await self._call(
+                    sub.team_id,
+                    "chat.getPermalink",
+                    channel=sub.channel_id,
+                    message_ts=slack_thread.parent_ts,
+                )
+                links[tid] = str(found["permalink"])
+            except SlackApiError:
+                continue  # a summary without that link is still the summary
+        return summary_message(sub.resource_name, window, threads, lines, links)
+
+    async def _find_posted(self, sub: Subscription, key: str) -> str | None:
+        """The ts of this subscription's top-level message with metadata `key`, if a dead try posted it."""
+        response = await self._call(
+            sub.team_id, "conversations.history", channel=sub.channel_id, include_all_metadata=True,
+            limit=LOOKUP_LIMIT,
+        )  # fmt: skip
+        for message in response.get("messages") or []:
+            if messages.matches(message, sub.id, key):
+                return str(message["ts"])
+        return None
 
     async def _thread(self, row: OutboxRow, sub: Subscription) -> None:
         slack_thread = await self._store.get_slack_thread(sub.team_id, sub.channel_id, row.thread_id)
@@ -406,6 +578,8 @@ class Sender:
             return await slack.conversations_replies(**kwargs)
         if method == "conversations.history":
             return await slack.conversations_history(**kwargs)
+        if method == "chat.getPermalink":
+            return await slack.chat_getPermalink(**kwargs)
         raise ValueError(f"unexpected Slack method {method}")
 
     async def _thread_of(self, thread_id: str, sub: Subscription) -> Thread:

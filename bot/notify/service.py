@@ -20,6 +20,7 @@ from bot.logs import get_logger
 from bot.notify.feed import note_json, thread_json
 from bot.notify.filters import Filters, passes
 from bot.notify.notifier import Notifier
+from bot.notify.options import Options
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.errors import Forbidden, NotFound, RingCentralError
 from bot.ringcentral.models import Note, Thread
@@ -72,6 +73,10 @@ class Subscriptions:
         self._service = service_client
         self.notifier = notifier
         self._clock = clock
+
+    @property
+    def store(self) -> Store:
+        return self._store
 
     # --- checks ---------------------------------------------------------------------------------------------
 
@@ -153,6 +158,7 @@ class Subscriptions:
         broadcast: bool = False,
         deleted_mode: str = "strike",
         backfill: int = 0,
+        options: Options | None = None,
     ) -> tuple[Subscription, bool]:
         """Create (or update and resume) the subscription; it starts from now, plus `backfill` notes."""
         sub, created = await self._store.save_subscription(
@@ -168,6 +174,7 @@ class Subscriptions:
                 deleted_mode=deleted_mode,
                 created_by=actor.user_id,
                 start_at=await self.notifier.feed.rc_now(),
+                options=(options or Options()).to_json(),
             )
         )
         log.info("subscription.saved", subscription_id=sub.id, created=created, resource_id=resource.id)
