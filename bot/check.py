@@ -40,6 +40,7 @@ MANIFEST_BOT_SCOPES = (
     "channels:history",
     "groups:history",
     "users:read",
+    "reactions:write",
 )
 TIMEOUT = 5.0
 _LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")

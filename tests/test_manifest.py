@@ -35,7 +35,17 @@ def test_manifest_asks_only_for_the_scopes_the_bot_uses() -> None:
         "chat:write",  # notifications, confirmations, DMs after connecting
         "channels:read",  # conversations.info: is the channel public, is the bot in it
         "groups:read",
-        "channels:history",  # conversations.history/replies with metadata: crash repair without double posts
+        # conversations.history/replies with metadata: crash repair without double posts; and the
+        # message.channels / message.groups events: replies in two-way threads become notes
+        "channels:history",
         "groups:history",
-        "users:read",  # users.info: names for mentions, time zones for note times
+        "users:read",  # users.info: names for mentions, time zones for note times, digests and quiet hours
+        "reactions:write",  # reactions.add: ✅ on a two-way reply that became a note
     }
+
+
+def test_manifest_subscribes_to_the_message_events_two_way_threads_listen_for() -> None:
+    events = set(_manifest()["settings"]["event_subscriptions"]["bot_events"])
+    # public and private channels; DMs (message.im) and group DMs are never subscription channels
+    assert {"message.channels", "message.groups"} <= events
+    assert "message.im" not in events and "message.mpim" not in events

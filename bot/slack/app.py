@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.logs import get_logger
-from bot.slack import actions, commands, errors, home, install, modals, notifications, subscriptions
+from bot.slack import actions, commands, errors, home, install, modals, notifications, subscriptions, two_way
 from bot.slack.deps import Deps
 from bot.store import Store
 
@@ -66,7 +66,7 @@ def create_bolt_app(settings: Settings, deps: Deps, store: Store | None = None) 
             raise_error_for_unhandled_request=False,
         )
     app.middleware(_own_team_only)
-    for feature in (commands, modals, actions, home, subscriptions, notifications, install, errors):
+    for feature in (commands, modals, actions, home, subscriptions, notifications, two_way, install, errors):
         feature.register(app, deps)
     return app
 

@@ -595,7 +595,11 @@ _WHAT = {
     "list": "Show a conversation's notes",
     "edit": "Change one of your notes",
     "delete": "Delete your notes (asks first)",
-    "subscribe": "Post a queue's notes into a channel",
+    "subscribe": (
+        "Post a queue's notes into a channel; `two-way` turns replies in its threads into notes, "
+        "`digest:09:00` posts a daily handoff digest, `quiet:22:00-07:00` holds notes for one summary "
+        "(your Slack time zone, or `tz:`)"
+    ),
     "unsubscribe": "Stop posting them",
     "subscriptions": "What this channel (or `all` channels) receives",
     "mute": "Stop notifications about one conversation",

@@ -79,8 +79,19 @@ def _slack_error(error: SlackApiError) -> str:
     return str(error.response.get("error") or "")
 
 
+def _event(body: dict[str, Any]) -> dict[str, Any]:
+    """The Events API event of `body`: a person's message, the message after an edit, or the one deleted."""
+    event = body.get("event") or {}
+    if not isinstance(event, dict):
+        return {}
+    return dict(event.get("message") or event.get("previous_message") or event)
+
+
 def typed_text(body: dict[str, Any]) -> str | None:
-    """What the person typed, to hand back to them: the command text, or a pending command's text."""
+    """What the person typed, to hand back to them: the command text, a pending command's text, or the
+    message they wrote (a reply in a two-way thread)."""
+    if body.get("event"):
+        return text_unescape(str(_event(body).get("text") or "")) or None
     raw = _raw_command(body)  # Slack escapes &, <, > in command text: hand back what was really typed
     return text_unescape(raw) if raw else None
 
@@ -98,7 +109,7 @@ def actor_of(body: dict[str, Any]) -> Actor | None:
     team = (
         body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
     )
-    user = body.get("user_id") or (body.get("user") or {}).get("id")
+    user = body.get("user_id") or (body.get("user") or {}).get("id") or _event(body).get("user")
     return Actor(str(team), str(user)) if team and user else None
 
 
@@ -121,7 +132,10 @@ async def report(
         raw = _raw_command(body)  # kept as Slack sent it, so it parses the same way when finished
         pending = {"kind": "command", "text": raw} if raw else None
         url = await deps.accounts.connect_url(actor, pending)
-        out = blocks.connect_prompt(url, f"/thread-note {text}" if text else None)
+        if body.get("event"):  # a message is not resumed after connecting: hand its text back instead
+            out = blocks.connect_prompt(url) + blocks.error_message(kind, user_text=text)[1:]
+        else:
+            out = blocks.connect_prompt(url, f"/thread-note {text}" if text else None)
         fallback = "Connect your RingCentral account first"
     elif isinstance(error, AmbiguousThread):
         out = blocks.thread_choices(error.threads, pending_text=text)
@@ -133,8 +147,9 @@ async def report(
         if respond is not None and (body.get("response_url") or body.get("command")):
             await respond(blocks=out, text=fallback, response_type="ephemeral", replace_original=False)
         else:
-            channel = (body.get("channel") or {}).get("id")
-            await tell_user(client, actor.user_id, out, fallback, channel_id=channel)
+            channel = (body.get("channel") or {}).get("id") or (body.get("event") or {}).get("channel")
+            thread_ts = _event(body).get("thread_ts")  # a reply in a thread is answered in that thread
+            await tell_user(client, actor.user_id, out, fallback, channel_id=channel, thread_ts=thread_ts)
     except SlackApiError as exc:
         log.warning("listener.reply_failed", error=exc.response.get("error"))
 

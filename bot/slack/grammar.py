@@ -24,6 +24,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.slack.phone import looks_like_phone, normalise
 
@@ -107,6 +108,10 @@ class SubscriptionFilters:
     broadcast: bool = False  # replies also sent to the channel
     deleted: Literal["strike", "remove"] = "strike"
     backfill: int = 0  # post the last N notes when subscribing, 0-50
+    two_way: bool = False  # replies in the channel's Slack threads become notes
+    digest: str | None = None  # "HH:MM": a daily handoff digest at this local time
+    quiet: tuple[str, str] | None = None  # ("HH:MM", "HH:MM"): quiet hours, one summary after them
+    tz: str | None = None  # IANA zone for digest and quiet; None: the subscriber's Slack time zone
 
 
 @dataclass(frozen=True)
@@ -223,8 +228,8 @@ USAGE: dict[str, tuple[str, str]] = {
     "delete": ("delete <note-id> [<note-id>…]", "delete 3f2a9c1e-8b7d-4e21-9a0b-5c6d7e8f9012"),
     "subscribe": (
         "subscribe <resource> [#channel] [tags:#a,#b] [exclude:<author>,…] [unassigned] [broadcast] "
-        "[deleted:strike|remove] [backfill:N]",
-        'subscribe "Sales Queue" #support tags:#handoff unassigned backfill:5',
+        "[deleted:strike|remove] [backfill:N] [two-way] [digest:HH:MM] [quiet:HH:MM-HH:MM] [tz:Zone]",
+        'subscribe "Sales Queue" #support tags:#handoff unassigned two-way digest:09:00 quiet:22:00-07:00',
     ),
     "unsubscribe": ("unsubscribe <resource> [#channel]", 'unsubscribe "Sales Queue" #support'),
     "subscriptions": ("subscriptions [all]", "subscriptions all"),
@@ -250,10 +255,27 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _CHANNEL_ESCAPED = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>$")
 _CHANNEL_TYPED = re.compile(r"^#([a-z0-9][a-z0-9_\-]{0,79})$", re.IGNORECASE)
 _FILTER = re.compile(r"^([A-Za-z]+):(.*)$", re.DOTALL)
-_FILTER_KEYS = ("tags", "exclude", "deleted", "backfill")
-_FLAG_WORDS = ("unassigned", "broadcast")
+_FILTER_KEYS = ("tags", "exclude", "deleted", "backfill", "digest", "quiet", "tz")
+_FLAG_WORDS = ("unassigned", "broadcast", "two-way", "twoway")
 _OPEN_QUOTES = '"\u201c\u201d'
 _CLOSE_QUOTES = '"\u201c\u201d'
+
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_hhmm(text: str) -> str | None:
+    """A time of day as "HH:MM" ("9:00" → "09:00"), else None (the same rule as bot/notify/options.py)."""
+    m = _HHMM.match(text.strip())
+    return f"{int(m.group(1)):02d}:{m.group(2)}" if m else None
+
+
+def valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _form(name: str) -> str:
@@ -473,6 +495,9 @@ def _parse_subscription(name: Literal["subscribe", "unsubscribe"], rest: str) ->
     flags: set[str] = set()
     deleted: Literal["strike", "remove"] = "strike"
     backfill = 0
+    digest: str | None = None
+    quiet: tuple[str, str] | None = None
+    tz: str | None = None
     form = _form(name)
     for tok in options:
         channel = _channel(tok)
@@ -512,6 +537,22 @@ def _parse_subscription(name: Literal["subscribe", "unsubscribe"], rest: str) ->
                 example = f"from 0 to {MAX_BACKFILL}, like `backfill:5`"
                 return Invalid(name, f"`backfill:` takes a number {example}: {form}")
             backfill = int(value)
+        elif key == "digest":
+            digest = parse_hhmm(value)
+            if digest is None:
+                return Invalid(name, f"`digest:` takes a time of day, like `digest:09:00`: {form}")
+        elif key == "quiet":
+            start, dash, end = value.partition("-")
+            window = (parse_hhmm(start), parse_hhmm(end)) if dash else (None, None)
+            if window[0] is None or window[1] is None or window[0] == window[1]:
+                example = "like `quiet:22:00-07:00`"
+                return Invalid(name, f"`quiet:` takes a start and an end time, {example}: {form}")
+            quiet = (window[0], window[1])
+        elif key == "tz":
+            if not valid_zone(value.strip()):
+                example = "like `tz:Europe/Berlin` or `tz:UTC`"
+                return Invalid(name, f"`tz:` takes a time zone name, {example}: {form}")
+            tz = value.strip()
         else:
             near = difflib.get_close_matches(key, (*_FILTER_KEYS, *_FLAG_WORDS), n=1)
             hint = f" (did you mean `{near[0]}`?)" if near else ""
@@ -525,6 +566,10 @@ def _parse_subscription(name: Literal["subscribe", "unsubscribe"], rest: str) ->
         broadcast="broadcast" in flags,
         deleted=deleted,
         backfill=backfill,
+        two_way="two-way" in flags or "twoway" in flags,
+        digest=digest,
+        quiet=quiet,
+        tz=tz,
     )
     return Subscribe(resource, channel_id, filters, channel_name)
 
@@ -657,6 +702,14 @@ def render(command: Command) -> str:
                 parts.append(f"deleted:{filters.deleted}")
             if filters.backfill:
                 parts.append(f"backfill:{filters.backfill}")
+            if filters.two_way:
+                parts.append("two-way")
+            if filters.digest:
+                parts.append(f"digest:{filters.digest}")
+            if filters.quiet:
+                parts.append(f"quiet:{filters.quiet[0]}-{filters.quiet[1]}")
+            if filters.tz:
+                parts.append(f"tz:{filters.tz}")
             return " ".join(parts)
         case Unsubscribe(resource, channel_id, channel_name):
             return " ".join(["unsubscribe", _quote(resource), *_render_channel(channel_id, channel_name)])

@@ -32,13 +32,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.notify.filters import Filters
 from bot.notify.messages import pause_reason
 from bot.notify.notifier import SubscriptionStatus
+from bot.notify.options import Options
 from bot.notify.service import Channel, Resource, SubscriptionRefused, Subscriptions
 from bot.service.notes import Notes
 from bot.service.types import Actor
 from bot.slack import grammar
 from bot.slack.blocks import clip
 from bot.slack.deps import Deps
-from bot.slack.replies import Reply
+from bot.slack.replies import Reply, user_tz
 from bot.slack.text import escape
 
 CONFIRM = "subscription_confirm"
@@ -129,6 +130,9 @@ class SlackSubscriptions:
             "d": cmd.filters.deleted,
             "k": cmd.filters.backfill,
         }
+        options = await _options(cmd.filters, client, actor.user_id)
+        if options is not None:
+            request["o"] = options
         if not channel.private:
             await reply(confirm_blocks(resource.name, channel.id, request), "Subscribe a public channel?")
             return
@@ -147,6 +151,7 @@ class SlackSubscriptions:
             broadcast=bool(request.get("b")),
             deleted_mode="remove" if request.get("d") == "remove" else "strike",
             backfill=int(request.get("k") or 0),
+            options=Options.from_json(request.get("o")),
         )
         verb = "now receives" if created else "keeps receiving (settings updated)"
         text = (
@@ -155,6 +160,9 @@ class SlackSubscriptions:
             + (f", plus the last {int(request['k'])}" if request.get("k") else "")
             + "."
         )
+        extras = Options.from_json(request.get("o")).describe()
+        if extras:
+            text += "\n" + escape("; ".join(extras)) + "."
         self.service.notifier.poke()
         return [_section(text)], f"Subscribed to {resource.name}"
 
@@ -200,6 +208,16 @@ class SlackSubscriptions:
         await reply([_section(text)], text)
 
 
+async def _options(
+    filters: grammar.SubscriptionFilters, client: AsyncWebClient, user_id: str
+) -> dict[str, Any] | None:
+    """Two-way, digest and quiet hours as stored; their zone is `tz:` or else the subscriber's Slack one."""
+    tz = filters.tz
+    if tz is None and (filters.digest or filters.quiet):
+        tz = await user_tz(client, user_id)
+    return Options(filters.two_way, filters.digest, filters.quiet, tz).to_json()
+
+
 # --- pure builders ------------------------------------------------------------------------------------------
 
 
@@ -241,6 +259,7 @@ def subscription_list(statuses: Sequence[SubscriptionStatus], *, everywhere: boo
             extras.append("replies also sent to the channel")
         if sub.deleted_mode == "remove":
             extras.append("deleted notes removed")
+        extras += Options.from_json(sub.options).describe()
         blocks.append(
             _section(
                 f"{_channel(sub.channel_id)} · *{escape(sub.resource_name)}* · {state}\n"
