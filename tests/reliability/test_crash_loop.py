@@ -6,7 +6,7 @@ process is restarted. A killed process cannot release its leases; rather than wa
 cycle (tests/notify/test_crash_restart.py covers the real expiry), the test expires the dead holder's leases
 in the database, as the clock would.
 
-Short in the normal run (10 cycles on SQLite, 6 on PostgreSQL with 3 database crashes);
+Short in the normal run (10 cycles on SQLite, 4 on PostgreSQL with 2 database crashes);
 THREAD_NOTE_LONG=1 runs 200 and 60.
 """
 
@@ -289,6 +289,6 @@ def test_sigkill_and_database_crashes_on_postgresql_leave_every_note_exactly_onc
 
     tally = Tally()
     crash_loop(
-        long_or_short(60, 6), start, expire, slack_standin, slack_request, ana, rng, tally, crash_database
+        long_or_short(60, 4), start, expire, slack_standin, slack_request, ana, rng, tally, crash_database
     )
     tally.record("postgresql sigkill + database crash")

@@ -73,6 +73,9 @@ def test_a_request_during_the_penalty_waits_instead_of_restarting_it(bot: Runnin
     listed = bot.command(f"list {SUPPORT_THREAD}", timeout=20)  # Medium group, same identity
     assert "First, into the penalty" in listed.text or listed.bodies
     wait_for(lambda: alive(bot, "First, into the penalty"), 20, "the first note after the penalty")
+    rid = payload["response_url"].rstrip("/").rsplit("/", 1)[-1]
+    first = wait_for(lambda: [r for r in bot.slack.responses() if r["id"] == rid], 20, "the first answer")
+    assert "saved" in str(first).lower()  # nothing left in flight when the bot stops
     statuses = bot.rc_admin.requests()["byStatus"]
     assert statuses.get("429") == 1, f"an early request restarted the penalty: {statuses}"
 
