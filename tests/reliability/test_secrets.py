@@ -71,7 +71,7 @@ def test_no_secret_appears_in_the_debug_logs_of_a_whole_run(
         assert slack_request.send(slack_request.form(payload)).status_code == 200
         rid = payload["response_url"].rstrip("/").rsplit("/", 1)[-1]
         answer = wait_for(lambda: [r for r in slack_standin.responses() if r["id"] == rid], 10, "connect")
-        url = next(e["url"] for e in _elements(answer) if e.get("action_id") == "connect_open")
+        url = str(next(e["url"] for e in _elements(answer) if e.get("action_id") == "connect_open"))
         ext = rc_sandbox.user(ANA).extension_id
         location = httpx.get(url + f"&sandbox_user={ext}", follow_redirects=False, timeout=10).headers[
             "location"
