@@ -1,0 +1,92 @@
+"""The real bot (web app, scheduler, stand-ins) with an injected clock the test moves: quiet hours and digests
+happen at a time of day, so the clock starts at a known second of a known minute and is advanced past it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.servers import BackgroundServer
+from bot.web import create_web_app
+from tests.kit.bot import BotSpecTransport, RunningBot, make_settings
+from tests.kit.rc import RcAdmin, RcSandbox
+from tests.kit.slack import SlackRequests, SlackStandin
+from tests.notify.helpers import Handler
+
+
+class FakeClock:
+    """Real time plus an offset: it ticks, and `advance` jumps it forward."""
+
+    def __init__(self) -> None:
+        real = datetime.now(UTC)
+        # 10 s into a minute, never ahead of real time (RingCentral's clock: a subscription must not start
+        # after the notes the test writes next): a window from that minute lasts ~1.8 minutes of test time
+        start = real.replace(second=10, microsecond=0)
+        if start > real:
+            start -= timedelta(minutes=1)
+        self.offset = start - real
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+    def hhmm(self, minutes_from_now: int = 0) -> str:
+        return f"{self() + timedelta(minutes=minutes_from_now):%H:%M}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def bot(
+    rc_sandbox: RcSandbox,
+    rc_admin: RcAdmin,
+    slack_standin: SlackStandin,
+    slack_request: SlackRequests,
+    bot_database_url: str,
+    clock: FakeClock,
+) -> Iterator[RunningBot]:
+    """The kit's `bot`, with the clock injected into everything with a sense of time."""
+    server = BackgroundServer()
+    settings = make_settings(
+        slack=slack_standin, rc=rc_sandbox, database_url=bot_database_url, public_url=server.url
+    )
+    transport = BotSpecTransport()
+    server.app = create_web_app(settings, rc_transport=transport, clock=clock)
+    server.start(timeout=30)
+    slack_request.app_url = server.url
+    try:
+        yield RunningBot(
+            server.url, settings, slack_standin, rc_sandbox, slack_request, bot_database_url, rc_admin
+        )
+    finally:
+        server.stop()
+    assert not transport.violations, transport.report()
+
+
+@pytest.fixture
+def ana(bot: RunningBot) -> Iterator[Handler]:
+    handler = Handler(bot.rc, "Ana Alvarez")
+    yield handler
+    handler.close()
+
+
+@pytest.fixture
+def ben(bot: RunningBot) -> Iterator[Handler]:
+    handler = Handler(bot.rc, "Ben Okafor")
+    yield handler
+    handler.close()
+
+
+def outbox_statuses(bot: RunningBot) -> list[str]:
+    """The outbox rows' statuses, read from the bot's own SQLite file (what quiet hours did with them)."""
+    path = bot.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        return [r[0] for r in db.execute("SELECT status FROM outbox ORDER BY id")]
