@@ -289,8 +289,8 @@ class Notifier:
     async def _poke_job(self) -> None:
         """On the polling replica: poll now when a webhook delivery reached another replica."""
         try:
-            if time.monotonic() - self._renewed_at >= self.lease_ttl.total_seconds() / 2:
-                return  # not the polling replica (or not lately): the poll job keeps trying the lease
+            if time.monotonic() - self._renewed_at >= self._feed_ttl.total_seconds():
+                return  # not the polling replica: the poll job keeps trying the lease
             mark = await self._store.get_state(POKE_KEY)
             if mark and (self._polled_at is None or datetime.fromisoformat(mark) >= self._polled_at):
                 self.poke()
@@ -326,8 +326,13 @@ class Notifier:
 
     # --- lease and creator notices --------------------------------------------------------------------------
 
+    @property
+    def _feed_ttl(self) -> timedelta:
+        """The polling lease outlives the gap between two polls (which renew it), whatever `lease_ttl` is."""
+        return max(self.lease_ttl, timedelta(seconds=2 * self.poll_interval))
+
     async def _lease(self) -> bool:
-        lease = await self._store.try_acquire_lease(LEASE, self.holder, self.lease_ttl)
+        lease = await self._store.try_acquire_lease(LEASE, self.holder, self._feed_ttl)
         if lease is not None:
             self._renewed_at = time.monotonic()
         return lease is not None
