@@ -133,6 +133,21 @@ def test_reply_by_an_unconnected_person_gets_the_connect_prompt_in_the_thread_an
     assert any(e.get("action_id") == "connect_open" for b in answer["blocks"] for e in b.get("elements", []))
     assert not _notes(bot, "I can call the customer back")
 
+    # another app's bot writing in the thread is ignored: no note, no answer
+    posted = bot.slack.post_as("alice", "handoffs", "Automated: ticket #42 linked", thread_ts=parent_ts)
+    other = {
+        "type": "message",
+        "subtype": "bot_message",
+        "bot_id": "BOTHER1",
+        "channel": bot.slack.channel_id("handoffs"),
+        "text": "Automated: ticket #42 linked",
+        "ts": posted["ts"],
+        "thread_ts": parent_ts,
+    }
+    assert bot.requests.event(other).status_code == 200
+    time.sleep(1.0)
+    assert not _notes(bot, "Automated: ticket")
+
 
 def test_reply_on_a_resolved_conversation_or_too_long_gets_its_reason_and_creates_nothing(
     bot: RunningBot, ben: Handler
