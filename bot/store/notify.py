@@ -620,25 +620,24 @@ class NotifyQueries(StoreBase):
         return {r.resource_id: _fields(FeedResource, r._mapping) for r in rows}
 
     async def feed_resources_ok(self, resource_ids: Iterable[str], *, reconciled: bool = False) -> None:
+        """Mark resources polled fine (and reconciled), in one statement for all of them: the feed calls this
+        on every poll with every subscribed resource."""
         now = self._now()
+        ok: dict[str, Any] = {"last_ok_at": now, "last_error": None, "error_count": 0, "next_retry_at": None}
+        if reconciled:
+            ok["last_reconciled_at"] = now
+        rows: list[dict[str, Any]] = [{"resource_id": rid, **ok} for rid in dict.fromkeys(resource_ids)]
+        if not rows:
+            return
         async with self._tx() as conn:
-            for rid in resource_ids:
-                values: dict[str, Any] = {
-                    "resource_id": rid,
-                    "last_ok_at": now,
-                    "last_error": None,
-                    "error_count": 0,
-                    "next_retry_at": None,
-                }
-                if reconciled:
-                    values["last_reconciled_at"] = now
-                stmt = upsert(conn, feed_resources).values(values)
-                await conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[feed_resources.c.resource_id],
-                        set_={k: stmt.excluded[k] for k in values if k != "resource_id"},
-                    )
-                )
+            stmt = upsert(conn, feed_resources)
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[feed_resources.c.resource_id],
+                    set_={k: stmt.excluded[k] for k in rows[0] if k != "resource_id"},
+                ),
+                rows,
+            )
 
     async def feed_resource_failed(self, resource_id: str, error: str, retry_at: datetime) -> int:
         """Record an error and the time before which the resource is left alone; returns the error count."""
