@@ -1,0 +1,1 @@
+"""Benchmarks: how close the bot comes to the limits Slack and RingCentral set (see BENCHMARKS.md)."""

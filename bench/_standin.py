@@ -1,0 +1,49 @@
+"""Child process entry for the benchmarks: `python -m bench._standin rc SEED_FILE | slack | bot PORT`.
+
+Prints the URL it serves on as its first stdout line, then serves until SIGTERM. `bot` is
+`thread-note-bot serve` itself (settings from the environment), on 127.0.0.1:PORT.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+from bot import logs
+
+
+def main(argv: list[str]) -> int:
+    logs.configure("WARNING")
+    kind = argv[0]
+    if kind == "bot":
+        from bot.app import run_serve
+
+        print(f"http://127.0.0.1:{argv[1]}", flush=True)
+        return run_serve(host="127.0.0.1", port=int(argv[1]))
+
+    from bot.servers import BackgroundServer
+
+    if kind == "rc":
+        from bot.sandbox.ringcentral.app import create_app
+        from bot.sandbox.ringcentral.settings import SandboxSettings
+
+        app = create_app(argv[1], settings=SandboxSettings(redirect_uris=["*"]))
+    elif kind == "slack":
+        from bot.sandbox.slack import create_slack_app
+
+        app = create_slack_app()
+    else:
+        print(f"unknown stand-in {kind!r}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with BackgroundServer(app) as server:
+        print(server.url, flush=True)
+        while not stop.wait(0.5):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

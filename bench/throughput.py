@@ -1,0 +1,206 @@
+"""Figure 3 — delivery throughput: a burst of 5,000 notes over 100 resources into 20 channels.
+
+    .venv/bin/python -m bench.throughput [--notes 5000] [--scale 4[,10,...]] [--repeat 1]
+
+The bot's notifier (`poll()` then `send()`, the code `serve` schedules) runs in this process; the RingCentral
+emulator and the Slack stand-in run in their own processes. The stand-in enforces Slack's limits (the `slack`
+preset: `chat.postMessage` 1 per second per channel, the tiers per method), all multiplied by `--scale` so
+the run is short; the bot's per-channel pacing is scaled the same way (`channel_interval = 1 / scale`).
+So the bound is `20 channels * scale` messages per second.
+
+Before the burst each of the 500 threads (5 per resource) gets one note, delivered, so the burst's notes are
+replies in known Slack threads. Then a handler writes the burst (round robin over the threads), and the clock
+starts: one poll queues it, the sender drains it. Reported: delivered per second as a fraction of the bound,
+duplicates and losses (from the stand-in's channels, by each message's metadata), and 429 answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from bench._kit import (
+    JSON,
+    MT,
+    Notifying,
+    RcControl,
+    SlackControl,
+    big_seed,
+    extra_resources,
+    quiet,
+    spread,
+    start_rc,
+    start_slack,
+    table,
+    thread_of,
+    write_result,
+)
+
+RESOURCES = 100
+THREADS = 5
+CHANNELS = 20
+
+
+def write_notes(rc: RcControl, threads: list[str], count: int, label: str) -> list[str]:
+    """`count` notes round robin over `threads`, written by Ana through the API (8 at a time)."""
+    first = rc.handler("Ana Alvarez")  # one sign-in (the Auth group allows 5 a minute), 8 connections
+    clients = [first] + [httpx.Client(base_url=rc.url, timeout=30, headers=first.headers) for _ in range(7)]
+    try:
+
+        def one(i: int) -> str:
+            http = clients[i % len(clients)]
+            response = http.post(
+                f"{MT}/notes", json={"threadId": threads[i % len(threads)], "text": f"{label} {i}"}
+            )
+            response.raise_for_status()
+            return str(response.json()["id"])
+
+        with ThreadPoolExecutor(len(clients)) as pool:
+            return list(pool.map(one, range(count)))
+    finally:
+        for c in clients:
+            c.close()
+
+
+def note_ids_in(slack: SlackControl, channels: list[str]) -> list[str]:
+    found = []
+    for channel in channels:
+        for message in slack.messages(channel):
+            for m in [message, *(message.get("replies") or [])]:
+                payload = (m.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("note_id"):
+                    found.append(str(payload["note_id"]))
+    return found
+
+
+async def drain(bot: Notifying, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        await bot.notifier.send(max_seconds=2.0)
+        if not sum((await bot.store.outbox_depths()).values()):
+            return
+
+
+async def one_run(args: argparse.Namespace, scale: float, folder: Path, run: int) -> JSON:
+    rc_proc, slack_proc = start_rc(big_seed(RESOURCES, threads_per_resource=THREADS)), start_slack()
+    rc, slack = RcControl(rc_proc.url), SlackControl(slack_proc.url)
+    bot: Notifying | None = None
+    try:
+        # Ana writes 5,000 notes, and the warm-up's 500 new threads are looked up one request each (see
+        # BENCHMARKS.md, figure 2): lift Medium so that setting up takes seconds, not 12 minutes. The burst's
+        # own poll is one request whatever the limit.
+        rc.config(rateLimits={"Medium": {"limit": 1_000_000, "window": 60, "penalty": 60}})
+        channels = [slack.create_channel(f"bench-burst-{i}") for i in range(CHANNELS)]
+        bot = await Notifying.open(
+            rc, slack, f"sqlite:///{folder / f'burst-{run}.db'}", channel_interval=1.0 / scale
+        )
+        creator = slack.ws["users"]["alice"]
+        for i, rid in enumerate(extra_resources(RESOURCES)):
+            await bot.subscribe(slack.ws["team_id"], channels[i % CHANNELS], rid, creator)
+        await bot.notifier.run_once()
+        slack.rate_limits(preset="slack", scale=scale)
+        threads = [thread_of(i, t) for i in range(RESOURCES) for t in range(THREADS)]
+        write_notes(rc, threads, len(threads), "opening")
+        await bot.notifier.poll()
+        await drain(bot, time.monotonic() + 120)
+        slack.http.delete("/calls").raise_for_status()
+
+        burst = write_notes(rc, threads, args.notes, "burst")
+        bound = CHANNELS * scale
+        load = os.getloadavg()[0]
+        rc.reset_requests()
+        started = time.monotonic()
+        await bot.notifier.poll()
+        queued = time.monotonic() - started
+        await drain(bot, started + 3 * args.notes / bound + 60)
+        elapsed = time.monotonic() - started
+        calls = slack.calls("chat.postMessage")
+        ok = [c for c in calls if c.get("ok")]
+        limited = sum(1 for c in calls if c.get("status") == 429)
+        seen = Counter(note_ids_in(slack, channels))
+        wanted = set(burst)
+        duplicates = sum(n - 1 for note, n in seen.items() if note in wanted and n > 1)
+        lost = len(wanted - set(seen))
+        rate = len(ok) / elapsed
+        return {
+            "notes": args.notes,
+            "scale": scale,
+            "bound_per_s": bound,
+            "seconds": elapsed,
+            "ideal_seconds": args.notes / bound,
+            "poll_seconds": queued,
+            "rc_requests": rc.api_requests(),
+            "posted": len(ok),
+            "per_s": rate,
+            "fraction_of_bound": rate / bound,
+            "duplicates": duplicates,
+            "lost": lost,
+            "http_429": limited,
+            "loadavg_1m": load,
+        }
+    finally:
+        if bot is not None:
+            await bot.close()
+        rc.close()
+        slack.close()
+        rc_proc.stop()
+        slack_proc.stop()
+
+
+async def run(args: argparse.Namespace) -> JSON:
+    scales = [float(x) for x in args.scale.split(",")]
+    runs: list[JSON] = []
+    with tempfile.TemporaryDirectory(prefix="bench-burst-") as tmp:
+        for i in range(args.repeat):  # the scales side by side in each repeat
+            for scale in scales:
+                runs.append(await one_run(args, scale, Path(tmp), len(runs)))
+                print(
+                    f"  x{scale:g} run {i + 1}: {runs[-1]['fraction_of_bound']:.1%} of the bound", flush=True
+                )
+    table(
+        f"Burst of {args.notes} notes, {RESOURCES} resources, {CHANNELS} channels — "
+        "target: >= 90 % of the bound, no duplicates, no losses, no 429 storm",
+        ["limits x", "delivered/s", "bound/s", "of bound", "seconds (ideal)", "duplicates", "lost", "429s",
+         "RC requests", "load"],
+        [
+            (f"{r['scale']:g}", r["per_s"], r["bound_per_s"], f"{r['fraction_of_bound']:.1%}",
+             f"{r['seconds']:.1f} ({r['ideal_seconds']:.1f})", r["duplicates"], r["lost"], r["http_429"],
+             r["rc_requests"], r["loadavg_1m"])
+            for r in runs
+        ],
+    )  # fmt: skip
+    return {
+        "runs": runs,
+        "fraction_of_bound_by_scale": {
+            f"{s:g}": spread([r["fraction_of_bound"] for r in runs if r["scale"] == s]) for s in scales
+        },
+        "target": ">= 90 % of the per-channel bound, no duplicates, no losses, no 429 storm",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--notes", type=int, default=5000)
+    parser.add_argument(
+        "--scale", default="4", help="Slack's limits and the bot's pacing, times (a list: 1,4,10)"
+    )
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args(argv)
+    quiet()
+    load, started = os.getloadavg(), time.monotonic()
+    figures = asyncio.run(run(args))
+    write_result("throughput", figures, started=started, load_before=load)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
