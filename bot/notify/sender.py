@@ -125,15 +125,16 @@ class Sender:
     ) -> tuple[int, float | None]:
         """One pass over the pending rows. Returns (rows finished, seconds until a waiting row could go)."""
         rows = await self._store.pending_outbox(limit=500, channels=channels)
-        subs: dict[int, Subscription | None] = {}
+        # One query for the round's subscriptions: a round runs each time a paced channel comes free.
+        subs: dict[int, Subscription | None] = dict(
+            await self._store.subscriptions_by_id(row.subscription_id for row in rows)
+        )
         blocked: set[str] = set()
         soonest: float | None = None
         finished = 0
         now = self._now()
         for row in rows:
-            if row.subscription_id not in subs:
-                subs[row.subscription_id] = await self._store.get_subscription(row.subscription_id)
-            sub = subs[row.subscription_id]
+            sub = subs.get(row.subscription_id)
             if sub is None or not sub.active:
                 continue
             channel = sub.channel_id

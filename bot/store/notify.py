@@ -201,6 +201,20 @@ class NotifyQueries(StoreBase):
             ).first()
         return None if row is None else _fields(Subscription, row._mapping)
 
+    async def subscriptions_by_id(self, subscription_ids: Iterable[int]) -> dict[int, Subscription]:
+        """The subscriptions among `subscription_ids` that exist, in one query per 500 ids."""
+        ids = list(dict.fromkeys(subscription_ids))
+        out: dict[int, Subscription] = {}
+        async with self._tx() as conn:
+            for start in range(0, len(ids), 500):
+                rows = (
+                    await conn.execute(
+                        sa.select(subscriptions).where(subscriptions.c.id.in_(ids[start : start + 500]))
+                    )
+                ).all()
+                out.update({r.id: _fields(Subscription, r._mapping) for r in rows})
+        return out
+
     async def list_subscriptions(
         self,
         *,
