@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.schema import Table
+from sqlalchemy.sql.schema import Column, Table
 
 from bot.store.crypto import TokenCipher
 from bot.store.errors import translated
@@ -48,3 +48,22 @@ def upsert(conn: AsyncConnection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+async def put(
+    conn: AsyncConnection,
+    table: Table,
+    values: dict[str, Any] | list[dict[str, Any]],
+    *,
+    key: Sequence[Column[Any]],
+) -> None:
+    """Insert the row(s), or replace the row with the same `key`: every other column given is overwritten."""
+    rows = values if isinstance(values, list) else [values]
+    if not rows:
+        return
+    keys = {c.name for c in key}
+    stmt = upsert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key), set_={k: stmt.excluded[k] for k in rows[0] if k not in keys}
+    )
+    await conn.execute(stmt, rows)

@@ -17,9 +17,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.store._base import StoreBase, upsert
+from bot.store._base import StoreBase, put, upsert
 from bot.store.notify import NoteMessage, OutboxRow, _fields
-from bot.store.schema import digest_runs, note_messages, outbox, slack_notes, subscriptions
+from bot.store.schema import NOTE_MESSAGE_KEY, digest_runs, note_messages, outbox, slack_notes, subscriptions
 
 HELD = "held"
 SUMMARIZED = "summarized"
@@ -191,21 +191,7 @@ class BeyondQueries(StoreBase):
                     "in_summary": True,
                     "updated_at": now,
                 }
-                stmt = upsert(conn, note_messages).values(values)
-                await conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[
-                            note_messages.c.team_id,
-                            note_messages.c.channel_id,
-                            note_messages.c.note_id,
-                        ],
-                        set_={
-                            k: stmt.excluded[k]
-                            for k in values
-                            if k not in ("team_id", "channel_id", "note_id")
-                        },
-                    )
-                )
+                await put(conn, note_messages, values, key=NOTE_MESSAGE_KEY)
             await conn.execute(
                 outbox.update()
                 .where(outbox.c.id == row_id)

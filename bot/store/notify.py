@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store._base import StoreBase, upsert
+from bot.store._base import StoreBase, put, upsert
 from bot.store.schema import (
+    NOTE_MESSAGE_KEY,
     feed_resources,
     kv_state,
     note_messages,
@@ -561,21 +562,7 @@ class NotifyQueries(StoreBase):
                     "deleted": message.deleted,
                     "updated_at": now,
                 }
-                stmt = upsert(conn, note_messages).values(values)
-                await conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[
-                            note_messages.c.team_id,
-                            note_messages.c.channel_id,
-                            note_messages.c.note_id,
-                        ],
-                        set_={
-                            k: stmt.excluded[k]
-                            for k in values
-                            if k not in ("team_id", "channel_id", "note_id")
-                        },
-                    )
-                )
+                await put(conn, note_messages, values, key=NOTE_MESSAGE_KEY)
             await conn.execute(
                 outbox.update()
                 .where(outbox.c.id == row_id)
@@ -644,14 +631,7 @@ class NotifyQueries(StoreBase):
         if not rows:
             return
         async with self._tx() as conn:
-            stmt = upsert(conn, feed_resources)
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[feed_resources.c.resource_id],
-                    set_={k: stmt.excluded[k] for k in rows[0] if k != "resource_id"},
-                ),
-                rows,
-            )
+            await put(conn, feed_resources, rows, key=[feed_resources.c.resource_id])
 
     async def feed_resource_failed(self, resource_id: str, error: str, retry_at: datetime) -> int:
         """Record an error and the time before which the resource is left alone; returns the error count."""
@@ -668,11 +648,5 @@ class NotifyQueries(StoreBase):
                 "error_count": count,
                 "next_retry_at": retry_at,
             }
-            stmt = upsert(conn, feed_resources).values(values)
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[feed_resources.c.resource_id],
-                    set_={k: stmt.excluded[k] for k in values if k != "resource_id"},
-                )
-            )
+            await put(conn, feed_resources, values, key=[feed_resources.c.resource_id])
         return count

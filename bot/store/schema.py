@@ -205,6 +205,8 @@ note_messages = sa.Table(
     # True: shown as a line of a quiet-hours summary (`ts` is the summary's), not as its own message
     sa.Column("in_summary", sa.Boolean, nullable=False, server_default=sa.false()),
 )
+# A note's Slack message per channel is identified by these (the upsert key of every write to the table).
+NOTE_MESSAGE_KEY = (note_messages.c.team_id, note_messages.c.channel_id, note_messages.c.note_id)
 
 # What the feed knows of each RingCentral thread (owner resource, state, assignee): routes notes to the
 # subscriptions of the thread's resource and renders parent messages. Refreshed when a thread is unknown.

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.store._base import StoreBase, upsert
+from bot.store._base import StoreBase, put
 from bot.store.schema import kv_state
 
 
@@ -35,13 +35,7 @@ class NamedState(StoreBase):
             "updated_at": self._now(),
         }
         async with self._tx() as conn:
-            stmt = upsert(conn, kv_state).values(values)
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[kv_state.c.name],
-                    set_={k: stmt.excluded[k] for k in ("value", "secret_value", "updated_at")},
-                )
-            )
+            await put(conn, kv_state, values, key=[kv_state.c.name])
 
     async def delete_state(self, name: str) -> bool:
         async with self._tx() as conn:
