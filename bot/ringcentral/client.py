@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -168,21 +168,19 @@ class RingCentralClient:
         per_page: int = 100,
     ) -> AsyncIterator[Note]:
         """Every note matching the filters, oldest first, following the pages."""
-        page = 1
-        while True:
-            result = await self.list_notes(
+        pages = _pages(
+            lambda page: self.list_notes(
                 thread_ids=thread_ids,
                 note_ids=note_ids,
                 owner_extension_ids=owner_extension_ids,
                 availability=availability,
                 page=page,
                 per_page=per_page,
-            )
-            for note in result.records:
-                yield note
-            if not _has_more(result.paging, len(result.records), page, per_page):
-                return
-            page += 1
+            ),
+            per_page,
+        )
+        async for note in pages:
+            yield note
 
     async def update_note(self, note_id: str, text: str) -> Note:
         _check_text(text)
@@ -277,9 +275,8 @@ class RingCentralClient:
         availability: Sequence[Availability] | None = None,
         per_page: int = 100,
     ) -> AsyncIterator[Thread]:
-        page = 1
-        while True:
-            result = await self.list_threads(
+        pages = _pages(
+            lambda page: self.list_threads(
                 status=status,
                 owner_extension_ids=owner_extension_ids,
                 guest_phone_number=guest_phone_number,
@@ -289,12 +286,11 @@ class RingCentralClient:
                 availability=availability,
                 page=page,
                 per_page=per_page,
-            )
-            for thread in result.records:
-                yield thread
-            if not _has_more(result.paging, len(result.records), page, per_page):
-                return
-            page += 1
+            ),
+            per_page,
+        )
+        async for thread in pages:
+            yield thread
 
     async def get_thread(self, thread_id: str) -> Thread:
         _check_nonempty("threadId", thread_id)
@@ -549,6 +545,29 @@ def _paging(page: int, per_page: int) -> dict[str, Any]:
     if not 1 <= per_page <= MAX_PAGE:
         raise InvalidInput(f"per_page must be 1-{MAX_PAGE}", parameter="perPage")
     return {"page": page, "perPage": per_page}
+
+
+R = TypeVar("R", covariant=True)
+
+
+class _Page(Protocol[R]):
+    @property
+    def records(self) -> Sequence[R]: ...
+
+    @property
+    def paging(self) -> Paging: ...
+
+
+async def _pages(fetch: Callable[[int], Awaitable[_Page[R]]], per_page: int) -> AsyncIterator[R]:
+    """The records of page 1, 2, … until a page says it is the last (RingCentral may omit the totals)."""
+    page = 1
+    while True:
+        result = await fetch(page)
+        for record in result.records:
+            yield record
+        if not _has_more(result.paging, len(result.records), page, per_page):
+            return
+        page += 1
 
 
 def _has_more(paging: Paging, count: int, page: int, per_page: int) -> bool:
