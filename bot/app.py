@@ -249,9 +249,13 @@ class Container:
 _FAILED = {
     "missing_state": "This sign-in link is incomplete. Start again with /thread-note connect in Slack.",
     "bad_state": "This sign-in link has expired or was already used. Start again with /thread-note connect.",
-    "denied": "You declined access in RingCentral, so nothing was connected. Use /thread-note connect to retry.",
+    "denied": (
+        "You declined access in RingCentral, so nothing was connected. Use /thread-note connect to retry."
+    ),
     "no_code": "RingCentral did not send a sign-in code. Start again with /thread-note connect in Slack.",
-    "exchange_failed": "RingCentral did not accept the sign-in. Start again with /thread-note connect in Slack.",
+    "exchange_failed": (
+        "RingCentral did not accept the sign-in. Start again with /thread-note connect in Slack."
+    ),
 }
 
 

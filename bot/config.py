@@ -35,7 +35,8 @@ _HINTS = {
     "THREAD_NOTE_DATABASE_URL": "sqlite:///path/to/file.db or postgresql://user@host:port/db",
     "THREAD_NOTE_SECRET_KEY": (
         "one or more comma-separated Fernet keys, newest first; "
-        'make one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+        "make one with: python -c "
+        '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
     ),
     "THREAD_NOTE_PUBLIC_URL": "the https URL where Slack and RingCentral reach this bot",
     "THREAD_NOTE_POLL_INTERVAL": "a number of seconds between polls, at least 1",

@@ -1,7 +1,8 @@
 """Connecting each person's RingCentral account (OAuth 2.0 code flow with PKCE) and acting as them.
 
 - `connect_url` makes a fresh single-use `state` bound to the Slack user and workspace, valid for minutes,
-  with the PKCE verifier kept encrypted beside it and the action the person was trying (to offer finishing it).
+  with the PKCE verifier kept encrypted beside it, and the action the person was trying (offered again
+  after connecting).
 - `complete` consumes the state exactly once, exchanges the code, learns who the person is in RingCentral
   and stores the tokens encrypted.
 - `client` hands out a RingCentral client that acts as the person and persists refreshed tokens; a revoked
@@ -114,7 +115,7 @@ class Accounts:
         return (link.extension_id, link.extension_name or link.extension_id) if link else None
 
     async def client(self, actor: Actor) -> RingCentralClient:
-        """A client acting as the person; refreshed tokens are written back (compare-and-set on the version)."""
+        """A client acting as the person; refreshed tokens are written back (compare-and-set on version)."""
         link = await self._store.get_link(actor.team_id, actor.user_id)
         if link is None:
             raise NotConnected()
@@ -138,7 +139,7 @@ class Accounts:
         return self._clients.for_link(link, on_refresh=persist)
 
     async def forget_revoked(self, actor: Actor) -> None:
-        """RingCentral refused the person's refresh token: drop the dead link so they are asked to reconnect."""
+        """RingCentral refused the person's refresh token: drop the dead link; they are asked to reconnect."""
         if await self._store.delete_link(actor.team_id, actor.user_id):
             log.info("account.revoked", team_id=actor.team_id, user_id=actor.user_id)
 

@@ -1,4 +1,4 @@
-"""Errors of the use cases (RingCentral's own errors, from bot.ringcentral.errors, pass through as they are)."""
+"""Errors of the use cases. RingCentral's own errors (bot.ringcentral.errors) pass through unchanged."""
 
 from __future__ import annotations
 

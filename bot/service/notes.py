@@ -16,7 +16,14 @@ from bot.ringcentral import RingCentralClient
 from bot.ringcentral.errors import Forbidden, NotFound, RingCentralError, ThreadResolved, Unavailable
 from bot.ringcentral.models import Note, Thread
 from bot.service.accounts import Accounts
-from bot.service.errors import AmbiguousThread, NotAuthor, NoteNotFound, NoteTooLong, NotHandler, ThreadNotFound
+from bot.service.errors import (
+    AmbiguousThread,
+    NotAuthor,
+    NoteNotFound,
+    NoteTooLong,
+    NotHandler,
+    ThreadNotFound,
+)
 from bot.service.types import Actor
 
 log = get_logger(__name__)
@@ -42,7 +49,7 @@ class Notes:
     async def find_thread(
         self, actor: Actor, *, thread_id: str | None = None, phone: str | None = None
     ) -> Thread:
-        """The conversation a person means: a thread id, or a customer number's Open thread in their resources."""
+        """The conversation a person means: a thread id, or a customer number's Open thread they handle."""
         async with self._client(actor) as client:
             return await self._find_thread(client, thread_id=thread_id, phone=phone)
 
@@ -74,7 +81,7 @@ class Notes:
         return latest
 
     async def suggest_threads(self, actor: Actor) -> list[Thread]:
-        """Open threads for a picker: the person's assigned threads first, then the rest, newest activity first."""
+        """Open threads for a picker: the person's assigned ones first, then the rest, newest first."""
         async with self._client(actor) as client:
             me = await self._accounts.extension_id(actor)
             threads = [t async for t in client.iter_threads(status="Open")]

@@ -433,7 +433,10 @@ def connected(extension_name: str | None, extension_id: str, *, finish: str | No
     if finish and len(finish) <= BUTTON_VALUE:
         shown = fit(f"/thread-note {unescape(finish)}".replace("```", "`\u200b`\u200b`"), SECTION_TEXT - 60)
         blocks.append(
-            _section(f"You were about to run:\n```{shown}```", _button("Finish it", PENDING_FINISH, finish, style="primary"))
+            _section(
+                f"You were about to run:\n```{shown}```",
+                _button("Finish it", PENDING_FINISH, finish, style="primary"),
+            )
         )
     blocks.append(
         _context("Notes you add from Slack are written as you. `/thread-note disconnect` undoes this.")

@@ -2,7 +2,7 @@
 
 The modal opens at once (a trigger_id lives 3 s); anything slow happens after, and the view is updated in
 place. A submission is acknowledged by switching the modal to "Saving…"; the outcome then replaces it: a
-confirmation, or the form again with the person's text and the reason next to the field. Nothing typed is lost.
+confirmation, or the form again with the person's text and the reason beside the field. Nothing is lost.
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             url = await deps.accounts.connect_url(actor, {"kind": "shortcut"})
             await _update(client, view["id"], blocks.connect_modal(url))
             return
-        # Now the slower parts: names for mentions, the permalink, a thread already linked to this conversation.
+        # Now the slower parts: names for mentions, the permalink, a thread already linked to this
+        # conversation.
         mentioned = text.mentioned_user_ids(message.get("text") or "")
         names = await user_names(client, [*mentioned, *([message["user"]] if message.get("user") else [])])
         permalink = await _permalink(client, channel.get("id"), message.get("ts"))

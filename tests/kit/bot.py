@@ -3,7 +3,7 @@ RingCentral emulator (`rc_sandbox`) and the Slack stand-in (`slack_standin`), wi
 RingCentral checked against the official spec (`spec_transport`).
 
     def test_x(bot):
-        bot.connect("alice", "Ana Alvarez")            # the real OAuth flow through the emulator's authorize page
+        bot.connect("alice", "Ana Alvarez")            # real OAuth, through the emulator's authorize page
         replies = bot.command("list +14155550142")      # signed /thread-note; waits for the answers
         assert "Handoff" in replies.text
 """
@@ -127,21 +127,41 @@ class RunningBot:
         wait_for(lambda: settle(mine()), timeout, f"the bot's answer on {rid}")
         return mine()
 
-    def command(self, text: str, *, user: str = "alice", channel: str = "general", answers: int = 1,
-                timeout: float = 10.0) -> Replies:
+    def command(
+        self,
+        text: str,
+        *,
+        user: str = "alice",
+        channel: str = "general",
+        answers: int = 1,
+        timeout: float = 10.0,
+    ) -> Replies:
         """Send `/thread-note <text>` signed like Slack; wait for `answers` posts to its response_url."""
         payload = self.requests.payloads.command(text, user=user, channel=channel)
         response = self.requests.send(self.requests.form(payload))
         assert response.status_code == 200, response.text
         ack = _ack_body(response)
-        bodies = self._answers(payload["response_url"], lambda got: len(got) >= answers, timeout) if answers else []
+        bodies = (
+            self._answers(payload["response_url"], lambda got: len(got) >= answers, timeout)
+            if answers
+            else []
+        )
         return Replies(ack, bodies)
 
-    def click(self, button: JSON, *, user: str = "alice", channel: str = "general", answers: int = 1,
-              timeout: float = 10.0, **kw: Any) -> Replies:
+    def click(
+        self,
+        button: JSON,
+        *,
+        user: str = "alice",
+        channel: str = "general",
+        answers: int = 1,
+        timeout: float = 10.0,
+        **kw: Any,
+    ) -> Replies:
         """Click a button the bot posted (its action_id and value), from a message in `channel`."""
-        payload = self.requests.payloads.block_action(button["action_id"], button.get("value"), user=user,
-                                                      channel=channel, **kw)
+        payload = self.requests.payloads.block_action(
+            button["action_id"], button.get("value"), user=user, channel=channel, **kw
+        )
         response = self.requests.send(self.requests.interactive(payload))
         assert response.status_code == 200, response.text
         url = payload.get("response_url")
@@ -162,8 +182,14 @@ class RunningBot:
         ext = self.rc.user(rc_user).extension_id
         return httpx.get(url + f"&sandbox_user={ext}", follow_redirects=True, timeout=10.0)
 
-    def modal(self, user: str = "alice", *, callback_id: str | None = None, where: Callable[[JSON], bool] | None = None,
-              timeout: float = 10.0) -> JSON:
+    def modal(
+        self,
+        user: str = "alice",
+        *,
+        callback_id: str | None = None,
+        where: Callable[[JSON], bool] | None = None,
+        timeout: float = 10.0,
+    ) -> JSON:
         """The modal on top of `user`'s stack, once it has `callback_id` (and satisfies `where`)."""
 
         def top() -> JSON | None:
@@ -201,7 +227,9 @@ class RunningBot:
         return [c for c in self.slack.calls("chat.postMessage") if c["args"].get("channel") == uid]
 
 
-def make_settings(*, slack: SlackStandin, rc: RcSandbox, database_url: str, public_url: str, **extra: Any) -> Settings:
+def make_settings(
+    *, slack: SlackStandin, rc: RcSandbox, database_url: str, public_url: str, **extra: Any
+) -> Settings:
     service = rc.service_user
     values: JSON = {
         "SLACK_BOT_TOKEN": slack.bot_token,
@@ -234,16 +262,25 @@ class BotSpecTransport(SpecTransport):
 
 
 @pytest.fixture
-def bot(rc_sandbox: RcSandbox, rc_admin: RcAdmin, slack_standin: SlackStandin, slack_request: SlackRequests,
-        bot_database_url: str) -> Iterator[RunningBot]:
+def bot(
+    rc_sandbox: RcSandbox,
+    rc_admin: RcAdmin,
+    slack_standin: SlackStandin,
+    slack_request: SlackRequests,
+    bot_database_url: str,
+) -> Iterator[RunningBot]:
     server = BackgroundServer()
-    settings = make_settings(slack=slack_standin, rc=rc_sandbox, database_url=bot_database_url, public_url=server.url)
+    settings = make_settings(
+        slack=slack_standin, rc=rc_sandbox, database_url=bot_database_url, public_url=server.url
+    )
     transport = BotSpecTransport()
     server.app = create_web_app(settings, rc_transport=transport)
     server.start(timeout=30)
     slack_request.app_url = server.url
     try:
-        yield RunningBot(server.url, settings, slack_standin, rc_sandbox, slack_request, bot_database_url, rc_admin)
+        yield RunningBot(
+            server.url, settings, slack_standin, rc_sandbox, slack_request, bot_database_url, rc_admin
+        )
     finally:
         server.stop()
     assert not transport.violations, transport.report()

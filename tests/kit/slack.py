@@ -10,7 +10,8 @@ Fixtures:
   `trigger(user)`, `response_url(...)`, `responses()`, `ephemerals(...)`, `views(user)`, `channel(...)`,
   `add_user(...)`, `add_workspace(...)`, and `await dispatch_socket(type, payload)`.
 - `slack_request` → `SlackRequests`: builds the payloads Slack sends (adapted from the real fixtures in
-  `bot/sandbox/slack/fixtures/`, with ids, a fresh `trigger_id` and a `response_url` from the stand-in) and sends
+  `bot/sandbox/slack/fixtures/`, with ids, a fresh `trigger_id` and a `response_url` from the stand-in) and
+  sends
   them to `<app_url>/slack/events` signed with `SignatureVerifier(secret).generate_signature` over the exact
   bytes: `command`, `shortcut`, `message_shortcut`, `block_action`, `view_submission`, `block_suggestion`,
   `event`, `app_home_opened`. Every sender takes `signature="valid"|"wrong"|"missing"` and `age=seconds`

@@ -144,7 +144,8 @@ async def test_requests_to_ringcentral_per_poll_stay_constant_from_1_to_200_reso
             ana = Handler(rc, "Ana Alvarez")
             try:
                 await world.subscribe(rc.resource("Support"))
-                await world.notifier.run_once()  # first sync: old notes are skipped, their threads not fetched
+                # first sync: old notes are skipped, their threads not fetched
+                await world.notifier.run_once()
                 ana.add(SUPPORT_THREAD, "warm-up")
                 await world.notifier.run_once()  # a note to route: its thread is fetched once, then cached
                 counts = []

@@ -1,4 +1,5 @@
-"""`/thread-note status`, `/healthz` and `/metrics` tell operators what they need and nobody more than that."""
+"""`/thread-note status`, `/healthz` and `/metrics` tell operators what they need and nobody more than
+that."""
 
 from __future__ import annotations
 
@@ -56,6 +57,10 @@ def test_metrics_export_per_subscription_figures(bot: RunningBot, ana: Handler) 
     line = next(x for x in body.splitlines() if x.startswith("thread_note_subscription_outbox_depth{"))
     assert 'channel="handoffs"' in line and 'resource="Support"' in line
     assert line.endswith(" 0.0")
-    assert any(x.startswith("thread_note_subscription_paused{") and x.endswith(" 0.0") for x in body.splitlines())
-    polled = next(x for x in body.splitlines() if x.startswith("thread_note_subscription_last_poll_timestamp{"))
+    assert any(
+        x.startswith("thread_note_subscription_paused{") and x.endswith(" 0.0") for x in body.splitlines()
+    )
+    polled = next(
+        x for x in body.splitlines() if x.startswith("thread_note_subscription_last_poll_timestamp{")
+    )
     assert float(polled.rsplit(" ", 1)[1]) > time.time() - 60

@@ -33,7 +33,9 @@ def test_bad_arguments_get_one_sentence_and_the_typed_text_back(bot: RunningBot)
     assert "edit" in replies.text
 
 
-def test_a_person_who_is_not_connected_gets_a_connect_button_and_their_command_is_kept(bot: RunningBot) -> None:
+def test_a_person_who_is_not_connected_gets_a_connect_button_and_their_command_is_kept(
+    bot: RunningBot,
+) -> None:
     replies = bot.command(f"add {HANDOFF_THREAD} Waiting for the refund")
     button = replies.button("connect_open")
     assert "/restapi/oauth/authorize" in button["url"]

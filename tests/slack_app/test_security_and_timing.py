@@ -1,4 +1,5 @@
-"""Signatures, acknowledging before RingCentral answers, the connect flow's defences, tokens at rest, Socket Mode."""
+"""Signatures, acknowledging before RingCentral answers, the connect flow's defences, tokens at rest,
+Socket Mode."""
 
 from __future__ import annotations
 
@@ -58,17 +59,26 @@ def test_buttons_shortcuts_and_submissions_are_acknowledged_while_ringcentral_ho
     delete = next(b for b in listing.buttons() if b["action_id"] == "note_delete")
     hold = bot.rc_admin.fault("hold", path=THREADS_PATH)
     try:
-        clicked = bot.requests.send(bot.requests.interactive(
-            bot.requests.payloads.block_action("note_delete", delete["value"])))
+        clicked = bot.requests.send(
+            bot.requests.interactive(bot.requests.payloads.block_action("note_delete", delete["value"]))
+        )
         assert clicked.status_code == 200
         posted = bot.slack.post_as("bob", "support", "a message")
-        shortcut = bot.requests.send(bot.requests.interactive(bot.requests.payloads.message_shortcut(
-            posted["ts"], callback_id="save_as_thread_note", channel="support")))
+        shortcut = bot.requests.send(
+            bot.requests.interactive(
+                bot.requests.payloads.message_shortcut(
+                    posted["ts"], callback_id="save_as_thread_note", channel="support"
+                )
+            )
+        )
         assert shortcut.status_code == 200
         view = bot.modal(callback_id="save_note")
         text_block = next(b["block_id"] for b in view["blocks"] if b["block_id"].startswith("text"))
-        values = {"thread_ref": {"thread_ref_input": HANDOFF_THREAD}, text_block: {"text_input": "Held submit"},
-                  "thread": {"thread_select": {"type": "external_select", "selected_option": None}}}
+        values = {
+            "thread_ref": {"thread_ref_input": HANDOFF_THREAD},
+            text_block: {"text_input": "Held submit"},
+            "thread": {"thread_select": {"type": "external_select", "selected_option": None}},
+        }
         submitted = bot.submit(view, values)
         assert submitted.status_code == 200
         assert submitted.json()["response_action"] == "update"
@@ -125,19 +135,26 @@ def test_the_database_holds_no_token_in_plain_text(bot: RunningBot) -> None:
         columns = [d[0] for d in db.execute("SELECT * FROM rc_links").description]
     link = dict(zip(columns, row, strict=True))
     cipher = Fernet(bot.settings.secret_keys[0].get_secret_value().encode())
-    access = cipher.decrypt(link["access_token"].encode() if isinstance(link["access_token"], str)
-                            else link["access_token"]).decode()
+    access = cipher.decrypt(
+        link["access_token"].encode() if isinstance(link["access_token"], str) else link["access_token"]
+    ).decode()
     assert len(access) > 20
     raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     assert access.encode() not in raw
 
 
 @pytest.fixture
-def socket_bot(rc_sandbox: RcSandbox, slack_standin: SlackStandin, slack_request: SlackRequests,
-               tmp_path: Path) -> BackgroundServer:
+def socket_bot(
+    rc_sandbox: RcSandbox, slack_standin: SlackStandin, slack_request: SlackRequests, tmp_path: Path
+) -> BackgroundServer:
     server = BackgroundServer()
-    settings = make_settings(slack=slack_standin, rc=rc_sandbox, database_url=f"sqlite:///{tmp_path / 's.db'}",
-                             public_url=server.url, SLACK_APP_TOKEN=slack_standin.app_token)
+    settings = make_settings(
+        slack=slack_standin,
+        rc=rc_sandbox,
+        database_url=f"sqlite:///{tmp_path / 's.db'}",
+        public_url=server.url,
+        SLACK_APP_TOKEN=slack_standin.app_token,
+    )
     server.app = create_web_app(settings)
     server.start(timeout=30)
     yield server
@@ -147,17 +164,18 @@ def socket_bot(rc_sandbox: RcSandbox, slack_standin: SlackStandin, slack_request
 async def test_socket_mode_delivers_a_command_and_a_shortcut_and_the_app_answers(
     socket_bot: BackgroundServer, slack_standin: SlackStandin, slack_request: SlackRequests
 ) -> None:
-    health = httpx.get(f"{socket_bot.url}/healthz", timeout=10).json()
+    async with httpx.AsyncClient(timeout=10) as http:
+        health = (await http.get(f"{socket_bot.url}/healthz")).json()
     assert health["mode"] == "socket"
     command = slack_request.payloads.command("help")
     acked = await slack_standin.dispatch_socket("slash_commands", command)
     assert acked.status_code == 200, acked.text
     assert "/thread-note add" in texts(acked.json())
     posted = slack_standin.post_as("bob", "support", "over the socket")
-    shortcut = slack_request.payloads.message_shortcut(posted["ts"], callback_id="save_as_thread_note",
-                                                       channel="support")
+    shortcut = slack_request.payloads.message_shortcut(
+        posted["ts"], callback_id="save_as_thread_note", channel="support"
+    )
     acked = await slack_standin.dispatch_socket("interactive", shortcut)
     assert acked.status_code == 200, acked.text
     await asyncio.sleep(0)
     wait_for(lambda: slack_standin.calls("views.open"), what="the modal opened over Socket Mode")
-

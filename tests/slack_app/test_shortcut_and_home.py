@@ -13,28 +13,41 @@ RESOLVED_THREAD = "3f0c6a52-9a51-4c8e-9a3b-1d2f0b6a7c04"
 
 def _open_shortcut(bot: RunningBot, text: str, user: str = "alice", **message: Any) -> dict[str, Any]:
     posted = bot.slack.post_as("bob", "support", text, **message)
-    payload = bot.requests.payloads.message_shortcut(posted["ts"], callback_id="save_as_thread_note",
-                                                     user=user, channel="support")
+    payload = bot.requests.payloads.message_shortcut(
+        posted["ts"], callback_id="save_as_thread_note", user=user, channel="support"
+    )
     response = bot.requests.send(bot.requests.interactive(payload))
     assert response.status_code == 200
     return posted
 
 
 def _option(value: str) -> dict[str, Any]:
-    return {"type": "external_select", "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}}
+    return {
+        "type": "external_select",
+        "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}},
+    }
 
 
-def _values(view: dict[str, Any], thread: str | None, text: str, thread_ref: str | None = None) -> dict[str, Any]:
+def _values(
+    view: dict[str, Any], thread: str | None, text: str, thread_ref: str | None = None
+) -> dict[str, Any]:
     text_block = next(b["block_id"] for b in view["blocks"] if b["block_id"].startswith("text"))
-    values: dict[str, Any] = {text_block: {"text_input": text}, "thread_ref": {"thread_ref_input": thread_ref}}
-    values["thread"] = {"thread_select": _option(thread) if thread else {"type": "external_select", "selected_option": None}}
+    values: dict[str, Any] = {
+        text_block: {"text_input": text},
+        "thread_ref": {"thread_ref_input": thread_ref},
+    }
+    values["thread"] = {
+        "thread_select": _option(thread) if thread else {"type": "external_select", "selected_option": None}
+    }
     return values
 
 
 def test_shortcut_opens_the_modal_at_once_with_the_message_in_plain_words(bot: RunningBot) -> None:
     bot.connect("alice", "Ana Alvarez")
     carol = bot.slack.user_id("carol")
-    _open_shortcut(bot, f"Customer waits for pricing, ask <@{carol}> &amp; check <https://acme.example/q|the quote>")
+    _open_shortcut(
+        bot, f"Customer waits for pricing, ask <@{carol}> &amp; check <https://acme.example/q|the quote>"
+    )
     view = bot.modal(callback_id="save_note", where=lambda v: "@carol" in texts(v).lower())
     prefill = texts(view)
     assert "<@" not in prefill
@@ -47,17 +60,25 @@ def test_typeahead_lists_assigned_threads_first_and_searches_by_number(bot: Runn
     bot.connect("alice", "Ana Alvarez")
     _open_shortcut(bot, "hello")
     view = bot.modal(callback_id="save_note")
-    before_typing = bot.requests.send(bot.requests.interactive(bot.requests.payloads.block_suggestion(
-        "thread_select", "", block_id="thread", view=view)))
+    before_typing = bot.requests.send(
+        bot.requests.interactive(
+            bot.requests.payloads.block_suggestion("thread_select", "", block_id="thread", view=view)
+        )
+    )
     options = before_typing.json()["options"]
     assert options[0]["value"] == HANDOFF_THREAD  # assigned to Ana
     assert RESOLVED_THREAD not in [o["value"] for o in options]
-    typed = bot.requests.send(bot.requests.interactive(bot.requests.payloads.block_suggestion(
-        "thread_select", "212 555", block_id="thread", view=view)))
+    typed = bot.requests.send(
+        bot.requests.interactive(
+            bot.requests.payloads.block_suggestion("thread_select", "212 555", block_id="thread", view=view)
+        )
+    )
     assert [o["value"] for o in typed.json()["options"]] == [OTHER_SUPPORT_THREAD]
 
 
-def test_submitting_the_modal_saves_the_note_as_the_person_and_confirms_in_the_conversation(bot: RunningBot) -> None:
+def test_submitting_the_modal_saves_the_note_as_the_person_and_confirms_in_the_conversation(
+    bot: RunningBot,
+) -> None:
     bot.connect("alice", "Ana Alvarez")
     _open_shortcut(bot, "Customer waits for the replacement pole")
     view = bot.modal(callback_id="save_note")
@@ -114,7 +135,9 @@ def test_a_note_over_the_limit_shows_the_count_and_offers_to_trim(bot: RunningBo
 def test_a_message_with_files_says_they_cannot_be_attached(bot: RunningBot) -> None:
     bot.connect("alice", "Ana Alvarez")
     posted = bot.slack.post_as("bob", "support", "See the photo")
-    payload = bot.requests.payloads.message_shortcut(posted["ts"], callback_id="save_as_thread_note", channel="support")
+    payload = bot.requests.payloads.message_shortcut(
+        posted["ts"], callback_id="save_as_thread_note", channel="support"
+    )
     payload["message"]["files"] = [{"id": "F1", "name": "pole.jpg"}]
     bot.requests.send(bot.requests.interactive(payload))
     view = bot.modal(callback_id="save_note")
@@ -124,7 +147,9 @@ def test_a_message_with_files_says_they_cannot_be_attached(bot: RunningBot) -> N
 def test_a_person_who_is_not_connected_sees_a_connect_prompt_in_the_modal(bot: RunningBot) -> None:
     _open_shortcut(bot, "Not connected yet")
     view = bot.modal(where=lambda v: "Connect" in texts(v))
-    buttons = [e for b in view["blocks"] for e in (b.get("elements") or [b.get("accessory") or {}]) if e.get("url")]
+    buttons = [
+        e for b in view["blocks"] for e in (b.get("elements") or [b.get("accessory") or {}]) if e.get("url")
+    ]
     assert "/restapi/oauth/authorize" in buttons[0]["url"]
 
 
@@ -135,11 +160,17 @@ def test_edit_button_opens_the_note_in_a_modal_and_saves_the_change(bot: Running
     bot.click(edit, answers=0)
     view = bot.modal(callback_id="edit_note")
     bot.submit(view, {"text": {"text_input": "Rewritten by Ana"}})
-    wait_for(lambda: [n for n in bot.rc_state_notes() if n["id"] == edit["value"] and n["text"] == "Rewritten by Ana"],
-             what="the edited note")
+    wait_for(
+        lambda: [
+            n for n in bot.rc_state_notes() if n["id"] == edit["value"] and n["text"] == "Rewritten by Ana"
+        ],
+        what="the edited note",
+    )
 
 
-def test_app_home_shows_connection_state_and_the_persons_threads_with_their_latest_note(bot: RunningBot) -> None:
+def test_app_home_shows_connection_state_and_the_persons_threads_with_their_latest_note(
+    bot: RunningBot,
+) -> None:
     bot.requests.app_home_opened("alice")
     home = bot.home("alice")
     assert "/restapi/oauth/authorize" in str(home)
@@ -149,6 +180,10 @@ def test_app_home_shows_connection_state_and_the_persons_threads_with_their_late
     wait_for(lambda: "Ana Alvarez" in texts(bot.home("alice")), what="the connected Home")
     home = bot.home("alice")
     assert "Handoff: customer waits" in texts(home)
-    add = [e for b in home["blocks"] for e in (b.get("elements") or [b.get("accessory") or {}])
-           if e.get("action_id") == "add_note_open"]
+    add = [
+        e
+        for b in home["blocks"]
+        for e in (b.get("elements") or [b.get("accessory") or {}])
+        if e.get("action_id") == "add_note_open"
+    ]
     assert HANDOFF_THREAD in [a["value"] for a in add]

@@ -206,7 +206,9 @@ def test_the_sync_client_works_with_form_encoded_calls(slack_standin: SlackStand
     assert posted["ok"] and slack_standin.messages("general")[0]["text"] == "form"
 
 
-async def test_posting_to_a_user_id_writes_to_the_apps_direct_message_with_them(slack_standin: SlackStandin) -> None:
+async def test_posting_to_a_user_id_writes_to_the_apps_direct_message_with_them(
+    slack_standin: SlackStandin,
+) -> None:
     client = slack_standin.client()
     alice = slack_standin.users["alice"]
     first = await client.chat_postMessage(channel=alice, text="You're connected")

@@ -17,11 +17,13 @@ HOSTILE_ESCAPED = "&lt;!channel&gt; &lt;@U123&gt; &amp;lt;"
 
 
 def _rendered(data: object) -> object:
-    """Everything Slack shows: the payload without button values, which carry data back and are never rendered."""
+    """Everything Slack shows: the payload without button values, which carry data back and are never
+    rendered."""
     if isinstance(data, list):
         return [_rendered(item) for item in data]
     if isinstance(data, dict):
-        return {k: _rendered(v) for k, v in data.items() if not (k == "value" and data.get("type") == "button")}
+        is_button = data.get("type") == "button"
+        return {k: _rendered(v) for k, v in data.items() if not (k == "value" and is_button)}
     return data
 
 

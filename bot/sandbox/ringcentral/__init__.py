@@ -1,1 +1,1 @@
-"""The RingCentral Thread Messaging emulator: `create_app(seed)` and `thread-note-bot sandbox` (see README.md)."""
+"""The RingCentral Thread Messaging emulator: `create_app(seed)`, `thread-note-bot sandbox`; see README.md."""

@@ -116,7 +116,7 @@ def _visible_channel(ctx: Ctx, ref: str | None) -> Channel:
 
 
 def _direct_message(ctx: Ctx, user_id: str) -> Channel:
-    """Posting to a user id (`U…`) writes to the app's DM with that person, opened on first use, as Slack does."""
+    """A user id (`U…`) as channel means the app's DM with that person, opened on first use, as in Slack."""
     im_id = make_id("D", ctx.ws.team_id, "im", user_id)
     channel = ctx.ws.channels.get(im_id)
     if channel is None:
