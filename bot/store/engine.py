@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +45,33 @@ def check_reachable(url: URL) -> None:
             raise unavailable(describe(url), FileNotFoundError(f"directory {directory} does not exist"))
 
 
+def _use_wal(cursor: Any) -> None:
+    """Put the file in WAL mode, once: the mode is stored in the file.
+
+    Switching needs the file to itself, and SQLite answers "database is locked" at once (no busy wait) when
+    another connection holds it, e.g. a second process opening a new database while the first migrates it.
+    So: look, switch only when needed, and when refused wait a moment and look again.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)  # aiosqlite's own thread: blocking here holds up no event loop
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _use_wal(cursor)
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
