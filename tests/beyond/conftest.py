@@ -9,9 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.servers import BackgroundServer
-from bot.web import create_web_app
-from tests.kit.bot import BotSpecTransport, RunningBot, make_settings
+from tests.kit.bot import RunningBot, running_bot
 from tests.kit.rc import RcAdmin, RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin
 from tests.notify.helpers import Handler
@@ -54,21 +52,10 @@ def bot(
     clock: FakeClock,
 ) -> Iterator[RunningBot]:
     """The kit's `bot`, with the clock injected into everything with a sense of time."""
-    server = BackgroundServer()
-    settings = make_settings(
-        slack=slack_standin, rc=rc_sandbox, database_url=bot_database_url, public_url=server.url
-    )
-    transport = BotSpecTransport()
-    server.app = create_web_app(settings, rc_transport=transport, clock=clock)
-    server.start(timeout=30)
-    slack_request.app_url = server.url
-    try:
-        yield RunningBot(
-            server.url, settings, slack_standin, rc_sandbox, slack_request, bot_database_url, rc_admin
-        )
-    finally:
-        server.stop()
-    assert not transport.violations, transport.report()
+    with running_bot(
+        rc_sandbox, rc_admin, slack_standin, slack_request, bot_database_url, clock=clock
+    ) as running:
+        yield running
 
 
 @pytest.fixture

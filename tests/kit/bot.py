@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -261,6 +262,30 @@ class BotSpecTransport(SpecTransport):
         await self.really_close()
 
 
+@contextmanager
+def running_bot(
+    rc: RcSandbox,
+    rc_admin: RcAdmin,
+    slack: SlackStandin,
+    slack_request: SlackRequests,
+    database_url: str,
+    **overrides: Any,
+) -> Iterator[RunningBot]:
+    """The bot's web app on a free loopback port against both stand-ins; `overrides` go to
+    `create_web_app` (e.g. `clock=`). Every RingCentral exchange it made must conform to the spec."""
+    server = BackgroundServer()
+    settings = make_settings(slack=slack, rc=rc, database_url=database_url, public_url=server.url)
+    transport = BotSpecTransport()
+    server.app = create_web_app(settings, rc_transport=transport, **overrides)
+    server.start(timeout=30)
+    slack_request.app_url = server.url
+    try:
+        yield RunningBot(server.url, settings, slack, rc, slack_request, database_url, rc_admin)
+    finally:
+        server.stop()
+    assert not transport.violations, transport.report()
+
+
 @pytest.fixture
 def bot(
     rc_sandbox: RcSandbox,
@@ -269,21 +294,8 @@ def bot(
     slack_request: SlackRequests,
     bot_database_url: str,
 ) -> Iterator[RunningBot]:
-    server = BackgroundServer()
-    settings = make_settings(
-        slack=slack_standin, rc=rc_sandbox, database_url=bot_database_url, public_url=server.url
-    )
-    transport = BotSpecTransport()
-    server.app = create_web_app(settings, rc_transport=transport)
-    server.start(timeout=30)
-    slack_request.app_url = server.url
-    try:
-        yield RunningBot(
-            server.url, settings, slack_standin, rc_sandbox, slack_request, bot_database_url, rc_admin
-        )
-    finally:
-        server.stop()
-    assert not transport.violations, transport.report()
+    with running_bot(rc_sandbox, rc_admin, slack_standin, slack_request, bot_database_url) as running:
+        yield running
 
 
 def button_value(button: JSON) -> Any:
