@@ -736,10 +736,14 @@ def save_note_modal(
 
 def note_edit_modal(note: Note, private_metadata: str, *, error: str | None = None) -> View:
     """Edit one's own note (callback `edit_note`, text block `text`)."""
+    return _edit_view(note.text or "", private_metadata, error)
+
+
+def _edit_view(text: str, private_metadata: str, error: str | None) -> View:
     blocks: list[Block] = []
     if error:
         blocks.append(_section(f":warning: {escape(error)}"))
-    blocks.append(_text_input(note.text or "", TEXT_BLOCK, hint=_length_hint(note.text or "")))
+    blocks.append(_text_input(text, TEXT_BLOCK, hint=_length_hint(text)))
     return View(
         type="modal",
         callback_id=EDIT_NOTE,
@@ -772,19 +776,7 @@ def add_note_modal(
 
 def note_edit_modal_from(meta: Mapping[str, Any], text: str, *, error: str | None = None) -> View:
     """The edit modal again after a failed save, from its metadata (`{"note": id, …}`) and what was typed."""
-    blocks: list[Block] = []
-    if error:
-        blocks.append(_section(f":warning: {escape(error)}"))
-    blocks.append(_text_input(text, TEXT_BLOCK, hint=_length_hint(text)))
-    return View(
-        type="modal",
-        callback_id=EDIT_NOTE,
-        title=PlainTextObject(text="Edit note"),
-        submit=PlainTextObject(text="Save"),
-        close=PlainTextObject(text="Cancel"),
-        blocks=blocks,
-        private_metadata=_metadata(json.dumps(dict(meta), separators=(",", ":"))),
-    )
+    return _edit_view(text, json.dumps(dict(meta), separators=(",", ":")), error)
 
 
 def _simple_modal(title: str, blocks: list[Block], close: str = "Close") -> View:
