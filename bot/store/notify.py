@@ -428,26 +428,17 @@ class NotifyQueries(StoreBase):
     # --- Slack threads and messages ----------------------------------------------------------------------
 
     async def get_slack_thread(self, team_id: str, channel_id: str, thread_id: str) -> SlackThread | None:
-        async with self._tx() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(slack_threads).where(
-                        slack_threads.c.team_id == team_id,
-                        slack_threads.c.channel_id == channel_id,
-                        slack_threads.c.thread_id == thread_id,
-                    )
-                )
-            ).first()
-        return None if row is None else _fields(SlackThread, row._mapping)
+        return await self._slack_thread(team_id, channel_id, slack_threads.c.thread_id == thread_id)
 
     async def slack_thread_by_ts(self, team_id: str, channel_id: str, parent_ts: str) -> SlackThread | None:
+        return await self._slack_thread(team_id, channel_id, slack_threads.c.parent_ts == parent_ts)
+
+    async def _slack_thread(self, team_id: str, channel_id: str, which: Any) -> SlackThread | None:
         async with self._tx() as conn:
             row = (
                 await conn.execute(
                     sa.select(slack_threads).where(
-                        slack_threads.c.team_id == team_id,
-                        slack_threads.c.channel_id == channel_id,
-                        slack_threads.c.parent_ts == parent_ts,
+                        slack_threads.c.team_id == team_id, slack_threads.c.channel_id == channel_id, which
                     )
                 )
             ).first()
