@@ -19,6 +19,12 @@ def _port_default(fallback: int) -> int:
     return int(raw) if raw and raw.isdigit() else fallback
 
 
+_PROFILE_HELP = (
+    "the reading of RingCentral's and Slack's docs the stand-ins play: default, strict (every pessimistic "
+    "reading) or one ambiguity (see bot/sandbox/ringcentral/README.md); default: $THREAD_NOTE_SANDBOX_PROFILE"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thread-note-bot",
@@ -36,9 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8089)
     sandbox.add_argument("--seed", default="demo", help="'demo' (default) or a YAML seed file")
+    sandbox.add_argument("--profile", default=None, help=_PROFILE_HELP)
 
     demo = sub.add_parser("demo", help="play the whole loop on local stand-ins and print what happened")
     demo.add_argument("--keep", action="store_true", help="leave everything running to explore by hand")
+    demo.add_argument("--profile", default=None, help=_PROFILE_HELP)
 
     sub.add_parser("check", help="validate configuration and reach Slack, RingCentral and the database")
     sub.add_parser(
@@ -61,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sandbox":
             from bot.sandbox.ringcentral.cli import run_sandbox
 
-            return run_sandbox(host=args.host, port=args.port, seed=args.seed)
+            return run_sandbox(host=args.host, port=args.port, seed=args.seed, profile=args.profile)
         if args.command == "serve":
             from bot.app import run_serve
 
@@ -69,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from bot.demo import run_demo
 
-            return run_demo(keep=args.keep)
+            return run_demo(keep=args.keep, profile=args.profile)
         if args.command == "check":
             from bot.check import run_check
 

@@ -136,19 +136,23 @@ class Stack:
     bot: BackgroundServer = field(default_factory=BackgroundServer)
     settings: Settings | None = None
     rc_credentials: JSON = field(default_factory=dict)
+    profile: str = "default"
     _app: _LoopCapture | None = None
 
     def start(self) -> None:
+        from bot.sandbox.profiles import get_profile
         from bot.sandbox.ringcentral.app import create_app
         from bot.sandbox.ringcentral.settings import SandboxSettings
         from bot.sandbox.slack import create_slack_app
         from bot.web import create_web_app
 
+        profile = get_profile(self.profile)
         self.rc.app = create_app(
-            "demo", settings=SandboxSettings(redirect_uris=[self.bot.url + CALLBACK_PATH])
+            "demo",
+            settings=SandboxSettings(redirect_uris=[self.bot.url + CALLBACK_PATH], profile=profile),
         )
         self.rc.start()
-        self.slack.app = create_slack_app()
+        self.slack.app = create_slack_app(profile=profile)
         self.slack.start()
         self.rc_credentials = httpx.get(f"{self.rc.url}/sandbox/credentials", timeout=10).json()
         workspace = httpx.get(f"{self.slack.url}/sandbox/slack/workspaces", timeout=10).json()["workspaces"][
@@ -492,15 +496,24 @@ class Printer:
         self.line(f"  {self._dim}{self.skip} {text}{self._off}")
 
 
-def run_demo(keep: bool = False, out: Any = None) -> int:
+def run_demo(keep: bool = False, out: Any = None, profile: str | None = None) -> int:
     from bot import logs
 
     logs.configure(os.environ.get("LOG_LEVEL", "WARNING") if keep else "WARNING")
     p = Printer(out)
     started = time.monotonic()
     folder = Path(tempfile.mkdtemp(prefix="thread-note-demo-"))
+    from bot.sandbox.profiles import UnknownProfile, get_profile
+
+    try:
+        chosen = get_profile(profile)
+    except UnknownProfile as exc:
+        p.failed(str(exc))
+        return 2
     p.line("thread-note-bot demo: a RingCentral emulator, a Slack stand-in and the bot, all on this machine.")
-    stack = Stack(folder)
+    if chosen.name != "default":
+        p.line(f"  Stand-ins play the {chosen.name!r} profile: {chosen.describe()}.")
+    stack = Stack(folder, profile=chosen.name)
     story: Story | None = None
     try:
         t0 = time.monotonic()

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.kit.core", "tests.kit.rc", "tests.kit.db", "tests.kit.slack", "tests.kit.bot"]
+pytest_plugins = [
+    "tests.kit.core",
+    "tests.kit.profiles",
+    "tests.kit.rc",
+    "tests.kit.db",
+    "tests.kit.slack",
+    "tests.kit.bot",
+]
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC_PATH = REPO / "bot" / "sandbox" / "ringcentral" / "spec" / "message-threads-openapi.yml"

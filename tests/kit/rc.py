@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.sandbox.profiles import DEFAULT, Profile
 from bot.sandbox.ringcentral.app import create_app
 from bot.sandbox.ringcentral.settings import RateLimit, SandboxSettings
 from bot.servers import BackgroundServer
@@ -93,16 +94,16 @@ def start_rc_sandbox(seed: Any = "demo", settings: SandboxSettings | None = None
     return RcSandbox(server.url, credentials, server, settings, users)
 
 
-def sandbox_test_settings() -> SandboxSettings:
-    settings = SandboxSettings(access_token_ttl=60.0, redirect_uris=["*"])
+def sandbox_test_settings(profile: Profile | None = None) -> SandboxSettings:
+    settings = SandboxSettings(access_token_ttl=60.0, redirect_uris=["*"], profile=profile or DEFAULT)
     settings.rate_limits["Auth"] = RateLimit(1000)
     return settings
 
 
 @pytest.fixture
-def rc_sandbox_settings() -> SandboxSettings:
+def rc_sandbox_settings(sandbox_profile: Profile) -> SandboxSettings:
     """Settings for `rc_sandbox`; override this fixture to change them for a module."""
-    return sandbox_test_settings()
+    return sandbox_test_settings(sandbox_profile)
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
+from bot.sandbox.profiles import Profile
 from bot.sandbox.slack import create_slack_app
 from bot.sandbox.slack.payloads import Payloads, WorkspaceInfo, load_fixture
 from bot.servers import BackgroundServer
@@ -445,10 +446,12 @@ def _slack_server() -> Iterator[tuple[_CurrentApp, BackgroundServer]]:
 
 
 @pytest.fixture
-def slack_standin(_slack_server: tuple[_CurrentApp, BackgroundServer]) -> Iterator[SlackStandin]:
+def slack_standin(
+    _slack_server: tuple[_CurrentApp, BackgroundServer], sandbox_profile: Profile
+) -> Iterator[SlackStandin]:
     """The Slack stand-in on a loopback port, with fresh state for each test."""
     current, server = _slack_server
-    app = create_slack_app()
+    app = create_slack_app(profile=sandbox_profile)
     current.app = app
     standin = SlackStandin(server.url, app)
     try:

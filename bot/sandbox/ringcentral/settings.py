@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.sandbox.profiles import DEFAULT, Profile
 from bot.sandbox.ringcentral.errors import ApiError
 
 
@@ -41,6 +42,8 @@ class SandboxSettings:
     webhook_failures_to_blacklist: int = 5
     subscription_default_ttl: int = 604800
     subscription_max_ttl: int = 315360000
+    # The reading of the docs played where they leave room (bot/sandbox/profiles.py).
+    profile: Profile = DEFAULT
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +61,7 @@ class SandboxSettings:
             },
             "redirectUris": self.redirect_uris,
             "webhookTimeout": self.webhook_timeout,
+            "profile": self.profile.name,
         }
 
     def update(self, body: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from bot.logs import get_logger
+from bot.sandbox.profiles import DEFAULT, Profile, get_profile
 from bot.sandbox.slack import page
 from bot.sandbox.slack.api import METHODS, Args, Ctx
 from bot.sandbox.slack.control import Control, guarded
@@ -38,10 +39,14 @@ class SlackSandbox:
     hub: SocketHub
     clock: ShiftableClock
     oauth: OAuth
+    profile: Profile = DEFAULT
 
 
-def create_slack_app(*, clock: Clock | None = None, team_id: str = DEFAULT_TEAM_ID) -> Starlette:
-    """A Slack Web API stand-in with the default workspace (see `seed.py`); `clock` is epoch seconds."""
+def create_slack_app(
+    *, clock: Clock | None = None, team_id: str = DEFAULT_TEAM_ID, profile: Profile | str | None = None
+) -> Starlette:
+    """A Slack Web API stand-in with the default workspace (see `seed.py`); `clock` is epoch seconds;
+    `profile` the reading of Slack's docs it plays (bot/sandbox/profiles.py; None: `default`)."""
     shiftable = (
         clock if isinstance(clock, ShiftableClock) else ShiftableClock(clock) if clock else ShiftableClock()
     )
@@ -54,6 +59,7 @@ def create_slack_app(*, clock: Clock | None = None, team_id: str = DEFAULT_TEAM_
         hub=SocketHub(state),
         clock=shiftable,
         oauth=OAuth(state),
+        profile=get_profile(profile or "default"),
     )
     app = Starlette(routes=_routes(sandbox))
     app.state.slack = sandbox
