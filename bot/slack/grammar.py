@@ -373,9 +373,11 @@ def _take_thread(text: str, pos: int) -> tuple[ThreadRef, int] | tuple[None, str
 
 
 def _bad_thread(name: str, word: str) -> Invalid:
-    if not word:
+    # Shown on one line: a quoted word may hold line breaks ('add "\n'), and the answer is one sentence.
+    shown = " ".join(word.split())
+    if not shown:
         return Invalid(name, f"`{name}` needs a thread id or a customer's phone number: {_form(name)}")
-    shown = word if len(word) <= 40 else word[:39] + "…"
+    shown = shown if len(shown) <= 40 else shown[:39] + "…"
     return Invalid(
         name, f"`{shown}` is not a thread id or a valid phone number; write it like this: {_form(name)}"
     )

@@ -265,3 +265,11 @@ def test_subscription_commands_explain_bad_arguments(text: str, fragment: str) -
 def test_thread_refs_give_the_keyword_arguments_of_the_note_use_cases() -> None:
     assert ThreadId("abc123").as_kwargs() == {"thread_id": "abc123"}
     assert PhoneRef("+16505550101").as_kwargs() == {"phone": "+16505550101"}
+
+
+@pytest.mark.parametrize("text", ['add "\n', 'add "\nfoo bar', 'list "\t\n"'])
+def test_a_quoted_thread_with_line_breaks_gets_a_one_line_answer(text: str) -> None:
+    """Found by the hostile-input property test: the answer quoted the word with its line break."""
+    command = grammar.parse(text)
+    assert isinstance(command, grammar.Invalid)
+    assert "\n" not in command.reason
