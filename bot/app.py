@@ -180,12 +180,13 @@ class Container:
             return ConnectOutcome(False, "Not connected", _FAILED.get(exc.reason, _FAILED["exchange_failed"]))
         self.metrics.connects.labels("ok").inc()
         await announce_connected(await self._slack_for(connected.actor.team_id), connected)
-        name = connected.extension.name or connected.extension.id
+        ext = connected.extension
+        name = ext.name or f"extension id {ext.id}"
+        who = f"{name} (ext. {ext.extension_number})" if ext.extension_number else name  # as on sign-in
         return ConnectOutcome(
             True,
             "Connected",
-            f"You are connected to RingCentral as {name} (extension {connected.extension.id}). "
-            "You can close this tab and go back to Slack.",
+            f"You are connected to RingCentral as {who}. You can close this tab and go back to Slack.",
         )
 
     async def _slack_for(self, team_id: str) -> Any:

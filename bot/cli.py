@@ -45,11 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $THREAD_NOTE_METRICS_ADDRESS; unset: /metrics only with THREAD_NOTE_METRICS_TOKEN)",
     )
 
-    sandbox = sub.add_parser("sandbox", help="run the local RingCentral Thread Messaging emulator")
+    sandbox = sub.add_parser(
+        "sandbox", help="run the local RingCentral emulator (with --slack: the Slack stand-in)"
+    )
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8089)
+    sandbox.add_argument("--port", type=int, default=None, help="default: 8089 (8090 with --slack)")
     sandbox.add_argument("--seed", default="demo", help="'demo' (default) or a YAML seed file")
     sandbox.add_argument("--profile", default=None, help=_PROFILE_HELP)
+    sandbox.add_argument(
+        "--slack",
+        action="store_true",
+        help="run the Slack stand-in instead, and print its bot token, signing secret and app token",
+    )
 
     demo = sub.add_parser("demo", help="play the whole loop on local stand-ins and print what happened")
     demo.add_argument("--keep", action="store_true", help="leave everything running to explore by hand")
@@ -84,10 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logs.configure(args.log_level)
     try:
+        if args.command == "sandbox" and args.slack:
+            from bot.sandbox.slack.cli import run_slack_sandbox
+
+            return run_slack_sandbox(host=args.host, port=args.port or 8090, profile=args.profile)
         if args.command == "sandbox":
             from bot.sandbox.ringcentral.cli import run_sandbox
 
-            return run_sandbox(host=args.host, port=args.port, seed=args.seed, profile=args.profile)
+            port = args.port or 8089
+            return run_sandbox(host=args.host, port=port, seed=args.seed, profile=args.profile)
         if args.command == "serve":
             from bot.app import run_serve
 
