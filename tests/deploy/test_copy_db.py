@@ -4,26 +4,24 @@ on a conversation that already has a thread goes into that thread, not a second 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy.engine import make_url
 
 from bot.servers import BackgroundServer
 from bot.web import create_web_app
 from tests.kit.bot import RunningBot, make_settings, wait_for
-from tests.kit.db import POSTGRES_ENV, _admin
+from tests.kit.db import POSTGRES_ENV
 from tests.kit.rc import RcAdmin, RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin
 from tests.notify.helpers import SUPPORT_THREAD, Handler, with_note
+from tests.scale.helpers import fresh_postgres
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = Fernet.generate_key().decode()
@@ -34,14 +32,8 @@ def postgres_url() -> Iterator[str]:
     """A new, empty PostgreSQL database (dropped afterwards)."""
     if not os.environ.get(POSTGRES_ENV):
         pytest.skip(f"{POSTGRES_ENV} is not set (CI sets it)")
-    admin = make_url(os.environ[POSTGRES_ENV])
-    admin_dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"tnb_copy_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(admin_dsn, f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_postgres() as url:
+        yield url
 
 
 def copy_db(*args: str) -> subprocess.CompletedProcess[str]:
