@@ -111,6 +111,29 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         )
         return JSONResponse({}, status_code=200 if accepted else 403)
 
+    async def slack_oauth(request: Request) -> Response:
+        """Many workspaces: Bolt's install page and OAuth redirect (404 with a single SLACK_BOT_TOKEN)."""
+        if not settings.oauth:
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        handler: AsyncSlackRequestHandler = request.app.state.slack_handler
+        return await handler.handle(request)
+
+    routes = [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/slack/install", slack_oauth, methods=["GET"]),
+        Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
+        Route("/ringcentral/oauth/callback", oauth_callback, methods=["GET"]),
+        Route("/ringcentral/webhook", ringcentral_webhook, methods=["POST"]),
+        *_public_operator_routes(container, settings),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimit, limits=BODY_LIMITS)])
+    app.state.container = container
+    return app
+
+
+def _public_operator_routes(container: Any, settings: Settings) -> list[Route]:
+    """GET /healthz and GET /metrics on the public port: only ok or not, and 404, unless the request carries
+    the operators' token (THREAD_NOTE_METRICS_TOKEN)."""
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
 
     async def healthz(request: Request) -> Response:
@@ -131,25 +154,7 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
             )
         return await _metrics_response(container)
 
-    async def slack_oauth(request: Request) -> Response:
-        """Many workspaces: Bolt's install page and OAuth redirect (404 with a single SLACK_BOT_TOKEN)."""
-        if not settings.oauth:
-            return JSONResponse({"error": "not_found"}, status_code=404)
-        handler: AsyncSlackRequestHandler = request.app.state.slack_handler
-        return await handler.handle(request)
-
-    routes = [
-        Route("/slack/events", slack_events, methods=["POST"]),
-        Route("/slack/install", slack_oauth, methods=["GET"]),
-        Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
-        Route("/ringcentral/oauth/callback", oauth_callback, methods=["GET"]),
-        Route("/ringcentral/webhook", ringcentral_webhook, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-    ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimit, limits=BODY_LIMITS)])
-    app.state.container = container
-    return app
+    return [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"])]
 
 
 _METRICS_ELSEWHERE = (
