@@ -22,9 +22,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.conftest import REPO
+from tests.kit.bot import wait_for
+from tests.kit.rc import RcSandbox
+from tests.kit.slack import SlackStandin
+from tests.notify.test_crash_restart import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -144,7 +150,10 @@ def buildah() -> Iterator[list[str]]:
         shutil.rmtree(storage, ignore_errors=True)
 
 
-def test_the_image_builds_runs_as_non_root_and_plays_the_demo(buildah: list[str]) -> None:
+@pytest.fixture(scope="module")
+def image(buildah: list[str]) -> list[str]:
+    """`buildah run …` in a working container of the image built from Containerfile (on the Debian base);
+    `in_container(image, env)` adds settings."""
     started = time.monotonic()
     build = [*buildah, "bud", "--isolation", "chroot", "--format", "docker", "--layers=false"]
     build += ["--build-arg", f"BASE_IMAGE={BASE}", "-t", IMAGE, "-f", "Containerfile"]
@@ -152,21 +161,72 @@ def test_the_image_builds_runs_as_non_root_and_plays_the_demo(buildah: list[str]
     if ca is not None:
         build += ["--volume", f"{ca}:/run/host-ca.crt:ro", "--build-arg", "PIP_CERT=/run/host-ca.crt"]
     _run([*build, "."], timeout=1200, cwd=REPO)
-    built = time.monotonic()
+    print(f"\nimage: built in {time.monotonic() - started:.0f} s", flush=True)  # CI's log shows the cost
+    ctr = _run([*buildah, "from", IMAGE], timeout=120).stdout.strip()
+    return [*buildah, "run", "--isolation", "chroot", ctr, "--"]
 
+
+def in_container(image: list[str], env: dict[str, str]) -> list[str]:
+    """`image`'s run command with `--env NAME=VALUE` options (they go before the container's name)."""
+    options = [arg for name, value in env.items() for arg in ("--env", f"{name}={value}")]
+    return [*image[:-2], *options, *image[-2:]]
+
+
+def test_the_image_runs_serve_as_non_root_with_a_healthcheck(buildah: list[str], image: list[str]) -> None:
     config = json.loads(_run([*buildah, "inspect", "--type", "image", IMAGE], timeout=60).stdout)
     docker = config["Docker"]["config"]
     assert docker["User"] == "10001:10001"
     assert docker["Entrypoint"] == ["thread-note-bot"] and docker["Cmd"] == ["serve"]
-    assert "/healthz" in " ".join(docker["Healthcheck"]["Test"])
+    assert docker["Healthcheck"]["Test"][0] == "CMD" and "/healthz" in " ".join(docker["Healthcheck"]["Test"])
+    assert _run([*image, "id", "-u"], timeout=60).stdout.strip() == "10001"
+    assert _run([*image, "thread-note-bot", "--version"], timeout=60).stdout.startswith("thread-note-bot ")
 
-    ctr = _run([*buildah, "from", IMAGE], timeout=120).stdout.strip()
-    run = [*buildah, "run", "--isolation", "chroot", ctr, "--"]
-    assert _run([*run, "id", "-u"], timeout=60).stdout.strip() == "10001"
-    assert _run([*run, "thread-note-bot", "--version"], timeout=60).stdout.startswith("thread-note-bot ")
-    demo = _run([*run, "thread-note-bot", "demo"], timeout=300)
+
+def test_the_image_plays_the_demo(image: list[str]) -> None:
+    started = time.monotonic()
+    demo = _run([*image, "thread-note-bot", "demo"], timeout=300)
     assert "Summary: 7 of 7 steps passed" in demo.stdout, demo.stdout + demo.stderr
-    finished = time.monotonic()
-    print(  # the CI log shows how long the image costs
-        f"\nimage: built in {built - started:.0f} s, demo ran in {finished - built:.0f} s", flush=True
+    print(f"\nimage: the demo ran in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def test_serve_in_the_image_passes_its_own_healthcheck(
+    buildah: list[str], image: list[str], rc_sandbox: RcSandbox, slack_standin: SlackStandin
+) -> None:
+    """`serve` as the image runs it (its user, its /data volume for SQLite), against the stand-ins on this
+    machine's loopback (buildah's chroot shares the host's network); then the image's HEALTHCHECK command."""
+    port = free_port()
+    settings = {
+        "SLACK_BOT_TOKEN": slack_standin.bot_token,
+        "SLACK_SIGNING_SECRET": slack_standin.signing_secret,
+        "SLACK_API_URL": slack_standin.api_url,
+        "RINGCENTRAL_SERVER_URL": rc_sandbox.url,
+        "RINGCENTRAL_CLIENT_ID": rc_sandbox.client_id,
+        "RINGCENTRAL_CLIENT_SECRET": rc_sandbox.client_secret,
+        "RINGCENTRAL_JWT": rc_sandbox.service_user.jwt,
+        "THREAD_NOTE_SECRET_KEY": Fernet.generate_key().decode(),
+        "PORT": str(port),
+    }
+    run = in_container(image, settings)
+    serve = subprocess.Popen(
+        [*run, "thread-note-bot", "serve"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
+    try:
+        url = f"http://127.0.0.1:{port}/healthz"
+        wait_for(lambda: _answers(url, serve), 60, "serve in the image to answer /healthz")
+        assert httpx.get(url, timeout=5).json() == {"ok": True}
+        config = json.loads(_run([*buildah, "inspect", "--type", "image", IMAGE], timeout=60).stdout)
+        healthcheck = config["Docker"]["config"]["Healthcheck"]["Test"][1:]  # after "CMD"
+        _run([*run, *healthcheck], timeout=60)  # exits 0 while the bot is healthy
+    finally:
+        serve.terminate()
+        out, _ = serve.communicate(timeout=60)
+    assert b"Traceback" not in out, out.decode(errors="replace")[-3000:]
+
+
+def _answers(url: str, proc: subprocess.Popen[bytes]) -> bool:
+    if proc.poll() is not None:
+        raise AssertionError(f"serve exited with {proc.returncode}")
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
