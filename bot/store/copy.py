@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.util.exc import CommandError
@@ -27,10 +28,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.engine import check_reachable, make_engine
-from bot.store.errors import StoreError, translated
+from bot.store.errors import SETTING, StoreError, translated
 from bot.store.migrate import upgrade_to_head
 from bot.store.schema import metadata
-from bot.store.urls import async_url, describe, is_memory
+from bot.store.urls import async_url, describe, is_memory, is_sqlite
 
 BATCH = 500
 
@@ -60,6 +61,9 @@ def _url(raw: str, option: str) -> URL:
         raise CopyRefused(f"{option}: {exc}".replace("THREAD_NOTE_DATABASE_URL ", "")) from None
     if is_memory(url):
         raise CopyRefused(f"{option}: an in-memory SQLite database keeps nothing; give a file")
+    if option == "--from" and is_sqlite(url) and url.database and not Path(url.database).is_file():
+        # SQLite would create an empty file and "copy" nothing: a typo must not look like a finished move
+        raise CopyRefused(f"--from: there is no SQLite file {url.database}; check the path")
     return url
 
 
@@ -73,10 +77,7 @@ async def copy_database(
     engines: list[AsyncEngine] = []
     try:
         for url, option in ((src_url, "--from"), (dst_url, "--to")):
-            check_reachable(url)
-            engine = make_engine(url)
-            engines.append(engine)
-            await _migrate(engine, describe(url), option)
+            engines.append(await _open(url, option))
             progress(f"{option} {describe(url)}: migrated to head")
         src, dst = engines
         async with translated(describe(src_url)), src.connect() as reading:
@@ -88,15 +89,30 @@ async def copy_database(
             await engine.dispose()
 
 
-async def _migrate(engine: AsyncEngine, where: str, option: str) -> None:
+async def _open(url: URL, option: str) -> AsyncEngine:
+    """An engine on `url`, migrated to head; every failure is one line naming the option."""
+    where = describe(url)
+    try:
+        check_reachable(url)
+    except StoreError as exc:
+        raise CopyRefused(f"{option}: {_for_option(exc, option)}") from None
+    engine = make_engine(url)
     try:
         async with translated(where):
             await upgrade_to_head(engine)
     except CommandError as exc:
+        await engine.dispose()
         problem = f"{option} {where}: cannot migrate it ({exc})"
         raise CopyRefused(f"{problem}; is this bot older than that database?") from None
     except StoreError as exc:
-        raise CopyRefused(f"{option}: {exc}") from None
+        await engine.dispose()
+        raise CopyRefused(f"{option}: {_for_option(exc, option)}") from None
+    return engine
+
+
+def _for_option(exc: StoreError, option: str) -> str:
+    """The store's messages name THREAD_NOTE_DATABASE_URL; here the URL came from `option`."""
+    return str(exc).replace(SETTING, option)
 
 
 async def _count(conn: AsyncConnection, table: sa.Table) -> int:

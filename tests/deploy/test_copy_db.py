@@ -5,6 +5,7 @@ on a conversation that already has a thread goes into that thread, not a second 
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -128,14 +129,18 @@ def test_copy_db_moves_sqlite_to_postgres_and_the_bot_picks_up_where_it_left_off
 
 def test_copy_db_refuses_bad_urls_and_the_same_database_in_one_line(tmp_path: Path) -> None:
     same = f"sqlite:///{tmp_path / 'a.db'}"
+    sqlite3.connect(tmp_path / "a.db").close()  # an (empty) SQLite file to copy from
     cases = {
         ("--from", same, "--to", same): "same database",
         ("--from", "mysql://x@h/db", "--to", same): "--from",
         ("--from", same, "--to", "sqlite://"): "--to: an in-memory SQLite database",
-        ("--from", f"sqlite:///{tmp_path / 'missing' / 'a.db'}", "--to", same): "does not exist",
+        ("--from", f"sqlite:///{tmp_path / 'missing.db'}", "--to", same): "--from: there is no SQLite file",
+        ("--from", same, "--to", f"sqlite:///{tmp_path / 'missing' / 'a.db'}"): "--to: cannot reach",
+        ("--from", same, "--to", "postgresql://nobody@127.0.0.1:1/x"): "--to: cannot reach the database at",
     }
     for args, said in cases.items():
         done = copy_db(*args)
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         assert said in done.stderr, (args, done.stderr)
-        assert "Traceback" not in done.stderr
+        assert "Traceback" not in done.stderr and "THREAD_NOTE_DATABASE_URL" not in done.stderr
+    assert not (tmp_path / "missing.db").exists(), "a mistyped --from is not created"
