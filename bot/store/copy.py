@@ -58,7 +58,7 @@ def _url(raw: str, option: str) -> URL:
     try:
         url = async_url(raw)
     except StoreError as exc:
-        raise CopyRefused(f"{option}: {exc}".replace("THREAD_NOTE_DATABASE_URL ", "")) from None
+        raise CopyRefused(_for_option(exc, option)) from None
     if is_memory(url):
         raise CopyRefused(f"{option}: an in-memory SQLite database keeps nothing; give a file")
     if option == "--from" and is_sqlite(url) and url.database and not Path(url.database).is_file():
