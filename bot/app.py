@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,8 @@ from bot.store import Store, StoreError
 log = get_logger(__name__)
 
 CALLBACK_PATH = "/ringcentral/oauth/callback"
+HEALTH_CACHE_SECONDS = 1.0
+METRICS_CACHE_SECONDS = 5.0
 WEBHOOK_PATH = "/ringcentral/webhook"
 
 
@@ -63,6 +66,8 @@ class Container:
         self._socket: Any = None
         self._identity: str | None = None
         self.notifier: Any = None  # bot.notify.Notifier (channel notifications)
+        self._health: tuple[float, str] | None = None  # (when, database) of the last health probe
+        self._metrics_read = -METRICS_CACHE_SECONDS  # when the per-subscription gauges were last read
 
     @property
     def redirect_uri(self) -> str:
@@ -175,12 +180,13 @@ class Container:
             return ConnectOutcome(False, "Not connected", _FAILED.get(exc.reason, _FAILED["exchange_failed"]))
         self.metrics.connects.labels("ok").inc()
         await announce_connected(await self._slack_for(connected.actor.team_id), connected)
-        name = connected.extension.name or connected.extension.id
+        ext = connected.extension
+        name = ext.name or f"extension id {ext.id}"
+        who = f"{name} (ext. {ext.extension_number})" if ext.extension_number else name  # as on sign-in
         return ConnectOutcome(
             True,
             "Connected",
-            f"You are connected to RingCentral as {name} (extension {connected.extension.id}). "
-            "You can close this tab and go back to Slack.",
+            f"You are connected to RingCentral as {who}. You can close this tab and go back to Slack.",
         )
 
     async def _slack_for(self, team_id: str) -> Any:
@@ -209,14 +215,19 @@ class Container:
         return True
 
     async def health(self) -> dict[str, Any]:
-        report: dict[str, Any] = {"ok": True, "mode": "socket" if self._socket else "http"}
-        try:
-            assert self.store is not None
-            await self.store.get_state("health")
-            report["database"] = "ok"
-        except Exception as exc:  # health reports, never raises
-            report.update(ok=False, database=type(exc).__name__)
-        return report
+        """Mode and database; the database is asked at most once a second, however often this is called
+        (a public /healthz must not be a way to load the database)."""
+        now = time.monotonic()
+        if self._health is None or now - self._health[0] >= HEALTH_CACHE_SECONDS:
+            database = "ok"
+            try:
+                assert self.store is not None
+                await self.store.get_state("health")
+            except Exception as exc:  # health reports, never raises
+                database = type(exc).__name__
+            self._health = (now, database)
+        database = self._health[1]
+        return {"ok": database == "ok", "mode": "socket" if self._socket else "http", "database": database}
 
     async def status_report(self, actor: Actor) -> dict[str, Any]:
         """For `/thread-note status`: health, the bot's own RingCentral identity, and the figures of the
@@ -228,12 +239,16 @@ class Container:
         return report
 
     async def refresh_metrics(self) -> None:
-        """Per-subscription gauges, read from the store at scrape time."""
-        if self.notifier is not None:
-            try:
-                self.metrics.set_subscriptions(await self.notifier.status())
-            except StoreError as exc:  # a scrape reports what it can
-                log.warning("metrics.refresh_failed", error=type(exc).__name__)
+        """Per-subscription gauges, read from the store at scrape time, at most once every
+        METRICS_CACHE_SECONDS (scrapes in between get the same figures: scraping fast costs nothing)."""
+        now = time.monotonic()
+        if self.notifier is None or now - self._metrics_read < METRICS_CACHE_SECONDS:
+            return
+        self._metrics_read = now
+        try:
+            self.metrics.set_subscriptions(await self.notifier.status())
+        except StoreError as exc:  # a scrape reports what it can
+            log.warning("metrics.refresh_failed", error=type(exc).__name__)
 
     async def _service_identity(self) -> str:
         if self._identity is None:
@@ -259,8 +274,9 @@ _FAILED = {
 }
 
 
-def run_serve(host: str, port: int | None) -> int:
-    settings = load_settings()
+def run_serve(host: str, port: int | None, metrics_address: str | None = None) -> int:
+    overrides = {"THREAD_NOTE_METRICS_ADDRESS": metrics_address} if metrics_address else {}
+    settings = load_settings(**overrides)
     settings.require(*serve_required(settings))
     from bot.web import serve
 

@@ -44,7 +44,18 @@ _HINTS = {
     "SLACK_CLIENT_ID": "the Client ID from the Slack app's Basic Information page (many workspaces)",
     "SLACK_CLIENT_SECRET": "the Client Secret from the Slack app's Basic Information page",
     "THREAD_NOTE_LEASE_TTL": "a number of seconds, at least 2, after which a dead replica's work moves",
+    "THREAD_NOTE_METRICS_ADDRESS": "host:port of a private listener for /metrics and /healthz's detail, "
+    "such as 127.0.0.1:9100",
+    "THREAD_NOTE_METRICS_TOKEN": "a long random string that Prometheus sends as `Authorization: Bearer …`",
 }
+
+
+def split_host_port(value: str) -> tuple[str, int]:
+    """`127.0.0.1:9100`, `[::1]:9100` or `:9100` (every interface) → (host, port); ValueError otherwise."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("not host:port")
+    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 def _http_url(value: str | None) -> str | None:
@@ -83,6 +94,9 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
     # Replicas: how long a replica's leases (polling, channel claims) outlive it; default max(3 polls, 10 s).
     lease_ttl: float | None = Field(None, validation_alias="THREAD_NOTE_LEASE_TTL", ge=2)
+    # Operators' surfaces: /metrics and /healthz's detail on a private listener, or behind a bearer token.
+    metrics_address: str | None = Field(None, validation_alias="THREAD_NOTE_METRICS_ADDRESS")
+    metrics_token: SecretStr | None = Field(None, validation_alias="THREAD_NOTE_METRICS_TOKEN")
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -145,6 +159,23 @@ class Settings(BaseSettings):
     @classmethod
     def _client_secret(cls, v: SecretStr | None) -> SecretStr | None:
         return v if v is not None and v.get_secret_value() else None
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _metrics_address(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        split_host_port(v)
+        return v
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value():
+            return None
+        if len(v.get_secret_value()) < 16 or v.get_secret_value() != v.get_secret_value().strip():
+            raise ValueError("at least 16 characters, no spaces around it")
+        return v
 
     @property
     def socket_mode(self) -> bool:

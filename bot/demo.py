@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import secrets
 import shutil
 import signal
 import sys
@@ -174,6 +176,7 @@ class Stack:
             THREAD_NOTE_SECRET_KEY=Fernet.generate_key().decode(),
             THREAD_NOTE_PUBLIC_URL=self.bot.url,
             THREAD_NOTE_POLL_INTERVAL=POLL_INTERVAL,
+            THREAD_NOTE_METRICS_TOKEN=secrets.token_urlsafe(24),
             PORT=self.bot.port,
         )
         self._app = _LoopCapture(create_web_app(self.settings))
@@ -329,7 +332,9 @@ class Story:
         )
         if page.status_code != 200 or HANDLER_RC not in page.text:
             raise DemoFailed(f"the sign-in ended on HTTP {page.status_code} without naming {HANDLER_RC}")
-        return f"Bob connected his RingCentral account: signed in as {HANDLER_RC} on the authorize page"
+        named = re.search(rf"as ({re.escape(HANDLER_RC)}(?: \(ext\. \d+\))?)", page.text)
+        who = named.group(1) if named else HANDLER_RC  # as the sign-in page and the bot name him
+        return f"Bob connected his RingCentral account: signed in as {who} on the authorize page"
 
     def subscribe(self) -> str:
         bodies = self._command(f"subscribe {QUEUE}")
@@ -582,10 +587,14 @@ def _keep_running(p: Printer, stack: Stack, story: Story | None) -> None:
             sign_in = ""
     p.line()
     p.line("Everything keeps running. Open in a browser:")
-    p.line(f"  The Slack channels (refreshes itself)  {stack.slack.url}/sandbox/slack/")
+    p.line(f"  The story, in #{CHANNEL}                 {stack.slack.url}/sandbox/slack/?channel={CHANNEL}")
+    p.line(f"  Every Slack channel (refreshes itself) {stack.slack.url}/sandbox/slack/")
     if sign_in:
         p.line(f"  Sign Alice in to RingCentral           {sign_in}")
-    p.line(f"  The bot                                {stack.bot.url}/healthz  and  /metrics")
+    p.line(f"  The bot's health                       {stack.bot.url}/healthz")
+    assert stack.settings is not None and stack.settings.metrics_token is not None
+    bearer = stack.settings.metrics_token.get_secret_value()
+    p.line(f'  Its metrics   curl -H "Authorization: Bearer {bearer}" {stack.bot.url}/metrics')
     p.line(f"  RingCentral emulator                   {stack.rc.url}  (users and JWTs: /sandbox/credentials)")
     p.line(f"  Slack stand-in Web API                 {stack.slack.url}/api/")
     p.line("Credentials:")

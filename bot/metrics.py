@@ -42,6 +42,12 @@ class Metrics:
         self.slack_rate_limited = Counter(
             "thread_note_slack_429", "Slack 429 answers", ["method"], registry=r
         )
+        self.slack_bad_signatures = Counter(
+            "thread_note_slack_bad_signatures",
+            "Requests to /slack/events refused: signature missing, stale or wrong",
+            ["reason"],
+            registry=r,
+        )
         self.subscriptions_paused = Gauge(
             "thread_note_subscriptions_paused",
             "Subscriptions paused because of a channel problem",

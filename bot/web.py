@@ -5,11 +5,22 @@ POST /ringcentral/webhook, GET /healthz, GET /metrics; with many workspaces (SLA
 GET /slack/install and GET /slack/oauth_redirect (Bolt's OAuth flow). Everything with a lifetime (store,
 HTTP clients, Socket Mode connection, scheduler) is started in the lifespan, inside the server's own event
 loop.
+
+The public port is what Slack, RingCentral and anyone else on the internet reach, so it shows operators'
+figures to nobody: its /healthz says only `{"ok": true|false}`, and its /metrics answers 404. Operators get
+/metrics and the detailed /healthz (mode, database, …) on a private listener
+(THREAD_NOTE_METRICS_ADDRESS, e.g. 127.0.0.1:9100, started in the same lifespan) and/or on the public port
+with `Authorization: Bearer <THREAD_NOTE_METRICS_TOKEN>` (401 without it). Scrapes read the database at
+most once every few seconds (Container.refresh_metrics), so scraping fast costs the database nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import html
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,7 +35,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings, split_host_port
 from bot.logs import get_logger
 from bot.metrics import CONTENT_TYPE_LATEST
 
@@ -43,16 +54,29 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         app.state.container = container
         assert container.bolt is not None  # built by start()
         app.state.slack_handler = AsyncSlackRequestHandler(container.bolt)
+        ops = OpsListener(create_ops_app(container), settings.metrics_address)
         try:
+            await ops.start()
+            app.state.ops_url = ops.url
             yield
         finally:
+            await ops.stop()
             await container.stop()
 
     seen = ReplayGuard()
+    secret = settings.slack_signing_secret
+    signing_secret = secret.get_secret_value() if secret else None
 
     async def slack_events(request: Request) -> Response:
         handler: AsyncSlackRequestHandler = request.app.state.slack_handler
         signature = request.headers.get("x-slack-signature")
+        refused = bad_signature(signing_secret, request.headers, await request.body())
+        if refused is not None:
+            # Checked here rather than left to Bolt, which logs such a request at INFO with its whole body
+            # (what a forger sent, or a real person's text under a wrong secret). The body is never logged.
+            container.metrics.slack_bad_signatures.labels(refused).inc()
+            log.warning("slack.bad_signature", reason=refused)
+            return JSONResponse({"error": "invalid request"}, status_code=401)
         if not seen.first_use(signature):
             # Slack never sends the same signed bytes twice (its retries are signed anew), so this is a replay
             log.warning("slack.replayed_request")
@@ -87,14 +111,6 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         )
         return JSONResponse({}, status_code=200 if accepted else 403)
 
-    async def healthz(request: Request) -> Response:
-        report = await container.health()
-        return JSONResponse(report, status_code=200 if report["ok"] else 503)
-
-    async def metrics(request: Request) -> Response:
-        await container.refresh_metrics()
-        return Response(container.metrics.render(), media_type=CONTENT_TYPE_LATEST)
-
     async def slack_oauth(request: Request) -> Response:
         """Many workspaces: Bolt's install page and OAuth redirect (404 with a single SLACK_BOT_TOKEN)."""
         if not settings.oauth:
@@ -108,12 +124,135 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
         Route("/ringcentral/oauth/callback", oauth_callback, methods=["GET"]),
         Route("/ringcentral/webhook", ringcentral_webhook, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
+        *_public_operator_routes(container, settings),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimit, limits=BODY_LIMITS)])
     app.state.container = container
     return app
+
+
+def _public_operator_routes(container: Any, settings: Settings) -> list[Route]:
+    """GET /healthz and GET /metrics on the public port: only ok or not, and 404, unless the request carries
+    the operators' token (THREAD_NOTE_METRICS_TOKEN)."""
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+
+    async def healthz(request: Request) -> Response:
+        """Public: only ok or not; the detail with the operators' token."""
+        report = await container.health()
+        if not _bearer_matches(request, token):
+            report = {"ok": report["ok"]}
+        return JSONResponse(report, status_code=200 if report["ok"] else 503)
+
+    async def metrics(request: Request) -> Response:
+        if token is None:
+            return JSONResponse({"error": "not_found", "detail": _METRICS_ELSEWHERE}, status_code=404)
+        if not _bearer_matches(request, token):
+            return JSONResponse(
+                {"error": "unauthorized", "detail": "send Authorization: Bearer <THREAD_NOTE_METRICS_TOKEN>"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+        return await _metrics_response(container)
+
+    return [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"])]
+
+
+_METRICS_ELSEWHERE = (
+    "metrics are not served on the public port: set THREAD_NOTE_METRICS_ADDRESS (a private listener, "
+    "e.g. 127.0.0.1:9100) or THREAD_NOTE_METRICS_TOKEN (a bearer token)"
+)
+
+
+def _bearer_matches(request: Request, token: str | None) -> bool:
+    """True when the request carries `Authorization: Bearer <token>` (compared in constant time)."""
+    if token is None:
+        return False
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+async def _metrics_response(container: Any) -> Response:
+    await container.refresh_metrics()
+    return Response(container.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_ops_app(container: Any) -> Starlette:
+    """The operators' listener: GET /metrics and the detailed GET /healthz, nothing else. It shares the
+    public app's container (started by the public app's lifespan), so it has no lifespan of its own."""
+
+    async def healthz(request: Request) -> Response:
+        report = await container.health()
+        return JSONResponse(report, status_code=200 if report["ok"] else 503)
+
+    async def metrics(request: Request) -> Response:
+        return await _metrics_response(container)
+
+    routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"])]
+    return Starlette(routes=routes)
+
+
+class OpsListener:
+    """A second uvicorn server in the bot's own event loop, on THREAD_NOTE_METRICS_ADDRESS (nothing when
+    unset). Started and stopped by the public app's lifespan, so `serve`, the tests and the demo get it alike;
+    uvicorn's startup/main_loop/shutdown are used directly because `serve()` would take over the process's
+    signal handlers, which belong to the public server."""
+
+    def __init__(self, app: ASGIApp, address: str | None) -> None:
+        self.address = address
+        self.url: str | None = None
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        if address:
+            host, port = split_host_port(address)
+            config = uvicorn.Config(app, host=host, port=port, lifespan="off", log_config=None)
+            self._server = uvicorn.Server(config)
+
+    async def start(self) -> None:
+        if self._server is None:
+            return
+        server = self._server
+        server.config.load()
+        server.lifespan = server.config.lifespan_class(server.config)  # what serve() would set (off)
+        try:
+            await server.startup()  # binds the address; uvicorn exits on an OSError (taken, not ours)
+        except SystemExit:
+            raise ConfigError(
+                f"THREAD_NOTE_METRICS_ADDRESS={self.address} could not be opened (in use, or not an address "
+                "of this machine): pick a free host:port such as 127.0.0.1:9100."
+            ) from None
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        self.url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        self._task = asyncio.create_task(self._server.main_loop())
+        log.info("serve.metrics_listener", url=self.url)
+
+    async def stop(self) -> None:
+        if self._server is None or self._task is None:
+            return
+        self._server.should_exit = True
+        await self._task
+        await self._server.shutdown()
+
+
+SIGNATURE_MAX_AGE = 60 * 5  # seconds; Slack's own rule, the same as Bolt's
+
+
+def bad_signature(secret: str | None, headers: Any, body: bytes, now: float | None = None) -> str | None:
+    """Why a request to /slack/events is not Slack's: "missing", "stale" or "wrong"; None when it is (or when
+    no signing secret is set: Socket Mode, where nothing is sent here and Bolt refuses it anyway)."""
+    if secret is None:
+        return None
+    signature, timestamp = headers.get("x-slack-signature"), headers.get("x-slack-request-timestamp")
+    if not signature or not timestamp:
+        return "missing"
+    try:
+        age = abs((time.time() if now is None else now) - int(timestamp))
+    except ValueError:
+        return "stale"
+    if age > SIGNATURE_MAX_AGE:
+        return "stale"
+    # Slack's v0 scheme over the raw bytes (slack_sdk's verifier decodes them first, which fails on non-UTF-8)
+    mac = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
+    return None if hmac.compare_digest("v0=" + mac.hexdigest(), signature) else "wrong"
 
 
 class ReplayGuard:
@@ -201,6 +340,24 @@ def _page(title: str, detail: str) -> str:
 
 
 def serve(settings: Settings, host: str, port: int) -> int:
+    if settings.metrics_address:
+        _can_listen(settings.metrics_address)
     log.info("serve.start", host=host, port=port, mode="socket" if settings.socket_mode else "http")
     uvicorn.run(create_web_app(settings), host=host, port=port, log_config=None, ws="websockets-sansio")
     return 0
+
+
+def _can_listen(address: str) -> None:
+    """Refuse at once (one line naming the setting) when THREAD_NOTE_METRICS_ADDRESS cannot be opened,
+    instead of a traceback from the lifespan after the bot has started."""
+    import socket
+
+    host, port = split_host_port(address)
+    try:
+        with socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"THREAD_NOTE_METRICS_ADDRESS={address} could not be opened ({exc.strerror or exc}): pick a free "
+            "host:port of this machine, such as 127.0.0.1:9100."
+        ) from None

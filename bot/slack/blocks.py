@@ -216,8 +216,6 @@ def format_time(moment: datetime, tz_name: str | None) -> str:
     return f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}, {local:%H:%M}"
 
 
-
-
 def _channel_mention(channel_id: str) -> str:
     return f"<#{channel_id}>" if _CHANNEL_ID.match(channel_id) else escape(channel_id)
 
@@ -557,7 +555,12 @@ def error_sentence(kind: str, **details: Any) -> str:
             return "Slack is busy right now and didn't open the form; please try again in a few seconds."
         case "ambiguous_thread":
             return f"Several open conversations match {ref or 'that number'}; pick one, or use its thread id."
-    return "Something went wrong on our side; please try again."
+    # An unexpected failure: the reference is the `ref` field of the bot's ERROR log line, so a person who
+    # reports it lets the admin find that line.
+    error_ref = details.get("ref")
+    return "Something went wrong on our side; please try again" + (
+        f" (ref: {error_ref})." if error_ref else "."
+    )
 
 
 def error_message(kind: str, user_text: str | None = None, **details: Any) -> list[Block]:

@@ -10,10 +10,13 @@ from functools import partial
 import httpx
 import pytest
 
-from tests.kit.bot import RunningBot, wait_for
+from tests.kit.bot import RunningBot, running_bot, wait_for
+from tests.kit.rc import RcAdmin, RcSandbox
+from tests.kit.slack import SlackRequests, SlackStandin
 from tests.notify.helpers import SUPPORT_THREAD, Handler, with_note
 
 POLL = 1.0
+METRICS_TOKEN = "operators-token-0123456789"
 
 
 @pytest.fixture
@@ -47,13 +50,33 @@ def test_healthz_reports_health_without_naming_channels_or_queues(bot: RunningBo
     _subscribe_and_deliver(bot, ana)
     response = httpx.get(f"{bot.url}/healthz", timeout=10)
     assert response.status_code == 200
-    assert response.json()["ok"] is True
+    assert response.json() == {"ok": True}  # the public port says only ok or not
     assert "handoffs" not in response.text and "Support" not in response.text
 
 
-def test_metrics_export_per_subscription_figures(bot: RunningBot, ana: Handler) -> None:
-    _subscribe_and_deliver(bot, ana)
-    body = httpx.get(f"{bot.url}/metrics", timeout=10).text
+@pytest.fixture
+def metrics_bot(
+    rc_sandbox: RcSandbox,
+    rc_admin: RcAdmin,
+    slack_standin: SlackStandin,
+    slack_request: SlackRequests,
+    bot_database_url: str,
+) -> Iterator[RunningBot]:
+    """The bot with an operators' token: /metrics is served on the public port only to its bearer."""
+    env = {"THREAD_NOTE_METRICS_TOKEN": METRICS_TOKEN}
+    with running_bot(rc_sandbox, rc_admin, slack_standin, slack_request, bot_database_url, env) as running:
+        yield running
+
+
+def test_metrics_export_per_subscription_figures(metrics_bot: RunningBot) -> None:
+    bot = metrics_bot
+    ana = Handler(bot.rc, "Ana Alvarez")
+    try:
+        _subscribe_and_deliver(bot, ana)
+    finally:
+        ana.close()
+    auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    body = httpx.get(f"{bot.url}/metrics", headers=auth, timeout=10).text
     line = next(x for x in body.splitlines() if x.startswith("thread_note_subscription_outbox_depth{"))
     assert 'channel="handoffs"' in line and 'resource="Support"' in line
     assert line.endswith(" 0.0")

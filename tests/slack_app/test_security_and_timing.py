@@ -154,6 +154,7 @@ def socket_bot(
         database_url=f"sqlite:///{tmp_path / 's.db'}",
         public_url=server.url,
         SLACK_APP_TOKEN=slack_standin.app_token,
+        THREAD_NOTE_METRICS_TOKEN="operators-token-0123456789",
     )
     server.app = create_web_app(settings)
     server.start(timeout=30)
@@ -165,7 +166,8 @@ async def test_socket_mode_delivers_a_command_and_a_shortcut_and_the_app_answers
     socket_bot: BackgroundServer, slack_standin: SlackStandin, slack_request: SlackRequests
 ) -> None:
     async with httpx.AsyncClient(timeout=10) as http:
-        health = (await http.get(f"{socket_bot.url}/healthz")).json()
+        auth = {"Authorization": "Bearer operators-token-0123456789"}  # the detail is for operators
+        health = (await http.get(f"{socket_bot.url}/healthz", headers=auth)).json()
     assert health["mode"] == "socket"
     command = slack_request.payloads.command("help")
     acked = await slack_standin.dispatch_socket("slash_commands", command)

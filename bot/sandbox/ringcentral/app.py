@@ -539,12 +539,9 @@ async def authorize(c: Call) -> Response:
         else dict(parse_qsl((await c.request.body()).decode(), keep_blank_values=True))
     )
     sandbox = c.sandbox
-    c.headers |= sandbox.limiter.hit(
-        c.request.client.host if c.request.client else "unknown",
-        sandbox.seed.client_id,
-        "Auth",
-        sandbox.clock.now(),
-    )
+    # A web page a person signs in on, not an API call: RingCentral's rate-limit groups apply to the token
+    # endpoint that follows (limited above, per user), not here. Trying the demo with a few people, or a page
+    # reloaded a few times, must never answer 429.
 
     def bad(error: str, description: str, parameter: str) -> OAuthError:
         return OAuthError(400, error, description, "OAU-101", parameter=parameter)
@@ -601,6 +598,11 @@ async def not_implemented(c: Call) -> Response:
 
 
 # ---- control routes (/sandbox/*) ---------------------------------------------------------------------------
+
+
+def person_label(name: str, extension_number: str | None) -> str:
+    """How a person is named wherever the sign-in shows them: "Ana Alvarez (ext. 101)"."""
+    return f"{name} (ext. {extension_number})" if extension_number else name
 
 
 def _login_query(args: list[tuple[str, str]], user_id: str) -> str:
@@ -717,8 +719,8 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
         args = list(request.query_params.multi_items())
         rows = "".join(
             f'<li><a href="/restapi/oauth/authorize?{_login_query(args, u.id)}">'
-            f"{html.escape(u.name)}</a> (ext. {html.escape(u.extension_number)}"
-            f"{', service user' if u.service else ''})</li>"
+            f"{html.escape(person_label(u.name, u.extension_number))}</a>"
+            f"{' — the service user' if u.service else ''}</li>"
             for u in sandbox.state.users.values()
         )
         page = (

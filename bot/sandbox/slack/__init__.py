@@ -1,5 +1,6 @@
 """A local Slack Web API stand-in that answers like Slack, records what it is sent, and is strict.
 
+Alone: `thread-note-bot sandbox --slack [--port 8090]` prints the URL and the default workspace's tokens.
 `create_slack_app(*, clock=None, team_id="T0SANDBOX") -> Starlette`: in-memory state, an injectable epoch
 clock; the `SlackSandbox` behind it is `app.state.slack`. Run it with `bot.servers.BackgroundServer` and point
 `AsyncWebClient(token=..., base_url="<url>/api/")` (or `SLACK_API_URL`) at it. The default workspace and its
