@@ -33,6 +33,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from tenacity.wait import wait_random_exponential
 
 from bot.logs import get_logger
+from bot.note_text import NOTE_TEXT_MAX, note_length
 from bot.ringcentral import _errors, _routes
 from bot.ringcentral._transport import GovernedTransport
 from bot.ringcentral.auth import JwtAuth, TokenEndpoint, UserTokenAuth
@@ -65,7 +66,7 @@ Availability = Literal["Alive", "Deleted"]
 SyncScope = Literal["Accessible", "Unassigned", "AssignedToMe", "AssignedToMeAndUnassigned", "Explicit"]
 
 _MT = "/restapi/v1.0/account/~/message-threads"
-MAX_TEXT = 1000
+MAX_TEXT = NOTE_TEXT_MAX  # counted in UTF-16 code units (bot/note_text.py)
 MAX_FILTER_IDS = 10
 MAX_DELETE_IDS = 100
 MAX_PAGE = 1000
@@ -509,8 +510,8 @@ class RingCentralClient:
 
 
 def _check_text(text: str) -> None:
-    if not isinstance(text, str) or not 1 <= len(text) <= MAX_TEXT:
-        size = len(text) if isinstance(text, str) else "no"
+    if not isinstance(text, str) or not 1 <= note_length(text) <= MAX_TEXT:
+        size = note_length(text) if isinstance(text, str) else "no"
         raise InvalidInput(f"note text must be 1-{MAX_TEXT} characters, got {size}", parameter="text")
 
 
