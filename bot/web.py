@@ -79,12 +79,16 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         return HTMLResponse(_page(outcome.title, outcome.detail), status_code=status)
 
     async def ringcentral_webhook(request: Request) -> Response:
-        token = request.headers.get("Validation-Token")
-        if token is not None:  # subscription handshake: echo it, tiny JSON body
+        """The handshake is told from a delivery by its body, not by a header: RingCentral's 2024 guide has
+        the secret come back as `Validation-Token` on every delivery, the handshake's own header."""
+        body = await request.body()
+        if not body.strip():  # subscription handshake (no body): echo the token, tiny JSON body
+            token = request.headers.get("Validation-Token")
+            if not token:
+                return JSONResponse({"error": "a handshake carries a Validation-Token"}, status_code=400)
             return JSONResponse({}, headers={"Validation-Token": token})
-        accepted = await container.webhook_event(
-            request.headers.get("Verification-Token"), await request.body()
-        )
+        tokens = [request.headers.get("Verification-Token"), request.headers.get("Validation-Token")]
+        accepted = await container.webhook_event(tokens, body)
         return JSONResponse({}, status_code=200 if accepted else 403)
 
     async def healthz(request: Request) -> Response:

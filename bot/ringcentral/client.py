@@ -397,6 +397,12 @@ class RingCentralClient:
         response = await self._request("POST", "/restapi/v1.0/subscription", json=body, idempotent=False)
         return _parse(Subscription, _json(response))
 
+    async def list_subscriptions(self) -> list[Subscription]:
+        """The subscriptions this user made with this app (`listSubscriptions`, Light group)."""
+        data = _json(await self._request("GET", "/restapi/v1.0/subscription"))
+        records = data.get("records") if isinstance(data, dict) else None
+        return [_parse(Subscription, r) for r in records or [] if isinstance(r, dict)]
+
     async def renew_subscription(self, subscription_id: str) -> Subscription:
         _check_nonempty("subscriptionId", subscription_id)
         response = await self._request("POST", f"/restapi/v1.0/subscription/{subscription_id}/renew")
