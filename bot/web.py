@@ -53,8 +53,8 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
     async def slack_events(request: Request) -> Response:
         handler: AsyncSlackRequestHandler = request.app.state.slack_handler
         signature = request.headers.get("x-slack-signature")
-        if not seen.first_use(signature):
-            # Slack never sends the same signed bytes twice (its retries are signed anew), so this is a replay
+        if not seen.first_use(signature) and not _event_retry(request):
+            # Slack sends the same signed bytes again only when it retries an event, so this is a replay
             log.warning("slack.replayed_request")
             return JSONResponse({"error": "invalid request"}, status_code=401)
         try:
@@ -118,6 +118,16 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimit, limits=BODY_LIMITS)])
     app.state.container = container
     return app
+
+
+def _event_retry(request: Request) -> bool:
+    """An Events API retry (`X-Slack-Retry-Num`, JSON body). Slack does not document whether a retry is
+    signed afresh; if it carries the first attempt's signature it is no replay to refuse. Bolt still checks
+    the signature and the 5-minute window, and every event is handled once per `event_id` (two_way.py), so
+    letting it through cannot do anything twice. Commands and interactions are never retried by Slack, so
+    for them a repeated signature stays a replay."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return bool(request.headers.get("x-slack-retry-num")) and content_type == "application/json"
 
 
 class ReplayGuard:

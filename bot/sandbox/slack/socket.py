@@ -158,6 +158,36 @@ class SocketHub:
         record["ack"] = ack
         return JSONResponse({"ok": True, "envelope_id": envelope["envelope_id"], "ack": ack})
 
+    async def send_event(
+        self, team_id: str, payload: JSON, *, retry_attempt: int = 0, retry_reason: str = ""
+    ) -> JSON | None:
+        """An `events_api` envelope to the workspace's newest connection (events.py); its ack, or None when
+        no app is connected or none acknowledged within 3 s."""
+        targets = await self._connections(team_id)
+        if not targets:
+            return None
+        envelope: JSON = {
+            "envelope_id": str(uuid.uuid4()),
+            "type": "events_api",
+            "payload": payload,
+            "accepts_response_payload": False,
+            "retry_attempt": retry_attempt,
+            "retry_reason": retry_reason,
+        }
+        future: asyncio.Future[JSON] = asyncio.get_running_loop().create_future()
+        self.pending[envelope["envelope_id"]] = future
+        record: JSON = {"envelope": envelope, "team_id": team_id, "ack": None, "time": self.state.clock()}
+        self.envelopes.append(record)
+        try:
+            await targets[-1].socket.send_text(json.dumps(envelope))
+            record["ack"] = await asyncio.wait_for(future, ACK_TIMEOUT)
+        except TimeoutError:
+            return None
+        finally:
+            self.pending.pop(envelope["envelope_id"], None)
+        ack: JSON = record["ack"]
+        return ack
+
     async def _connections(self, team_id: str, grace: float = 0.5) -> list[Connection]:
         """The workspace's connections, allowing an app that is just connecting `grace` seconds to finish."""
         targets = [c for c in self.connections if c.team_id == team_id]
