@@ -111,8 +111,7 @@ class EventEmitter:
         event = load_fixture("message_thread_reply")["event"]
         for key in ("team", "user_team", "source_team"):
             event[key] = ws.team_id
-        event.update(user=msg.user, ts=msg.ts, text=msg.text, channel=channel.id, event_ts=msg.ts)
-        event["channel_type"] = "group" if channel.is_private else "channel"
+        event.update(user=msg.user, text=msg.text, **_where(channel, msg.ts))
         if msg.thread_ts and msg.thread_ts != msg.ts:
             parent = channel.index.get(msg.thread_ts)
             event.update(thread_ts=msg.thread_ts, parent_user_id=parent.user if parent else msg.user)
@@ -125,26 +124,14 @@ class EventEmitter:
         event = load_fixture("message_changed")["event"]
         after = _as_event_message(event["message"], ws, msg)
         after["edited"] = {"user": msg.user, "ts": now_ts}
-        event.update(
-            message=after,
-            previous_message=_as_event_message(event["previous_message"], ws, msg, before),
-            channel=channel.id,
-            ts=now_ts,
-            event_ts=now_ts,
-            channel_type="group" if channel.is_private else "channel",
-        )
+        before_msg = _as_event_message(event["previous_message"], ws, msg, before)
+        event.update(message=after, previous_message=before_msg, **_where(channel, now_ts))
         self._emit(ws, channel, "message_changed", event)
 
     def deleted(self, ws: Workspace, channel: Channel, msg: Message, now_ts: str) -> None:
         event = load_fixture("message_deleted")["event"]
-        event.update(
-            previous_message=_as_event_message(event["previous_message"], ws, msg),
-            channel=channel.id,
-            deleted_ts=msg.ts,
-            ts=now_ts,
-            event_ts=now_ts,
-            channel_type="group" if channel.is_private else "channel",
-        )
+        before_msg = _as_event_message(event["previous_message"], ws, msg)
+        event.update(previous_message=before_msg, deleted_ts=msg.ts, **_where(channel, now_ts))
         self._emit(ws, channel, "message_deleted", event)
 
     # -- delivery --------------------------------------------------------------------------------------------
@@ -253,6 +240,12 @@ class EventEmitter:
     async def drain(self) -> None:
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _where(channel: Channel, ts: str) -> JSON:
+    """The event's own place and time: `channel`, `ts`, `event_ts`, `channel_type`."""
+    kind = "group" if channel.is_private else "channel"
+    return {"channel": channel.id, "ts": ts, "event_ts": ts, "channel_type": kind}
 
 
 def _as_event_message(shape: JSON, ws: Workspace, msg: Message, over: JSON | None = None) -> JSON:
