@@ -194,6 +194,12 @@ def test_app_home_shows_connection_state_and_the_persons_threads_with_their_late
 NOTES_ROUTE = "POST /restapi/v1.0/account/{accountId}/message-threads/notes"
 
 
+def _prefill(view: dict[str, Any]) -> str:
+    """The note text the modal shows (its text block's initial value)."""
+    block = next((b for b in view["blocks"] if b.get("block_id", "").startswith("text")), {})
+    return str((block.get("element") or {}).get("initial_value") or "")
+
+
 @pytest.mark.parametrize("sandbox_profile", ["default", "utf16-length"], indirect=True)
 def test_emoji_text_is_counted_as_ringcentral_may_count_it_and_trimmed_before_it_is_sent(
     bot: RunningBot,
@@ -202,7 +208,7 @@ def test_emoji_text_is_counted_as_ringcentral_may_count_it_and_trimmed_before_it
     and what it sends is never refused by RingCentral, whichever way RingCentral counts."""
     bot.connect("alice", "Ana Alvarez")
     _open_shortcut(bot, "short")
-    view = bot.modal(callback_id="save_note")
+    view = bot.modal(callback_id="save_note", where=lambda v: "from @bob" in _prefill(v))  # settled
     emoji = "\U0001f600" * 600
     answer = bot.submit(view, _values(view, HANDOFF_THREAD, emoji)).json()
     assert answer["response_action"] == "update"
@@ -221,9 +227,8 @@ def test_emoji_text_is_counted_as_ringcentral_may_count_it_and_trimmed_before_it
     }
     payload = bot.requests.payloads.block_action("trim_text", "trim", view={**current, "state": state})
     assert bot.requests.send(bot.requests.interactive(payload)).status_code == 200
-    trimmed = bot.modal(callback_id="save_note", where=lambda v: "1,200 characters" not in texts(v))
-    text_block = next(b for b in trimmed["blocks"] if b.get("block_id", "").startswith("text"))
-    kept = text_block["element"]["initial_value"]
+    trimmed = bot.modal(callback_id="save_note", where=lambda v: _prefill(v).startswith("\U0001f600"))
+    kept = _prefill(trimmed)
     assert len(kept.encode("utf-16-le")) // 2 <= 1000 and kept.startswith("\U0001f600" * 400)
     bot.submit(trimmed, _values(trimmed, HANDOFF_THREAD, kept))
     wait_for(lambda: [n for n in bot.rc_state_notes() if n.get("text") == kept], what="the trimmed note")
