@@ -473,7 +473,8 @@ async def check_realtime(settings: Settings) -> list[Result]:
             )
             results.append(_bad(
                 f"Real time: OFF, RingCentral disabled {names}: give the app the {APP_PERMISSION} permission "
-                "in the Developer Console, then restart the bot. Notes still arrive by polling."
+                "in the Developer Console (the bot makes the subscription anew every 5 minutes). Notes still "
+                "arrive by polling."
             ))  # fmt: skip
         elif sub.status not in (None, "Active"):
             results.append(_bad(

@@ -16,7 +16,8 @@
   reason (404, 5xx, a timeout, `Blacklisted`, another address), the old subscription is deleted and a new one
   created (new token); a failed run is retried with a growing delay (`retry_in`), and polling carries on.
 - `disabledFilters` in an answer means real time is off although the subscription is Active: `alarm` says
-  so, for `/thread-note status`, `/metrics` and the log; polling carries on.
+  so, for `/thread-note status`, `/metrics` and the log; polling carries on. Such a subscription is made
+  anew on each run (every `check_every`), so a permission granted meanwhile takes effect without a restart.
 - Deliveries: the docs give two readings of the header that carries our secret (the spec's
   `Verification-Token`; the 2024 "Receiving Webhooks" guide's `Validation-Token`, the handshake's own
   header). The web route tells the handshake from a delivery by its body (the handshake has none) and
@@ -111,7 +112,12 @@ class WebhookSubscription:
         to our address. Returns the state to go on with (empty when ours is gone)."""
         keep = state.get("id") if state.get("address") == self.address else None
         found = False
-        for sub in await client.list_subscriptions():
+        try:
+            subs = await client.list_subscriptions()
+        except RingCentralError as exc:  # not a reason to stop renewing: tidy up on the next run
+            log.warning("webhook.list_failed", error=type(exc).__name__)
+            return state
+        for sub in subs:
             if (sub.delivery_mode.address if sub.delivery_mode else None) != self.address:
                 continue  # not ours: another app or deployment of the same user
             if sub.id == keep:
@@ -138,7 +144,10 @@ class WebhookSubscription:
         if sub.status not in (None, "Active"):
             log.warning("webhook.unhealthy", subscription_id=sub.id, status=sub.status)
             return None
-        await self._save({**state, **self._facts(sub), "last_error": None})
+        facts = self._facts(sub)
+        if facts["disabled"]:  # made anew on each run, so a permission granted since takes effect
+            return None
+        await self._save({**state, **facts, "last_error": None})
         return "renewed"
 
     async def _replace(self, client: RingCentralClient, state: dict[str, Any]) -> str:

@@ -228,3 +228,19 @@ async def test_at_start_the_saved_subscription_is_adopted_and_every_other_one_of
     left = {s["id"]: s["deliveryMode"]["address"] for s in hooks(rc_admin)}
     assert left.get(saved) == address, "the saved one is adopted, not replaced"
     assert sorted(left.values()) == sorted([address, f"{receiver}/elsewhere"]), "strays deleted, others kept"
+
+
+async def test_disabled_filters_are_retried_anew_so_a_permission_granted_later_takes_effect(
+    parts: tuple[Store, ClientFactory], receiver: str, rc_admin: RcAdmin
+) -> None:
+    rc_admin.config(disabledEventFilters=["message-threads/entries/sync"])
+    hook = _hook(parts, f"{receiver}/ringcentral/webhook")
+    assert await hook.ensure() == "created"
+    assert "OFF" in (await hook.alarm() or "") and "entries/sync" in (await hook.alarm() or "")
+    assert await hook.ensure() == "created", "made anew while a filter is disabled"
+    assert len(hooks(rc_admin)) == 1, "the old one is removed each time"
+    rc_admin.config(disabledEventFilters=[])  # the app got the SMS permission
+    assert await hook.ensure() in ("renewed", "created")  # the emulator re-reads permissions on renewal
+    assert await hook.alarm() is None
+    assert await hook.ensure() == "renewed"
+    assert (await hook.status())["disabled_filters"] == [] and len(hooks(rc_admin)) == 1
