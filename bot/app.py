@@ -8,7 +8,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -201,15 +201,16 @@ class Container:
         except NotInstalled:
             return self.bolt.client  # no token: the message fails and is logged, the page still answers
 
-    async def webhook_event(self, verification_token: str | None, body: bytes) -> bool:
-        """A RingCentral push delivery: with the right Verification-Token, only a hint to poll now (on
-        whichever replica polls). Without real time configured, or with a wrong or missing token: refused,
-        nothing triggered."""
+    async def webhook_event(self, tokens: Sequence[str | None], body: bytes) -> bool:
+        """A RingCentral push delivery: with our secret in one of `tokens` (its `Verification-Token` and
+        `Validation-Token` headers: the docs give both readings), only a hint to poll now (on whichever
+        replica polls). Without real time configured, or with a wrong or missing secret: refused, nothing
+        triggered."""
         notifier = self.notifier
         if notifier is None or notifier.webhook is None:
             return False
-        if not await notifier.webhook.verify(verification_token):
-            log.warning("webhook.refused", token="missing" if not verification_token else "wrong")
+        if not await notifier.webhook.verify(*tokens):
+            log.warning("webhook.refused", token="missing" if not any(tokens) else "wrong")
             return False
         await notifier.request_poll()
         return True
@@ -236,6 +237,9 @@ class Container:
         report["ringcentral_identity"] = await self._service_identity()
         if self.notifier is not None and report.get("database") == "ok":
             report["notifications"] = await self.notifier.health(actor.team_id)
+            if self.notifier.webhook is not None:
+                alarm = await self.notifier.webhook.alarm()
+                report["real_time"] = alarm or "on (RingCentral pushes changes; polling runs as well)"
         return report
 
     async def refresh_metrics(self) -> None:
@@ -247,6 +251,8 @@ class Container:
         self._metrics_read = now
         try:
             self.metrics.set_subscriptions(await self.notifier.status())
+            if self.notifier.webhook is not None:
+                self.metrics.set_webhook(await self.notifier.webhook.status())
         except StoreError as exc:  # a scrape reports what it can
             log.warning("metrics.refresh_failed", error=type(exc).__name__)
 

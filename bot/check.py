@@ -13,6 +13,8 @@ to do; exit status 1 when any check fails.
    message threads does not answer 403 `CMN-401`).
 5. Public URL (when `THREAD_NOTE_PUBLIC_URL` is set, or needed by HTTP mode): https (plain http only on this
    machine), and `GET /healthz` of the running bot answers.
+6. Real time (`check_realtime`): RingCentral's list of the webhook subscriptions delivered to our address;
+   red when it reports `disabledFilters` (naming the app permission webhooks need, SMS) or a blacklisting.
 
 Dependent checks are skipped (shown with `·`) while what they need is broken.
 """
@@ -428,6 +430,62 @@ def check_public_url(settings: Settings) -> Result:
     )
 
 
+async def check_realtime(settings: Settings) -> list[Result]:
+    """Real time (when THREAD_NOTE_PUBLIC_URL is set): RingCentral's own list of the service identity's
+    webhook subscriptions (`listSubscriptions`), ours being those delivered to our address. Red when
+    RingCentral lists `disabledFilters` (real time is off although the subscription exists: the app lacks a
+    permission) or has blacklisted it. Self-contained: its own client, its own lines."""
+    from bot.notify.webhook import APP_PERMISSION
+    from bot.ringcentral import JwtAuth, RingCentralClient
+    from bot.ringcentral.errors import AuthError, RingCentralError, Unavailable
+
+    if settings.public_url is None:
+        return [_ok("Real time: off (THREAD_NOTE_PUBLIC_URL is not set); notes arrive by polling")]
+    assert settings.ringcentral_client_id and settings.ringcentral_client_secret and settings.ringcentral_jwt
+    address = settings.public_url + "/ringcentral/webhook"
+    client = RingCentralClient(
+        settings.ringcentral_server_url,
+        settings.ringcentral_client_id,
+        settings.ringcentral_client_secret.get_secret_value(),
+        auth=JwtAuth(settings.ringcentral_jwt.get_secret_value()),
+        timeout=TIMEOUT,
+        max_attempts=1,
+        max_rate_limit_wait=TIMEOUT,
+    )
+    try:
+        subs = await client.list_subscriptions()
+    except (AuthError, Unavailable):  # the RingCentral lines above say it; one red line per cause
+        return [_skip("Real time: not checked until the service identity signs in")]
+    except RingCentralError as exc:
+        code = exc.error_code or exc.status or type(exc).__name__
+        return [_bad(f"Real time: cannot list webhook subscriptions ({code}): {exc.message}")]
+    finally:
+        await client.aclose()
+    ours = [x for x in subs if x.delivery_mode is not None and x.delivery_mode.address == address]
+    need = f"webhooks need the app's {APP_PERMISSION} permission"
+    if not ours:
+        return [_ok(f"Real time: no webhook to {address} yet; `serve` creates it ({need})")]
+    results: list[Result] = []
+    for sub in ours:
+        if sub.disabled_filters:
+            names = ", ".join(
+                f"{f.filter} ({f.reason or f.message or 'no reason given'})" for f in sub.disabled_filters
+            )
+            results.append(_bad(
+                f"Real time: OFF, RingCentral disabled {names}: give the app the {APP_PERMISSION} permission "
+                "in the Developer Console (the bot makes the subscription anew every 5 minutes). Notes still "
+                "arrive by polling."
+            ))  # fmt: skip
+        elif sub.status not in (None, "Active"):
+            results.append(_bad(
+                f"Real time: the webhook {sub.id} is {sub.status}: check that {address} answers, the bot "
+                "re-creates it on its next renewal. Notes still arrive by polling."
+            ))  # fmt: skip
+    if not results:
+        results.append(_ok(f"Real time: RingCentral delivers to {address} ({need})"))
+    return results
+
+
 # --- running it all -----------------------------------------------------------------------------------------
 
 
@@ -482,6 +540,12 @@ def collect(env_file: str | None = ".env") -> list[Result]:
         lambda: asyncio.run(check_ringcentral(settings)),
     )
     run("Public URL", ("THREAD_NOTE_PUBLIC_URL", "PORT"), lambda: [check_public_url(settings)])
+    run(
+        "Real time",
+        ("RINGCENTRAL_SERVER_URL", "RINGCENTRAL_CLIENT_ID", "RINGCENTRAL_CLIENT_SECRET", "RINGCENTRAL_JWT",
+         "THREAD_NOTE_PUBLIC_URL"),
+        lambda: asyncio.run(check_realtime(settings)),
+    )  # fmt: skip
     return results
 
 

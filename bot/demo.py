@@ -15,11 +15,14 @@ interfaces, printing each step as it happens:
 5. Bob edits that note (`/thread-note edit`), then 6. deletes it (`/thread-note delete` and its confirm
    button); the thread shows "(edited)", then the note struck through.
 7. Bob takes over the customer's conversation with the "Take over" button on the thread's first message.
+8. Two-way: Carol connects (as Chen Wei), Bob makes the subscription two-way, and Carol's reply in the Slack
+   thread reaches the bot as the `message` event the Slack stand-in sends itself (signed like Slack, to the
+   bot's /slack/events): it becomes a note by Chen Wei in RingCentral.
 
 The bot's poll is driven with the notifier's `run_once` (deterministic, no waiting for the interval). Every
 step checks its outcome where a person would see it (the Slack stand-in, the emulator's state); a step that
 does not happen stops the demo with the reason and exit status 1. Nothing is faked: without channel
-notifications in the bot, steps 2 to 7 fail and say so.
+notifications in the bot, steps 2 to 8 fail and say so.
 
 `--keep` leaves everything running and prints the addresses (the channel page, a RingCentral sign-in link,
 the bot) and credentials until Ctrl-C.
@@ -61,6 +64,8 @@ STEP_TIMEOUT = 15.0
 HANDLER_SLACK, HANDLER_RC = "bob", "Ben Okafor"
 TEAMMATE_RC = "Ana Alvarez"
 WRITER_SLACK = "carol"
+REPLIER_RC = "Chen Wei"  # Carol's RingCentral user, a handler of Support
+TWO_WAY_REPLY = "Customer called back: the Friday delivery works, no need to call again."
 CHANNEL = "support"
 QUEUE = "Support"
 THREAD_ID = "3f0c6a52-9a51-4c8e-9a3b-1d2f0b6a7c01"  # Support, customer +1 415-555-0142, assigned to Ana
@@ -182,6 +187,12 @@ class Stack:
         self._app = _LoopCapture(create_web_app(self.settings))
         self.bot.app = self._app
         self.bot.start(timeout=30)
+        # Slack's Events API: people's messages reach the bot's Request URL, signed like Slack's.
+        httpx.post(
+            f"{self.slack.url}/sandbox/slack/event-subscriptions",
+            json={"url": f"{self.bot.url}/slack/events"},
+            timeout=10,
+        ).raise_for_status()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = STEP_TIMEOUT) -> T:
         """Run `coro` in the bot's own event loop (where its store and clients live) and wait for it."""
@@ -268,6 +279,7 @@ class Story:
             ("The note is edited", self.edit),
             ("The note is deleted", self.delete),
             ("A colleague takes over the conversation with the button", self.take_over),
+            ("A reply in a two-way Slack thread becomes a note", self.two_way_reply),
         ]
 
     # -- helpers ---------------------------------------------------------------------------------------------
@@ -466,6 +478,35 @@ class Story:
         return (
             f"Bob pressed \u201cTake over\u201d \u2192 RingCentral assigns the conversation to {HANDLER_RC}"
         )
+
+    def two_way_reply(self) -> str:
+        bodies = self._command("connect", user=WRITER_SLACK)
+        button = find_button(bodies, "connect_open")
+        if button is None or not button.get("url"):
+            raise DemoFailed("/thread-note connect answered Carol without a sign-in link")
+        httpx.get(
+            f"{button['url']}&sandbox_user={self._rc_user(REPLIER_RC)}", follow_redirects=True, timeout=10
+        )
+        bodies = self._command(f"subscribe {QUEUE} two-way")
+        button = find_button(bodies, "subscription_confirm")
+        if button is not None:
+            bodies = self.slack.answers(self.slack.click(button, user=HANDLER_SLACK, channel=CHANNEL), 1)
+        if "two-way" not in texts(bodies):
+            raise DemoFailed(f"the subscription did not become two-way: {texts(bodies).splitlines()[:1]}")
+        self.slack.post_as(WRITER_SLACK, CHANNEL, TWO_WAY_REPLY, thread_ts=self._parent()["ts"])
+        chen = self._rc_user(REPLIER_RC)
+
+        def noted() -> JSON | None:
+            notes = self._rc("/sandbox/state")["notes"]
+            return next(
+                (n for n in notes if n.get("authorId") == chen and n.get("text") == TWO_WAY_REPLY), None
+            )
+
+        try:
+            wait_for(noted, self.timeout, f"note by {REPLIER_RC} in RingCentral")
+        except SlackActorError as exc:
+            raise DemoFailed(f"Carol's reply (a Slack message event) made {exc}") from None
+        return f"Carol replied in the two-way thread \u2192 a note by {REPLIER_RC} in RingCentral"
 
 
 class Printer:

@@ -76,11 +76,30 @@ class Metrics:
         self.subscription_paused = Gauge(
             "thread_note_subscription_paused", "1 when the subscription is paused", per_sub, registry=r
         )
+        self.realtime = Gauge(
+            "thread_note_realtime",
+            "1 when RingCentral's webhook pushes changes, 0 when off or failing",
+            registry=r,
+        )
+        self.webhook_disabled_filters = Gauge(
+            "thread_note_webhook_disabled_filters",
+            "Event filters RingCentral reports as disabled (disabledFilters): real time is off",
+            registry=r,
+        )
         self.subscription_error = Gauge(
             "thread_note_subscription_has_error",
             "1 when the subscription's last attempt failed",
             per_sub,
             registry=r,
+        )
+
+    def set_webhook(self, status: dict[str, Any]) -> None:
+        """Real time (bot/notify/webhook.py): 1 when RingCentral pushes changes; 0 when it is off (filters
+        disabled) or failing. Polling carries on either way."""
+        disabled = status.get("disabled_filters") or []
+        self.webhook_disabled_filters.set(len(disabled))
+        self.realtime.set(
+            1 if status.get("subscription") and not disabled and not status.get("last_error") else 0
         )
 
     def set_subscriptions(self, statuses: list[Any]) -> None:

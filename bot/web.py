@@ -77,8 +77,8 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
             container.metrics.slack_bad_signatures.labels(refused).inc()
             log.warning("slack.bad_signature", reason=refused)
             return JSONResponse({"error": "invalid request"}, status_code=401)
-        if not seen.first_use(signature):
-            # Slack never sends the same signed bytes twice (its retries are signed anew), so this is a replay
+        if not seen.first_use(signature) and not _event_retry(request):
+            # Slack sends the same signed bytes again only when it retries an event, so this is a replay
             log.warning("slack.replayed_request")
             return JSONResponse({"error": "invalid request"}, status_code=401)
         try:
@@ -103,12 +103,16 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         return HTMLResponse(_page(outcome.title, outcome.detail), status_code=status)
 
     async def ringcentral_webhook(request: Request) -> Response:
-        token = request.headers.get("Validation-Token")
-        if token is not None:  # subscription handshake: echo it, tiny JSON body
+        """The handshake is told from a delivery by its body, not by a header: RingCentral's 2024 guide has
+        the secret come back as `Validation-Token` on every delivery, the handshake's own header."""
+        body = await request.body()
+        if not body.strip():  # subscription handshake (no body): echo the token, tiny JSON body
+            token = request.headers.get("Validation-Token")
+            if not token:
+                return JSONResponse({"error": "a handshake carries a Validation-Token"}, status_code=400)
             return JSONResponse({}, headers={"Validation-Token": token})
-        accepted = await container.webhook_event(
-            request.headers.get("Verification-Token"), await request.body()
-        )
+        tokens = [request.headers.get("Verification-Token"), request.headers.get("Validation-Token")]
+        accepted = await container.webhook_event(tokens, body)
         return JSONResponse({}, status_code=200 if accepted else 403)
 
     async def slack_oauth(request: Request) -> Response:
@@ -253,6 +257,16 @@ def bad_signature(secret: str | None, headers: Any, body: bytes, now: float | No
     # Slack's v0 scheme over the raw bytes (slack_sdk's verifier decodes them first, which fails on non-UTF-8)
     mac = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
     return None if hmac.compare_digest("v0=" + mac.hexdigest(), signature) else "wrong"
+
+
+def _event_retry(request: Request) -> bool:
+    """An Events API retry (`X-Slack-Retry-Num`, JSON body). Slack does not document whether a retry is
+    signed afresh; if it carries the first attempt's signature it is no replay to refuse. Bolt still checks
+    the signature and the 5-minute window, and every event is handled once per `event_id` (two_way.py), so
+    letting it through cannot do anything twice. Commands and interactions are never retried by Slack, so
+    for them a repeated signature stays a replay."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return bool(request.headers.get("x-slack-retry-num")) and content_type == "application/json"
 
 
 class ReplayGuard:

@@ -304,10 +304,11 @@ class Notifier:
         except Exception:
             log.exception("notifier.webhook_failed")
             outcome = "failed"
-        if outcome == "failed" and self._scheduler is not None:  # try again soon, not in check_every
+        if outcome == "failed" and self._scheduler is not None:  # try again soon (backing off)
             job = self._scheduler.get_job("notify-webhook")
             if job is not None:
-                job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=5))
+                delay = timedelta(seconds=self.webhook.retry_in())
+                job.modify(next_run_time=datetime.now(UTC) + delay)
 
     async def _schedules_job(self) -> None:
         """Quiet hours that ended and digests that are due, on the polling replica (the clock is injected)."""

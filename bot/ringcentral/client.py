@@ -33,6 +33,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from tenacity.wait import wait_random_exponential
 
 from bot.logs import get_logger
+from bot.note_text import NOTE_TEXT_MAX, note_length
 from bot.ringcentral import _errors, _routes
 from bot.ringcentral._transport import GovernedTransport
 from bot.ringcentral.auth import JwtAuth, TokenEndpoint, UserTokenAuth
@@ -65,7 +66,7 @@ Availability = Literal["Alive", "Deleted"]
 SyncScope = Literal["Accessible", "Unassigned", "AssignedToMe", "AssignedToMeAndUnassigned", "Explicit"]
 
 _MT = "/restapi/v1.0/account/~/message-threads"
-MAX_TEXT = 1000
+MAX_TEXT = NOTE_TEXT_MAX  # counted in UTF-16 code units (bot/note_text.py)
 MAX_FILTER_IDS = 10
 MAX_DELETE_IDS = 100
 MAX_PAGE = 1000
@@ -396,6 +397,12 @@ class RingCentralClient:
         response = await self._request("POST", "/restapi/v1.0/subscription", json=body, idempotent=False)
         return _parse(Subscription, _json(response))
 
+    async def list_subscriptions(self) -> list[Subscription]:
+        """The subscriptions this user made with this app (`listSubscriptions`, Light group)."""
+        data = _json(await self._request("GET", "/restapi/v1.0/subscription"))
+        records = data.get("records") if isinstance(data, dict) else None
+        return [_parse(Subscription, r) for r in records or [] if isinstance(r, dict)]
+
     async def renew_subscription(self, subscription_id: str) -> Subscription:
         _check_nonempty("subscriptionId", subscription_id)
         response = await self._request("POST", f"/restapi/v1.0/subscription/{subscription_id}/renew")
@@ -509,8 +516,8 @@ class RingCentralClient:
 
 
 def _check_text(text: str) -> None:
-    if not isinstance(text, str) or not 1 <= len(text) <= MAX_TEXT:
-        size = len(text) if isinstance(text, str) else "no"
+    if not isinstance(text, str) or not 1 <= note_length(text) <= MAX_TEXT:
+        size = note_length(text) if isinstance(text, str) else "no"
         raise InvalidInput(f"note text must be 1-{MAX_TEXT} characters, got {size}", parameter="text")
 
 

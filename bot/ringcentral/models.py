@@ -212,12 +212,29 @@ class PhoneNumber(Model):
     features: list[str] = []
 
 
+class DisabledFilter(Model):
+    """An event filter RingCentral accepted but will not deliver (e.g. the app lacks a permission)."""
+
+    filter: str
+    reason: str | None = None
+    message: str | None = None
+
+
+class DeliveryMode(Model):
+    transport_type: str | None = None
+    address: str | None = None
+
+
 class Subscription(Model):
     id: str
     status: str | None = None
     event_filters: list[str] = []
+    # Filters RingCentral will not deliver: the subscription is created and Active, yet nothing comes.
+    disabled_filters: list[DisabledFilter] = []
     expiration_time: datetime | None = None
     expires_in: int | None = None
+    creation_time: datetime | None = None
+    delivery_mode: DeliveryMode | None = None
 
 
 class TokenSet(Model):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from bot.logs import get_logger
+from bot.note_text import NOTE_TEXT_MAX, note_length
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.errors import Forbidden, NotFound, RingCentralError, ThreadResolved, Unavailable
 from bot.ringcentral.models import Note, Thread
@@ -30,7 +31,7 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 MAX_SUGGESTIONS = 100
-NOTE_LIMIT = 1000  # RingCentral: note text is 1-1000 characters
+NOTE_LIMIT = NOTE_TEXT_MAX  # RingCentral: note text is 1-1000 characters (see bot/note_text.py)
 
 
 class Notes:
@@ -255,5 +256,5 @@ def filter_threads(threads: list[Thread], query: str) -> list[Thread]:
 
 
 def _check_length(text: str) -> None:
-    if len(text) > NOTE_LIMIT:
-        raise NoteTooLong(len(text), NOTE_LIMIT)
+    if note_length(text) > NOTE_LIMIT:
+        raise NoteTooLong(note_length(text), NOTE_LIMIT)

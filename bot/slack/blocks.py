@@ -45,6 +45,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import note_text
 from bot.ringcentral.models import Note, Thread
 from bot.slack import grammar
 from bot.slack.phone import pretty
@@ -664,8 +665,8 @@ def _text_input(initial: str, block_id: str, *, hint: str | None = None) -> Inpu
 
 
 def _length_hint(text: str) -> str:
-    if len(text) > NOTE_LIMIT:
-        return f"{grammar.too_long_sentence(len(text))} Shorten it, or use Trim below."
+    if not note_text.fits(text, NOTE_LIMIT):
+        return f"{grammar.too_long_sentence(note_text.note_length(text))} Shorten it, or use Trim below."
     return f"Up to {NOTE_LIMIT:,} characters. Notes are internal: customers never see them."
 
 
@@ -718,7 +719,7 @@ def save_note_modal(
         )
     )
     blocks.append(_text_input(prefill, text_block, hint=_length_hint(prefill)))
-    if len(prefill) > NOTE_LIMIT:
+    if not note_text.fits(prefill, NOTE_LIMIT):
         blocks.append(
             ActionsBlock(elements=[_button(f"Trim to {NOTE_LIMIT:,} characters", SAVE_NOTE_TRIM, "trim")])
         )

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.note_text import NOTE_TEXT_MAX, note_length
 from bot.slack.phone import looks_like_phone, normalise
 
 __all__ = [
@@ -60,7 +61,7 @@ __all__ = [
     "too_long_sentence",
 ]
 
-NOTE_MAX = 1000  # RingCentral: note text is 1-1000 characters
+NOTE_MAX = NOTE_TEXT_MAX  # RingCentral: note text is 1-1000 characters (bot/note_text.py counts them)
 MAX_DELETE_IDS = 50  # the confirm button carries the ids as JSON in its value (≤ 2000 characters)
 MAX_BACKFILL = 50
 _MAX_PHONE_WORDS = 6
@@ -391,8 +392,8 @@ def _note_text(name: str, raw: str) -> str | Invalid:
     if not text:
         what = "a thread and the note text" if name == "add" else "a note id and the new text"
         return Invalid(name, f"`{name}` needs {what}: {_form(name)}")
-    if len(text) > NOTE_MAX:
-        return Invalid(name, too_long_sentence(len(text)))
+    if note_length(text) > NOTE_MAX:
+        return Invalid(name, too_long_sentence(note_length(text)))
     return text
 
 

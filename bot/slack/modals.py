@@ -17,7 +17,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Option
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import note_text
 from bot.logs import get_logger
+from bot.note_text import NOTE_TEXT_MAX
 from bot.ringcentral.errors import RingCentralError
 from bot.ringcentral.models import Thread
 from bot.service.errors import NotConnected, ServiceError
@@ -31,7 +33,7 @@ from bot.slack.replies import tell_user, user_names
 
 log = get_logger(__name__)
 
-NOTE_LIMIT = 1000
+NOTE_LIMIT = NOTE_TEXT_MAX
 OPTIONS_BUDGET = 2.5  # seconds: options must be answered within Slack's 3 s
 
 
@@ -99,7 +101,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         opened = await client.views_open(
             trigger_id=body["trigger_id"],
             view=blocks.save_note_modal(
-                prefill_text=first[:NOTE_LIMIT], has_files=has_files, private_metadata=metadata
+                prefill_text=note_text.cut(first, NOTE_LIMIT), has_files=has_files, private_metadata=metadata
             ),
         )
         view = opened["view"]
@@ -198,8 +200,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
 def _text_problem(typed: str) -> str | None:
     if not typed.strip():
         return "Write the note first; it can't be empty."
-    if len(typed) > NOTE_LIMIT:
-        return f"Your note is {len(typed):,} characters; RingCentral allows {NOTE_LIMIT:,}."
+    if not note_text.fits(typed, NOTE_LIMIT):
+        return grammar.too_long_sentence(note_text.note_length(typed), NOTE_LIMIT)
     return None
 
 
@@ -237,7 +239,7 @@ async def _submit_note(
             errors={blocks.THREAD_BLOCK: "Pick the conversation this note belongs to."},
         )
         return
-    if len(entered.text) > NOTE_LIMIT and not fixed_thread:  # the count, and an offer to trim
+    if not note_text.fits(entered.text, NOTE_LIMIT) and not fixed_thread:  # the count, and an offer to trim
         await ack(
             response_action="update",
             view=blocks.save_note_modal(

@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.note_text import NOTE_TEXT_MAX, cut, fits, note_length
+
 __all__ = [
     "SOURCE_PREFIX",
     "escape",
@@ -116,12 +118,13 @@ def prefill_from_message(
     return f"{body}\n{source}" if body else source
 
 
-def trim_to_limit(text: str, limit: int = 1000) -> str:
-    """`text` cut to `limit` characters with "…", keeping a final "— from …" source line whole."""
-    if len(text) <= limit:
+def trim_to_limit(text: str, limit: int = NOTE_TEXT_MAX) -> str:
+    """`text` cut to `limit` characters with "…", keeping a final "— from …" source line whole. Lengths are
+    counted as RingCentral may count them (UTF-16 code units, bot/note_text.py)."""
+    if fits(text, limit):
         return text
     body, sep, last = text.rpartition("\n")
-    if sep and last.startswith(SOURCE_PREFIX) and len(last) + 2 <= limit:
-        room = limit - len(last) - 2  # the "…" and the newline
-        return body[:room].rstrip() + _ELLIPSIS + "\n" + last
-    return text[: limit - 1].rstrip() + _ELLIPSIS
+    if sep and last.startswith(SOURCE_PREFIX) and note_length(last) + 2 <= limit:
+        room = limit - note_length(last) - 2  # the "…" and the newline
+        return cut(body, room).rstrip() + _ELLIPSIS + "\n" + last
+    return cut(text, limit - 1).rstrip() + _ELLIPSIS

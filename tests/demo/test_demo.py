@@ -24,7 +24,7 @@ from tests.demo.helpers import (
     user_env,
 )
 
-STEPS = 7
+STEPS = 8
 
 
 def test_demo_plays_every_step_and_exits_0_with_the_summary_in_well_under_a_minute(tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ def test_demo_plays_every_step_and_exits_0_with_the_summary_in_well_under_a_minu
     assert out.count("✓") == STEPS + 1  # the start, then every step
     assert "✗" not in out
     expected = ("Ben Okafor", "authorize page", "#support", "Support queue", "handoff", "Save as thread note")
-    for said in (*expected, "(edited)", "struck through", "Take over"):
+    for said in (*expected, "(edited)", "struck through", "Take over", "two-way thread", "Chen Wei"):
         assert said in out, said
     assert took < 45, f"the demo took {took:.1f} s"
 
@@ -71,8 +71,8 @@ def test_a_step_that_does_not_happen_stops_the_demo_with_its_reason(tmp_path: Pa
     said = out.getvalue()
     assert said.count("✓") == 3
     assert "✗ A Slack message is saved as a note with the shortcut: " in said
-    assert "Demo failed at step 4 of 7" in said and "no modal" in said
-    assert "3 of 7 steps passed" in said and "Summary" not in said
+    assert "Demo failed at step 4 of 8" in said and "no modal" in said
+    assert "3 of 8 steps passed" in said and "Summary" not in said
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)")

@@ -119,6 +119,16 @@ class RunningBot:
     database_url: str
     rc_admin: RcAdmin
 
+    def metrics(self) -> str:
+        """GET /metrics on the public port with the operators' token (start the bot with
+        THREAD_NOTE_METRICS_TOKEN set: without it the public port serves no metrics)."""
+        token = self.settings.metrics_token
+        assert token is not None, "start this bot with THREAD_NOTE_METRICS_TOKEN to read /metrics"
+        auth = {"Authorization": f"Bearer {token.get_secret_value()}"}
+        response = httpx.get(f"{self.url}/metrics", headers=auth, timeout=10)
+        response.raise_for_status()
+        return response.text
+
     def _answers(self, response_url: str, settle: Callable[[list[JSON]], bool], timeout: float) -> list[JSON]:
         rid = urlsplit(response_url).path.rstrip("/").rsplit("/", 1)[-1]
 

@@ -165,6 +165,24 @@ class SlackStandin:
             team_id=team_id,
         )
 
+    def edit_as(self, user: str, channel: str, ts: str, text: str, *, team_id: str | None = None) -> JSON:
+        """A person edits their own message; with events on, Slack sends `message_changed`."""
+        return self._post("/messages/edit", channel=channel, user=user, ts=ts, text=text, team_id=team_id)
+
+    def delete_as(self, user: str, channel: str, ts: str, *, team_id: str | None = None) -> JSON:
+        """A person deletes their own message; with events on, Slack sends `message_deleted`."""
+        return self._post("/messages/delete", channel=channel, user=user, ts=ts, team_id=team_id)
+
+    def send_events(self, url: str | None = None, *, team_id: str | None = None, **opts: Any) -> JSON:
+        """From now on the stand-in sends `message` events to the app's Request URL `url` (or, with
+        `socket_mode=True`, over its socket); `retry_delays`, `timeout`, `lose_answers` as in events.py."""
+        return self._post("/event-subscriptions", url=url, team_id=team_id, **opts)
+
+    def event_attempts(self, team_id: str | None = None) -> list[JSON]:
+        """Every delivery attempt of an event so far (event_id, attempt, status, reason, signature)."""
+        attempts: list[JSON] = self._get("/event-subscriptions", team_id=team_id)["attempts"]
+        return attempts
+
     def channel(self, action: str = "create", **fields: Any) -> JSON:
         """`channel(name="ops", private=True, members=["alice"])`, `channel("archive", channel="support")`,
         `channel("remove_members", channel="general", members=["bot"])` …; refreshes `.channels`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
 
 from tests.kit.rc import RcAdmin, RcSandbox
 from tests.sandbox.helpers import (
@@ -161,3 +162,17 @@ async def test_call_queues_phone_numbers_and_members(http: httpx.AsyncClient, rc
     assert {"+16505550123", "+16505550188"} <= {n["phoneNumber"] for n in numbers}
     by_id = await http.get(f"/restapi/v1.0/account/{rc_sandbox.account_id}/message-threads", headers=bot)
     assert by_id.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("sandbox_profile", "refused"), [("default", False), ("utf16-length", True)], indirect=["sandbox_profile"]
+)
+async def test_text_length_counts_code_points_or_utf16_units_as_the_profile_reads_it(
+    http: httpx.AsyncClient, rc_sandbox: RcSandbox, refused: bool
+) -> None:
+    ben = bearer(await login(http, rc_sandbox, rc_sandbox.user("Ben")))
+    emoji = "\U0001f600" * 600  # 600 code points, 1,200 UTF-16 code units
+    answer = await http.post(f"{MT}/notes", json={"threadId": ANA_THREAD, "text": emoji}, headers=ben)
+    assert (answer.status_code == 400) is refused, answer.text
+    if refused:
+        assert error_code(answer) == "CMN-101" and "got 1200" in answer.text

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.kit.bot import RunningBot, texts, wait_for
 
 HANDOFF_THREAD = "3f0c6a52-9a51-4c8e-9a3b-1d2f0b6a7c01"  # Support, assigned to Ana
@@ -31,7 +33,7 @@ def _option(value: str) -> dict[str, Any]:
 def _values(
     view: dict[str, Any], thread: str | None, text: str, thread_ref: str | None = None
 ) -> dict[str, Any]:
-    text_block = next(b["block_id"] for b in view["blocks"] if b["block_id"].startswith("text"))
+    text_block = next(b["block_id"] for b in view["blocks"] if b.get("block_id", "").startswith("text"))
     values: dict[str, Any] = {
         text_block: {"text_input": text},
         "thread_ref": {"thread_ref_input": thread_ref},
@@ -187,3 +189,59 @@ def test_app_home_shows_connection_state_and_the_persons_threads_with_their_late
         if e.get("action_id") == "add_note_open"
     ]
     assert HANDOFF_THREAD in [a["value"] for a in add]
+
+
+NOTES_ROUTE = "POST /restapi/v1.0/account/{accountId}/message-threads/notes"
+
+
+def _prefill(view: dict[str, Any]) -> str:
+    """The note text the modal shows (its text block's initial value)."""
+    block = next((b for b in view["blocks"] if b.get("block_id", "").startswith("text")), {})
+    return str((block.get("element") or {}).get("initial_value") or "")
+
+
+@pytest.mark.parametrize("sandbox_profile", ["default", "utf16-length"], indirect=True)
+def test_emoji_text_is_counted_as_ringcentral_may_count_it_and_trimmed_before_it_is_sent(
+    bot: RunningBot,
+) -> None:
+    """600 emoji are 600 code points but 1,200 UTF-16 units: the bot counts the stricter way, offers to trim,
+    and what it sends is never refused by RingCentral, whichever way RingCentral counts."""
+    bot.connect("alice", "Ana Alvarez")
+    _open_shortcut(bot, "short")
+    view = bot.modal(callback_id="save_note", where=lambda v: "from @bob" in _prefill(v))  # settled
+    emoji = "\U0001f600" * 600
+    answer = bot.submit(view, _values(view, HANDOFF_THREAD, emoji)).json()
+    assert answer["response_action"] == "update"
+    assert "1,200 characters" in texts(answer["view"])
+    offered = answer["view"]
+    trim = next(e for b in offered["blocks"] if b["type"] == "actions" for e in b["elements"])
+    assert trim["action_id"] == "trim_text"
+    current = {**offered, "id": view["id"]}  # Slack shows the answer's view in place of the submitted one
+    state = {"values": _values(current, HANDOFF_THREAD, emoji)}
+    state["values"] = {
+        block: {
+            aid: ({"type": "plain_text_input", "value": v} if isinstance(v, str) else v)
+            for aid, v in acts.items()
+        }
+        for block, acts in state["values"].items()
+    }
+    payload = bot.requests.payloads.block_action("trim_text", "trim", view={**current, "state": state})
+    assert bot.requests.send(bot.requests.interactive(payload)).status_code == 200
+    trimmed = bot.modal(callback_id="save_note", where=lambda v: _prefill(v).startswith("\U0001f600"))
+    kept = _prefill(trimmed)
+    assert len(kept.encode("utf-16-le")) // 2 <= 1000 and kept.startswith("\U0001f600" * 400)
+    bot.submit(trimmed, _values(trimmed, HANDOFF_THREAD, kept))
+    wait_for(lambda: [n for n in bot.rc_state_notes() if n.get("text") == kept], what="the trimmed note")
+    refused = bot.rc_admin.requests()["byRouteAndStatus"].get(NOTES_ROUTE, {})
+    assert set(refused) == {"201"}, refused
+
+
+@pytest.mark.parametrize("sandbox_profile", ["default", "utf16-length"], indirect=True)
+def test_emoji_text_over_the_limit_in_a_command_is_refused_before_it_reaches_ringcentral(
+    bot: RunningBot,
+) -> None:
+    bot.connect("alice", "Ana Alvarez")
+    bot.rc_admin.reset_requests()
+    replies = bot.command(f"add {HANDOFF_THREAD} " + "\U0001f600" * 600, answers=0)
+    assert "1,200" in replies.text
+    assert NOTES_ROUTE not in bot.rc_admin.requests()["byRouteAndStatus"]

@@ -26,6 +26,7 @@ MODAL = {
 @pytest.fixture
 async def bolt_socket_app(slack_standin: SlackStandin) -> AsyncIterator[AsyncApp]:
     app = AsyncApp(client=slack_standin.client())
+    app.received = []  # type: ignore[attr-defined]  # message events, for the events test
 
     @app.command("/thread-note")
     async def command(ack: Any, command: dict[str, Any]) -> None:
@@ -35,6 +36,10 @@ async def bolt_socket_app(slack_standin: SlackStandin) -> AsyncIterator[AsyncApp
     async def shortcut(ack: Any, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         await client.views_open(trigger_id=shortcut["trigger_id"], view=MODAL)
+
+    @app.event("message")
+    async def message(event: dict[str, Any]) -> None:
+        app.received.append(event)  # type: ignore[attr-defined]  # a list the test reads
 
     @app.event("app_home_opened")
     async def home(event: dict[str, Any], client: AsyncWebClient) -> None:
@@ -122,3 +127,18 @@ async def test_a_socket_ticket_is_single_use(slack_standin: SlackStandin) -> Non
             assert json.loads((await ws.receive()).data)["type"] == "hello"
         with pytest.raises(aiohttp.WSServerHandshakeError):
             await session.ws_connect(url)
+
+
+async def test_a_persons_reply_reaches_a_socket_mode_app_as_a_message_event_from_slacks_payload(
+    slack_standin: SlackStandin, bolt_socket_app: AsyncApp
+) -> None:
+    slack_standin.send_events(socket_mode=True)
+    parent = slack_standin.post_as("alice", "general", "Parent")
+    reply = slack_standin.post_as("bob", "general", "A reply", thread_ts=parent["ts"])
+    received: list[dict[str, Any]] = bolt_socket_app.received  # type: ignore[attr-defined]
+    await _eventually(lambda: any(e.get("ts") == reply["ts"] for e in received))
+    event = next(e for e in received if e.get("ts") == reply["ts"])
+    assert event["thread_ts"] == parent["ts"] and event["user"] == slack_standin.user_id("bob")
+    assert event["parent_user_id"] == slack_standin.user_id("alice") and event["text"] == "A reply"
+    attempts = [a for a in slack_standin.event_attempts() if a["ts"] == reply["ts"]]
+    assert [(a["attempt"], a["status"]) for a in attempts] == [(0, 200)]

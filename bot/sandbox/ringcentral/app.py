@@ -293,12 +293,12 @@ async def create_note(c: Call) -> Response:
     thread_id = body.get("threadId")
     if not isinstance(thread_id, str) or not thread_id:
         raise invalid("threadId", "Parameter [threadId] is required and must be a string")
-    text = p.note_text(body)
+    text = p.note_text(body, utf16=c.sandbox.settings.profile.text_length_utf16)
     return _json(c.state.note_json(c.state.create_note(c.user, thread_id, text)), 201)
 
 
 async def update_note(c: Call) -> Response:
-    text = p.note_text(await p.json_object(c.request))
+    text = p.note_text(await p.json_object(c.request), utf16=c.sandbox.settings.profile.text_length_utf16)
     return _json(c.state.note_json(c.state.update_note(c.user, c.request.path_params["noteId"], text)))
 
 

@@ -109,14 +109,16 @@ async def json_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def note_text(body: dict[str, Any]) -> str:
+def note_text(body: dict[str, Any], *, utf16: bool = False) -> str:
+    """The note's text, 1-1000 characters. RingCentral does not say what a character is: by default code
+    points are counted; with `utf16` (profile `text_length_utf16`) UTF-16 code units, so an emoji outside
+    the BMP counts 2, as a Java or JavaScript server would count it."""
     text = body.get("text")
     if not isinstance(text, str):
         raise invalid("text", "Parameter [text] is required and must be a string of 1 to 1000 characters")
-    if not 1 <= len(text) <= 1000:
-        raise invalid(
-            "text", f"Parameter [text] must be 1 to 1000 characters long, got {len(text)}", len(text)
-        )
+    length = len(text.encode("utf-16-le", "surrogatepass")) // 2 if utf16 else len(text)
+    if not 1 <= length <= 1000:
+        raise invalid("text", f"Parameter [text] must be 1 to 1000 characters long, got {length}", length)
     return text
 
 

@@ -42,6 +42,10 @@ class SandboxSettings:
     webhook_failures_to_blacklist: int = 5
     subscription_default_ttl: int = 604800
     subscription_max_ttl: int = 315360000
+    # Event filters (a suffix such as "message-threads/entries/sync", or "*") the app may not use, as when
+    # it lacks the SMS permission: subscriptions are still created, list them in `disabledFilters`, and get
+    # no deliveries for them (POST /sandbox/config {"disabledEventFilters": [...]}).
+    disabled_event_filters: list[str] = field(default_factory=list)
     # The reading of the docs played where they leave room (bot/sandbox/profiles.py).
     profile: Profile = DEFAULT
 
@@ -61,6 +65,7 @@ class SandboxSettings:
             },
             "redirectUris": self.redirect_uris,
             "webhookTimeout": self.webhook_timeout,
+            "disabledEventFilters": list(self.disabled_event_filters),
             "profile": self.profile.name,
         }
 
@@ -75,6 +80,7 @@ class SandboxSettings:
             "maxSessionsPerUser": "max_sessions_per_user",
             "webhookTimeout": "webhook_timeout",
             "redirectUris": "redirect_uris",
+            "disabledEventFilters": "disabled_event_filters",
         }
         for key, value in body.items():
             if key in simple:

@@ -8,7 +8,11 @@ user's → 404 `CMN-102`; expired → 404 `SUB-507`.
 
 Deliveries run as background tasks (the API answer never waits for them): the envelope
 `{uuid, event, timestamp, subscriptionId, ownerId, body: {lastModifiedTime}}` with headers
-`Verification-Token` (when one was given) and `User-Agent: RingCentral-Webhook/8.3`. After
+`User-Agent: RingCentral-Webhook/8.3` and the secret given at creation (`deliveryMode.verificationToken`, or
+the 2024 guide's `validationToken`) under the header the profile picks (`webhook_secret_header`: the spec's
+`Verification-Token`, or the guide's `Validation-Token`, the handshake's own header). The handshake has no
+body; a delivery always has one. Filters in `SandboxSettings.disabled_event_filters` are accepted but listed
+in `disabledFilters`, and nothing is delivered for them. After
 `webhook_failures_to_blacklist` failed deliveries in a row the subscription becomes `Blacklisted` and gets
 nothing more.
 """
@@ -76,7 +80,15 @@ class Webhooks:
             "id": sub.id,
             "uri": f"{self.base_url}/restapi/v1.0/subscription/{sub.id}",
             "eventFilters": list(sub.event_filters),
-            "disabledFilters": [],
+            "disabledFilters": [
+                {
+                    "filter": f,
+                    "reason": "Permission [SMS] is required",
+                    "message": "The application does not have the permission this event filter needs",
+                }
+                for f in sub.event_filters
+                if self.disabled(f)
+            ],
             "expirationTime": iso_ms(sub.expires_ms),
             "expiresIn": max(1, (sub.expires_ms - self.clock.now_ms()) // 1000),
             "status": sub.status,
@@ -89,6 +101,13 @@ class Webhooks:
                 "reason": "Webhook failures",
             }
         return body
+
+    def disabled(self, event_filter: str) -> bool:
+        """Whether the app may not use this filter (settings `disabled_event_filters`)."""
+        return any(
+            d == "*" or event_filter.endswith("/" + d.lstrip("/"))
+            for d in self.settings.disabled_event_filters
+        )
 
     def get(self, user_id: str, sub_id: str) -> Subscription:
         sub = self.subscriptions.get(sub_id)
@@ -173,7 +192,8 @@ class Webhooks:
             user_id,
             filters,
             address,
-            mode.get("verificationToken"),
+            # The spec's field; the 2024 guide calls it `validationToken`: either is taken as the secret.
+            mode.get("verificationToken") or mode.get("validationToken"),
             expires_in,
             now,
             now + expires_in * 1000,
@@ -232,7 +252,7 @@ class Webhooks:
             for sub in list(self.subscriptions.values()):
                 if sub.user_id not in note.to or sub.status != "Active" or sub.expires_ms <= now:
                     continue
-                if not any(f.endswith("/" + suffix) for f in sub.event_filters):
+                if not any(f.endswith("/" + suffix) and not self.disabled(f) for f in sub.event_filters):
                     continue
                 event = f"/restapi/v1.0/account/{self.account_id}/{suffix}"
                 envelope = {
@@ -249,8 +269,8 @@ class Webhooks:
 
     async def _deliver(self, sub: Subscription, envelope: dict[str, Any]) -> None:
         headers = {"User-Agent": "RingCentral-Webhook/8.3", "Content-Type": "application/json"}
-        if sub.verification_token:
-            headers["Verification-Token"] = sub.verification_token
+        if sub.verification_token:  # under the header the profile reads the docs to name
+            headers[self.settings.profile.webhook_secret_header] = sub.verification_token
         status: int | None = None
         error: str | None = None
         try:

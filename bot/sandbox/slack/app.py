@@ -18,6 +18,7 @@ from bot.sandbox.profiles import DEFAULT, Profile, get_profile
 from bot.sandbox.slack import page
 from bot.sandbox.slack.api import METHODS, Args, Ctx
 from bot.sandbox.slack.control import Control, guarded
+from bot.sandbox.slack.events import EventEmitter
 from bot.sandbox.slack.limits import Faults, RateLimits
 from bot.sandbox.slack.oauth import OAuth
 from bot.sandbox.slack.seed import DEFAULT_TEAM_ID, seed_default
@@ -39,6 +40,7 @@ class SlackSandbox:
     hub: SocketHub
     clock: ShiftableClock
     oauth: OAuth
+    events: EventEmitter
     profile: Profile = DEFAULT
 
 
@@ -52,14 +54,17 @@ def create_slack_app(
     )
     state = SlackState(shiftable)
     seed_default(state, team_id)
+    hub = SocketHub(state)
+    chosen = get_profile(profile or "default")
     sandbox = SlackSandbox(
         state=state,
         faults=Faults(),
         limits=RateLimits(),
-        hub=SocketHub(state),
+        hub=hub,
         clock=shiftable,
         oauth=OAuth(state),
-        profile=get_profile(profile or "default"),
+        events=EventEmitter(hub, chosen),
+        profile=chosen,
     )
     app = Starlette(routes=_routes(sandbox))
     app.state.slack = sandbox
@@ -67,7 +72,7 @@ def create_slack_app(
 
 
 def _routes(sb: SlackSandbox) -> list[BaseRoute]:
-    c = Control(sb.state, sb.faults, sb.limits, sb.clock)
+    c = Control(sb.state, sb.faults, sb.limits, sb.clock, sb.events)
     p = "/sandbox/slack"
 
     async def api(request: Request) -> Response:
@@ -87,6 +92,9 @@ def _routes(sb: SlackSandbox) -> list[BaseRoute]:
         Route(f"{p}/channels", guarded(c.change_channel), methods=["POST"]),
         Route(f"{p}/messages", guarded(c.messages), methods=["GET"]),
         Route(f"{p}/messages", guarded(c.post_as_user), methods=["POST"]),
+        Route(f"{p}/messages/edit", guarded(c.edit_as_user), methods=["POST"]),
+        Route(f"{p}/messages/delete", guarded(c.delete_as_user), methods=["POST"]),
+        Route(f"{p}/event-subscriptions", guarded(c.event_subscriptions), methods=["GET", "POST"]),
         Route(f"{p}/ephemeral", guarded(c.ephemerals), methods=["GET"]),
         Route(f"{p}/views", guarded(c.views), methods=["GET"]),
         Route(f"{p}/calls", guarded(c.calls), methods=["GET"]),

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from bot.sandbox.slack.blocks import check_blocks
+from bot.sandbox.slack.events import EventEmitter
 from bot.sandbox.slack.limits import ControlError, Faults, RateLimits
 from bot.sandbox.slack.seed import build_workspace
 from bot.sandbox.slack.state import (
@@ -74,11 +75,19 @@ async def _body(request: Request) -> JSON:
 class Control:
     """The handlers; routes are wired in `app.py`."""
 
-    def __init__(self, state: SlackState, faults: Faults, limits: RateLimits, clock: ShiftableClock) -> None:
+    def __init__(
+        self,
+        state: SlackState,
+        faults: Faults,
+        limits: RateLimits,
+        clock: ShiftableClock,
+        events: EventEmitter | None = None,
+    ) -> None:
         self.state = state
         self.faults = faults
         self.limits = limits
         self.clock = clock
+        self.events = events
 
     # -- lookups --------------------------------------------------------------------------------------------
 
@@ -253,7 +262,52 @@ class Control:
         )
         channel.index[msg.ts] = msg
         (parent.replies if parent is not None else channel.messages).append(msg)
+        if self.events is not None:
+            self.events.posted(ws, channel, msg)
         return JSONResponse(msg.to_api(), status_code=201)
+
+    def _own_message(self, body: JSON) -> tuple[Workspace, Channel, Message]:
+        ws = self.ws(body.get("team_id"))
+        channel = self.channel(ws, body.get("channel"))
+        user = self.user(ws, body.get("user"))
+        msg = channel.index.get(str(body.get("ts") or ""))
+        if msg is None or msg.deleted:
+            raise NotFound(f"no message {body.get('ts')} in #{channel.name}")
+        if msg.user != user.id or msg.bot_id:
+            raise ControlError(f"{user.name} can only change their own messages (Slack: cant_update_message)")
+        return ws, channel, msg
+
+    async def edit_as_user(self, request: Request) -> Response:
+        """`{channel, ts, user, text}`: a person edits their message (Slack sends `message_changed`)."""
+        body = await _body(request)
+        ws, channel, msg = self._own_message(body)
+        text = body.get("text")
+        if not isinstance(text, str) or not text:
+            raise ControlError("`text` is required")
+        before, now = {"text": msg.text}, self.state.next_ts()
+        msg.text, msg.edited = text, {"user": msg.user, "ts": now}
+        if self.events is not None:
+            self.events.changed(ws, channel, before, msg, now)
+        return JSONResponse(msg.to_api())
+
+    async def delete_as_user(self, request: Request) -> Response:
+        """`{channel, ts, user}`: a person deletes their message (Slack sends `message_deleted`)."""
+        ws, channel, msg = self._own_message(await _body(request))
+        msg.deleted = True
+        if self.events is not None:
+            self.events.deleted(ws, channel, msg, self.state.next_ts())
+        return JSONResponse({"ok": True, "channel": channel.id, "ts": msg.ts})
+
+    async def event_subscriptions(self, request: Request) -> Response:
+        """GET: where events go and every delivery attempt; POST `{url | socket_mode, retry_delays?,
+        timeout?, lose_answers?, team_id?}`: the app's Request URL (see events.py)."""
+        if self.events is None:
+            raise ControlError("this stand-in sends no events")
+        body = await _body(request) if request.method == "POST" else {}
+        ws = self.ws(body.get("team_id") or request.query_params.get("team_id"))
+        if request.method == "POST":
+            return JSONResponse(self.events.configure(ws, body))
+        return JSONResponse(self.events.describe(ws))
 
     async def ephemerals(self, request: Request) -> Response:
         """`?channel=&user=` (both optional) → ephemeral messages, per user; never in channel history."""

@@ -135,14 +135,8 @@ class SocketHub:
         if kind == "events_api":
             envelope.update(retry_attempt=0, retry_reason="")
         timeout = min(float(body.get("timeout", ACK_TIMEOUT)), ACK_TIMEOUT)
-        future: asyncio.Future[JSON] = asyncio.get_running_loop().create_future()
-        self.pending[envelope["envelope_id"]] = future
-        record: JSON = {"envelope": envelope, "team_id": team_id, "ack": None, "time": self.state.clock()}
-        self.envelopes.append(record)
-        try:
-            await targets[-1].socket.send_text(json.dumps(envelope))
-            ack = await asyncio.wait_for(future, timeout)
-        except TimeoutError:
+        ack = await self._send(targets[-1], team_id, envelope, timeout)
+        if ack is None:
             return JSONResponse(
                 {
                     "ok": False,
@@ -153,10 +147,41 @@ class SocketHub:
                 },
                 status_code=504,
             )
+        return JSONResponse({"ok": True, "envelope_id": envelope["envelope_id"], "ack": ack})
+
+    async def _send(self, target: Connection, team_id: str, envelope: JSON, wait: float) -> JSON | None:
+        """Send one envelope and wait for its ack (None when none came within `wait` seconds); recorded."""
+        future: asyncio.Future[JSON] = asyncio.get_running_loop().create_future()
+        self.pending[envelope["envelope_id"]] = future
+        record: JSON = {"envelope": envelope, "team_id": team_id, "ack": None, "time": self.state.clock()}
+        self.envelopes.append(record)
+        try:
+            await target.socket.send_text(json.dumps(envelope))
+            record["ack"] = await asyncio.wait_for(future, wait)
+        except TimeoutError:
+            return None
         finally:
             self.pending.pop(envelope["envelope_id"], None)
-        record["ack"] = ack
-        return JSONResponse({"ok": True, "envelope_id": envelope["envelope_id"], "ack": ack})
+        ack: JSON = record["ack"]
+        return ack
+
+    async def send_event(
+        self, team_id: str, payload: JSON, *, retry_attempt: int = 0, retry_reason: str = ""
+    ) -> JSON | None:
+        """An `events_api` envelope to the workspace's newest connection (events.py); its ack, or None when
+        no app is connected or none acknowledged within 3 s."""
+        targets = await self._connections(team_id)
+        if not targets:
+            return None
+        envelope: JSON = {
+            "envelope_id": str(uuid.uuid4()),
+            "type": "events_api",
+            "payload": payload,
+            "accepts_response_payload": False,
+            "retry_attempt": retry_attempt,
+            "retry_reason": retry_reason,
+        }
+        return await self._send(targets[-1], team_id, envelope, ACK_TIMEOUT)
 
     async def _connections(self, team_id: str, grace: float = 0.5) -> list[Connection]:
         """The workspace's connections, allowing an app that is just connecting `grace` seconds to finish."""
