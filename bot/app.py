@@ -259,8 +259,8 @@ _FAILED = {
 }
 
 
-def run_serve(host: str, port: int | None) -> int:
-    settings = load_settings()
+def run_serve(host: str, port: int | None, env_file: str | None = ".env") -> int:
+    settings = load_settings(env_file=env_file)
     settings.require(*serve_required(settings))
     from bot.web import serve
 
