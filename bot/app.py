@@ -223,12 +223,31 @@ class Container:
         person's workspace's subscriptions (never another workspace's)."""
         report = await self.health()
         report["ringcentral_identity"] = await self._service_identity()
+        if report.get("database") == "ok":
+            report["stored_secrets"] = await self._secrets_alarm()
         if self.notifier is not None and report.get("database") == "ok":
             report["notifications"] = await self.notifier.health(actor.team_id)
         return report
 
+    async def _secrets_alarm(self) -> str:
+        """"ok", or the alarm of a wrong THREAD_NOTE_SECRET_KEY with the next step."""
+        assert self.store is not None
+        bad, total = await self.store.undecryptable_secrets()
+        self.metrics.undecryptable_secrets.set(bad)
+        if not bad:
+            return "ok"
+        return (
+            f"ALARM: {bad} of {total} can't be decrypted with THREAD_NOTE_SECRET_KEY (a wrong key?): the "
+            "admin should run `thread-note-bot check`; people affected must connect again"
+        )
+
     async def refresh_metrics(self) -> None:
-        """Per-subscription gauges, read from the store at scrape time."""
+        """Per-subscription gauges and the undecryptable-secrets gauge, read from the store at scrape time."""
+        if self.store is not None:
+            try:
+                self.metrics.undecryptable_secrets.set((await self.store.undecryptable_secrets())[0])
+            except StoreError as exc:
+                log.warning("metrics.refresh_failed", error=type(exc).__name__)
         if self.notifier is not None:
             try:
                 self.metrics.set_subscriptions(await self.notifier.status())
