@@ -311,8 +311,8 @@ def check_slack(settings: Settings, broken: set[str] | None = None) -> list[Resu
             )
     if settings.slack_app_token is not None:
         results.append(_check_app_token(settings, settings.slack_app_token.get_secret_value()))
-    if "SLACK_SIGNING_SECRET" in broken:
-        return results
+    if "SLACK_SIGNING_SECRET" in broken or settings.slack_signing_secret is None:
+        return results  # reported with the settings, or not needed (Socket Mode)
     results.append(
         _ok(
             "Slack: SLACK_SIGNING_SECRET looks right; only Slack's first request can prove it "
@@ -419,7 +419,7 @@ async def _sign_out(http: httpx.AsyncClient, endpoint: Any, tokens: Any) -> None
 
 async def _as_service_identity(settings: Settings, tokens: Any) -> list[Result]:
     from bot.ringcentral import RingCentralClient, UserTokenAuth
-    from bot.ringcentral.errors import RingCentralError
+    from bot.ringcentral.errors import RateLimited, RingCentralError
 
     assert settings.ringcentral_client_id and settings.ringcentral_client_secret
     client = RingCentralClient(
@@ -441,6 +441,9 @@ async def _as_service_identity(settings: Settings, tokens: Any) -> list[Result]:
             _ok(f"RingCentral: the service identity signs in with RINGCENTRAL_JWT as {name} (ext {me.id})")
         ]
         threads = await _threads_visible(client)
+        if isinstance(threads, RateLimited):  # one line, and no more requests into the penalty
+            results.append(_bad(_rc_failure(settings, "listing message threads", threads)))
+            return results
         results.append(await _check_handler(settings, client, me, threads))
         results.append(_check_sms_permission(settings, threads))
     finally:
