@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from bot.servers import BackgroundServer
 from tests.check.helpers import OK, SKIP, Outcome, base_env, run_cli, store_a_link
 from tests.kit.rc import RcAdmin, RcSandbox
 from tests.kit.slack import SlackStandin
@@ -95,7 +96,7 @@ def test_restapi_appended_to_the_server_url_is_named(env: Env, check: Check, rc_
 
 
 def test_a_server_url_that_is_not_ringcentral_is_named(
-    env: Env, check: Check, slack_standin: SlackStandin, serve_app
+    env: Env, check: Check, slack_standin: SlackStandin, serve_app: Callable[[Any], BackgroundServer]
 ) -> None:
     env["RINGCENTRAL_SERVER_URL"] = slack_standin.url  # the Slack stand-in
     check(env, "--before-start").one_red_line("RINGCENTRAL_SERVER_URL", "does not answer like RingCentral")
