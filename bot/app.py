@@ -230,7 +230,7 @@ class Container:
         return report
 
     async def _secrets_alarm(self) -> str:
-        """"ok", or the alarm of a wrong THREAD_NOTE_SECRET_KEY with the next step."""
+        """ "ok", or the alarm of a wrong THREAD_NOTE_SECRET_KEY with the next step."""
         assert self.store is not None
         bad, total = await self.store.undecryptable_secrets()
         self.metrics.undecryptable_secrets.set(bad)

@@ -203,6 +203,8 @@ def _database_hint(problem: str) -> str:
         return "check the user name and password in THREAD_NOTE_DATABASE_URL."
     if "does not exist" in lowered:
         return "create that database (createdb) or fix its name in THREAD_NOTE_DATABASE_URL."
+    if "sqlite file" in lowered:
+        return "check the path in THREAD_NOTE_DATABASE_URL and that this user may read and write it."
     return "check THREAD_NOTE_DATABASE_URL and that the server runs."
 
 
@@ -245,6 +247,11 @@ async def check_secret_key(settings: Settings) -> Result:
 
 def _missing_sqlite(path: Path) -> Result | None:
     """A SQLite file that does not exist yet is fine (serve creates it) when its folder exists."""
+    if path.is_dir():
+        return _bad(
+            f"Database: {path} is a folder, not a SQLite file: name a file in THREAD_NOTE_DATABASE_URL, "
+            f"e.g. sqlite:///{path / 'thread-note-bot.db'}."
+        )
     if path.exists():
         return None
     if not path.parent.is_dir():

@@ -88,6 +88,11 @@ def pasting_problem(value: str) -> str | None:
         return "has a leading space: remove it"
     if any(c.isspace() for c in value):
         return "holds a space or line break in the middle: paste it again in one piece"
+    if not value.isascii() or not value.isprintable():
+        return (
+            "holds a character that is not plain ASCII (a typographic dash or quote, or an invisible one, "
+            "from a document or chat): copy it again from its source"
+        )
     return None
 
 
@@ -100,6 +105,23 @@ def _jwt_problem(value: str) -> str | None:
     parts = value.split(".")
     if len(parts) != 3 or not all(re.fullmatch(r"[A-Za-z0-9_-]+=*", p) for p in parts):
         return "is not a JWT (three base64url parts joined by dots)"
+    return None
+
+
+def _server_url_problem(value: str) -> str | None:
+    """A PostgreSQL URL whose host or port cannot be right (a password holding `@`, a port out of range)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(value)
+        port = url.port
+    except (ArgumentError, ValueError):
+        return "is not a database URL: write postgresql://user:password@host:5432/database"
+    if url.host and "@" in url.host:
+        return "has an @ too many (in the password?): percent-encode it in the password as %40"
+    if port is not None and not 1 <= port <= 65535:
+        return f"has port {port}: use a TCP port from 1 to 65535 (PostgreSQL's is 5432)"
     return None
 
 
@@ -240,7 +262,7 @@ class Settings(BaseSettings):
         scheme = urlsplit(v).scheme.split("+")[0]
         if scheme not in ("sqlite", "postgresql", "postgres"):
             raise ValueError("unsupported database")
-        problem = _sqlite_problem(v) if scheme == "sqlite" else None
+        problem = _sqlite_problem(v) if scheme == "sqlite" else _server_url_problem(v)
         if problem:
             raise SettingProblem(problem)
         return v

@@ -94,6 +94,8 @@ def check_reachable(url: URL) -> None:
         directory = Path(url.database).parent
         if not directory.is_dir():
             raise unavailable(describe(url), FileNotFoundError(f"directory {directory} does not exist"))
+        if Path(url.database).is_dir():
+            raise unavailable(describe(url), IsADirectoryError(f"{url.database} is a folder, not a file"))
 
 
 def _use_wal(cursor: Any) -> None:

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from bot.servers import BackgroundServer
+from bot.store import Store, StoreUnavailable
 from tests.check.helpers import OK, SKIP, Outcome, base_env, run_cli, store_a_link
 from tests.kit.rc import RcAdmin, RcSandbox
 from tests.kit.slack import SlackStandin
@@ -220,3 +221,66 @@ def test_a_rate_limit_after_signing_in_is_a_rate_limit_not_a_permission(
     done = check(env, "--before-start")
     assert "wait 42 s" in done.one_red_line("RingCentral", "rate-limited")
     assert "permission" not in done.out.lower()
+
+
+@needs_postgres
+async def test_the_store_that_serve_opens_understands_libpq_sslmode(database_url: str) -> None:
+    """`serve` opens the store the same way: `?sslmode=…` from a managed service must not break it."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("libpq parameters are PostgreSQL's")
+    store = await Store.open(f"{database_url}?sslmode=prefer&application_name=thread-note-bot", [KEY])
+    try:
+        assert await store.get_state("nothing") is None
+    finally:
+        await store.close()
+    with pytest.raises(StoreUnavailable, match="THREAD_NOTE_DATABASE_URL"):
+        await Store.open(f"{database_url}?sslmode=require", [KEY], connect_timeout=5)
+
+
+KEY = Fernet.generate_key().decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("postgresql://bot:pa@ss@db.example.com/bot", "%40"),
+        ("postgresql://bot@db.example.com:99999/bot", "port 99999"),
+        ("postgresql://bot@db.example.com:abc/bot", "not a database URL"),
+        ("postgresql://bot@db.example.com/bot?sslmode=on", "sslmode='on'"),
+        ("postgresql://bot@db.example.com/bot?sslmode=verify-full&sslrootcert=/nowhere.crt", "not a file"),
+        ("mysql://bot@db.example.com/bot", "unsupported database"),
+    ],
+)
+def test_a_malformed_database_url_is_named(env: Env, check: Check, url: str, said: str) -> None:
+    env["THREAD_NOTE_DATABASE_URL"] = url
+    check(env, "--before-start").one_red_line("THREAD_NOTE_DATABASE_URL", said)
+
+
+def test_a_folder_as_the_sqlite_file_is_named(env: Env, check: Check, tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    env["THREAD_NOTE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'data'}"
+    check(env, "--before-start").one_red_line("THREAD_NOTE_DATABASE_URL", "is a folder")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-1\u20132-3", "not plain ASCII"),
+        ("SLACK_BOT_TOKEN", "xoxb-1-2-3", "invalid_auth"),
+        ("SLACK_APP_TOKEN", "xoxb-1-2-3", "bot token"),
+        ("SLACK_APP_TOKEN", "xapp-1-2-3", "connections:write"),
+        ("THREAD_NOTE_SECRET_KEY", "hunter2", "Fernet"),
+        ("THREAD_NOTE_PUBLIC_URL", "bot.example.com", "https URL"),
+        ("THREAD_NOTE_PUBLIC_URL", "https://bot.example.com/slack/events", "base URL"),
+        ("THREAD_NOTE_PUBLIC_URL", "http://bot.example.com", "not https"),
+        ("RINGCENTRAL_SERVER_URL", "platform.ringcentral.com", "http(s) URL"),
+        ("RINGCENTRAL_CLIENT_ID", "not-our-app", "Credentials"),
+        ("RINGCENTRAL_JWT", "aaa.bbb.ccc", "create a JWT credential"),
+        ("PORT", "http", "TCP port"),
+    ],
+)
+def test_more_mistakes_are_each_one_red_line(
+    env: Env, check: Check, name: str, value: str, said: str
+) -> None:
+    env[name] = value
+    check(env, "--before-start").one_red_line(name, said)
