@@ -69,12 +69,11 @@ class InstalledWorkspaces:
             return cached[1]
         try:
             bot = await self._store.find_slack_bot(None, team_id)
-        except UndecryptableSecret:  # a wrong THREAD_NOTE_SECRET_KEY: its channels pause, nothing is lost
+        except UndecryptableSecret as exc:  # a wrong THREAD_NOTE_SECRET_KEY: its channels pause, nothing lost
             log.error(
-                "workspace.installation_undecryptable",
+                "slack.installation_undecryptable",
                 team_id=team_id,
-                hint="THREAD_NOTE_SECRET_KEY does not decrypt this workspace's installation: put the old key "
-                "back after the new one (new,old), or install the app in the workspace again",
+                hint=f"{exc}; or install the app in that workspace again",
             )
             bot = None
         token = (bot or {}).get("bot_token")
