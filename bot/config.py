@@ -146,6 +146,13 @@ def _http_url(value: str | None) -> str | None:
     return value
 
 
+def _nonempty_url(value: str) -> str:
+    url = _http_url(value)
+    if url is None:
+        raise ValueError("must not be empty")
+    return url
+
+
 class Settings(BaseSettings):
     """All settings; which ones are required depends on the command (see `require`)."""
 
@@ -221,9 +228,7 @@ class Settings(BaseSettings):
     @field_validator("ringcentral_server_url")
     @classmethod
     def _server_url(cls, v: str) -> str:
-        url = _http_url(v)
-        if url is None:
-            raise ValueError("must not be empty")
+        url = _nonempty_url(v)
         path = urlsplit(url).path.rstrip("/")
         if path:
             raise SettingProblem(
@@ -243,10 +248,7 @@ class Settings(BaseSettings):
     @field_validator("slack_api_url")
     @classmethod
     def _required_url(cls, v: str) -> str:
-        url = _http_url(v)
-        if url is None:
-            raise ValueError("must not be empty")
-        return url
+        return _nonempty_url(v)
 
     @field_validator("public_url")
     @classmethod
