@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import re
 import time
 from collections.abc import Callable
@@ -258,6 +259,11 @@ def _missing_sqlite(path: Path) -> Result | None:
         return _bad(
             f"Database: the folder {path.parent} of the SQLite file does not exist: create it or change "
             "THREAD_NOTE_DATABASE_URL."
+        )
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return _bad(
+            f"Database: this user may not create files in {path.parent}, so serve cannot create the SQLite "
+            "file there: give it write access (chown) or change THREAD_NOTE_DATABASE_URL."
         )
     return _ok(f"Database: sqlite file {path} does not exist yet; serve creates it and its tables")
 
@@ -556,7 +562,8 @@ def _sign_in_problem(exc: Exception) -> str:
     if error == "invalid_client" or code in ("OAU-123", "OAU-146"):
         return (
             f"RingCentral: RINGCENTRAL_CLIENT_ID / RINGCENTRAL_CLIENT_SECRET are refused ({code or error}): "
-            "copy them again from the app's Credentials page in the Developer Console."
+            "copy them again from the app's Credentials page in the Developer Console (an app still in "
+            "the sandbox needs RINGCENTRAL_SERVER_URL=https://platform.devtest.ringcentral.com)."
         )
     if error == "unauthorized_client" or code == "OAU-251":
         return (
@@ -675,6 +682,13 @@ def collect(env_file: str | None = ".env", before_start: bool = False) -> list[R
         results.append(_skip("Secret key: not checked until the database can be read"))
     if settings.slack_bot_token is not None or "SLACK_BOT_TOKEN" in broken:
         run("Slack", ("SLACK_API_URL", "SLACK_BOT_TOKEN"), lambda: check_slack(settings, broken))
+    elif settings.oauth:
+        results.append(
+            _ok(
+                "Slack: many workspaces (SLACK_CLIENT_ID): each workspace's token comes with its "
+                "installation (/slack/install), nothing to check here"
+            )
+        )
     run(
         "RingCentral",
         ("RINGCENTRAL_SERVER_URL", "RINGCENTRAL_CLIENT_ID", "RINGCENTRAL_CLIENT_SECRET", "RINGCENTRAL_JWT"),

@@ -247,8 +247,10 @@ class Settings(BaseSettings):
 
     @field_validator("slack_api_url")
     @classmethod
-    def _required_url(cls, v: str) -> str:
-        return _nonempty_url(v)
+    def _slack_api_url(cls, v: str) -> str:
+        """With its trailing slash: slack_sdk joins method names to it (…/api + auth.test would lose /api)."""
+        url = _nonempty_url(v)
+        return url if url.endswith("/") else url + "/"
 
     @field_validator("public_url")
     @classmethod
@@ -352,6 +354,12 @@ def load_settings(
     """Load settings, turning pydantic's report into one line that names the setting."""
     try:
         settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg,arg-type]  # env names
+    except (OSError, UnicodeDecodeError) as exc:  # the settings file itself
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(
+            f"the settings file {env_file} cannot be read ({reason}): check it is a text file "
+            "this user may read."
+        ) from None
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"

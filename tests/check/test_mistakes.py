@@ -284,3 +284,28 @@ def test_more_mistakes_are_each_one_red_line(
 ) -> None:
     env[name] = value
     check(env, "--before-start").one_red_line(name, said)
+
+
+def test_a_settings_file_that_is_not_text_is_one_line(env: Env, check: Check, tmp_path: Path) -> None:
+    (tmp_path / "prod.env").write_bytes(b"\xff\xfe\x00garbage\x00")
+    done = check(dict.fromkeys(env), "--env-file", "prod.env", "--before-start")
+    done.one_red_line("prod.env", "cannot be read")
+
+
+def test_a_sqlite_folder_this_user_cannot_write_is_named(env: Env, check: Check, tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root may write anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    env["THREAD_NOTE_DATABASE_URL"] = f"sqlite:///{locked / 'bot.db'}"
+    check(env, "--before-start").one_red_line("THREAD_NOTE_DATABASE_URL", "write access")
+
+
+def test_the_slack_api_url_gets_its_trailing_slash(
+    env: Env, check: Check, slack_standin: SlackStandin
+) -> None:
+    env["SLACK_API_URL"] = slack_standin.api_url.rstrip("/")  # …/api, as people write it
+    assert check(env, "--before-start").status == 0
+    from bot.config import load_settings
+
+    assert load_settings(env_file=None, SLACK_API_URL="https://slack.com/api").slack_api_url.endswith("/api/")
