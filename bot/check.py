@@ -292,7 +292,7 @@ def check_slack(settings: Settings, broken: set[str] | None = None) -> list[Resu
         ]
     data = _json(response)
     if response.status_code != 200 or not isinstance(data, dict):
-        return [_bad(f"Slack: {api}auth.test answered HTTP {response.status_code}: check SLACK_API_URL.")]
+        return [_slack_http_problem(api, "auth.test", response)]
     if not data.get("ok"):
         error = str(data.get("error") or "unknown error")
         hint = {
@@ -335,12 +335,32 @@ def check_slack(settings: Settings, broken: set[str] | None = None) -> list[Resu
     return results
 
 
+def _slack_http_problem(api: str, method: str, response: httpx.Response) -> Result:
+    """A Slack answer that is not Slack's JSON: a rate limit, Slack's own trouble, or not Slack at all."""
+    status = response.status_code
+    if status == 429:
+        wait = response.headers.get("retry-after")
+        when = f"wait {wait} s" if wait and wait.isdigit() else "wait a minute"
+        return _bad(f"Slack: rate-limited on {method} (HTTP 429): {when}, then run check again.")
+    if status >= 500:
+        return _bad(
+            f"Slack: {api}{method} answered HTTP {status}: Slack is having trouble (status.slack.com); "
+            "run check again in a few minutes."
+        )
+    return _bad(
+        f"Slack: {api}{method} answered HTTP {status}, not Slack's JSON: check SLACK_API_URL "
+        "(default https://slack.com/api/)."
+    )
+
+
 def _check_app_token(settings: Settings, token: str) -> Result:
     try:
         response = _slack_call(settings, "apps.connections.open", token)
     except httpx.HTTPError as exc:
         return _bad(f"Slack: cannot reach {settings.slack_api_url} for Socket Mode ({_reason(exc)}).")
     data = _json(response)
+    if response.status_code != 200 or not isinstance(data, dict):
+        return _slack_http_problem(settings.slack_api_url, "apps.connections.open", response)
     if isinstance(data, dict) and data.get("ok"):
         return _ok("Slack: Socket Mode works (SLACK_APP_TOKEN opens a connection)")
     error = data.get("error") if isinstance(data, dict) else f"HTTP {response.status_code}"

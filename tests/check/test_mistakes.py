@@ -309,3 +309,15 @@ def test_the_slack_api_url_gets_its_trailing_slash(
     from bot.config import load_settings
 
     assert load_settings(env_file=None, SLACK_API_URL="https://slack.com/api").slack_api_url.endswith("/api/")
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [(429, "rate-limited on auth.test (HTTP 429): wait 30 s"), (503, "Slack is having trouble")],
+)
+def test_slack_answering_429_or_503_is_not_blamed_on_the_url(
+    env: Env, check: Check, slack_standin: SlackStandin, status: int, said: str
+) -> None:
+    slack_standin.fault("auth.test", "ratelimited" if status == 429 else None, status=status, retry_after=30)
+    line = check(env, "--before-start").one_red_line("Slack", said)
+    assert "SLACK_API_URL" not in line
