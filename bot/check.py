@@ -225,6 +225,11 @@ async def check_secret_key(settings: Settings) -> Result:
 
     cipher = TokenCipher(settings.secret_keys)
     target = async_url(settings.database_url)
+    nothing_yet = _ok(
+        "Secret key: THREAD_NOTE_SECRET_KEY is valid; nothing is stored yet to prove it against"
+    )
+    if _no_sqlite_file_yet(target):
+        return nothing_yet  # connecting would create the file: check changes nothing
     engine = make_engine(target, connect_timeout=TIMEOUT)
     try:
         async with translated(describe(target)), engine.connect() as conn:
@@ -235,7 +240,7 @@ async def check_secret_key(settings: Settings) -> Result:
     finally:
         await engine.dispose()
     if not total:
-        return _ok("Secret key: THREAD_NOTE_SECRET_KEY is valid; nothing is stored yet to prove it against")
+        return nothing_yet
     if not bad:
         return _ok(f"Secret key: THREAD_NOTE_SECRET_KEY decrypts the {total} stored secret(s)")
     return _bad(
@@ -244,6 +249,12 @@ async def check_secret_key(settings: Settings) -> Result:
         "environment), list it after the new one (new,old) and run `thread-note-bot reencrypt`; without "
         "it, people must run /thread-note connect again."
     )
+
+
+def _no_sqlite_file_yet(target: Any) -> bool:
+    from bot.store.urls import is_memory, is_sqlite
+
+    return is_sqlite(target) and not is_memory(target) and not Path(str(target.database)).exists()
 
 
 def _missing_sqlite(path: Path) -> Result | None:

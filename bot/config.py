@@ -108,7 +108,7 @@ def _jwt_problem(value: str) -> str | None:
     return None
 
 
-def _server_url_problem(value: str) -> str | None:
+def _database_server_problem(value: str) -> str | None:
     """A PostgreSQL URL whose host or port cannot be right (a password holding `@`, a port out of range)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -266,7 +266,7 @@ class Settings(BaseSettings):
         scheme = urlsplit(v).scheme.split("+")[0]
         if scheme not in ("sqlite", "postgresql", "postgres"):
             raise ValueError("unsupported database")
-        problem = _sqlite_problem(v) if scheme == "sqlite" else _server_url_problem(v)
+        problem = _sqlite_problem(v) if scheme == "sqlite" else _database_server_problem(v)
         if problem:
             raise SettingProblem(problem)
         return v

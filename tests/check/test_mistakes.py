@@ -321,3 +321,8 @@ def test_slack_answering_429_or_503_is_not_blamed_on_the_url(
     slack_standin.fault("auth.test", "ratelimited" if status == 429 else None, status=status, retry_after=30)
     line = check(env, "--before-start").one_red_line("Slack", said)
     assert "SLACK_API_URL" not in line
+
+
+def test_check_creates_no_database_file(env: Env, check: Check, tmp_path: Path) -> None:
+    assert check(env, "--before-start").status == 0
+    assert not (tmp_path / "bot.db").exists()
