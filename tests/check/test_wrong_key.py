@@ -164,3 +164,15 @@ def test_an_undecryptable_workspace_installation_is_one_line_not_a_crash(
         )
     finally:
         server.stop()
+
+
+def test_reencrypt_without_a_reachable_database_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    env: dict[str, str | None] = {
+        "THREAD_NOTE_DATABASE_URL": f"sqlite:///{tmp_path / 'nowhere' / 'bot.db'}",
+        "THREAD_NOTE_SECRET_KEY": Fernet.generate_key().decode(),
+    }
+    done = run_cli(monkeypatch, capsys, tmp_path, env, "reencrypt")
+    assert done.status == 1 and "Traceback" not in done.err
+    assert len(done.err.strip().splitlines()) == 1 and "THREAD_NOTE_DATABASE_URL" in done.err
