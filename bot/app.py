@@ -235,6 +235,8 @@ class Container:
         person's workspace's subscriptions (never another workspace's)."""
         report = await self.health()
         report["ringcentral_identity"] = await self._service_identity()
+        if report.get("database") == "ok":
+            report["stored_secrets"] = await self._secrets_alarm()
         if self.notifier is not None and report.get("database") == "ok":
             report["notifications"] = await self.notifier.health(actor.team_id)
             if self.notifier.webhook is not None:
@@ -242,17 +244,33 @@ class Container:
                 report["real_time"] = alarm or "on (RingCentral pushes changes; polling runs as well)"
         return report
 
+    async def _secrets_alarm(self) -> str:
+        """ "ok", or the alarm of a wrong THREAD_NOTE_SECRET_KEY with the next step."""
+        assert self.store is not None
+        bad, total = await self.store.undecryptable_secrets()
+        self.metrics.undecryptable_secrets.set(bad)
+        if not bad:
+            return "ok"
+        return (
+            f"ALARM: {bad} of {total} can't be decrypted with THREAD_NOTE_SECRET_KEY (a wrong key?): the "
+            "admin should run `thread-note-bot check`; people affected must connect again"
+        )
+
     async def refresh_metrics(self) -> None:
-        """Per-subscription gauges, read from the store at scrape time, at most once every
-        METRICS_CACHE_SECONDS (scrapes in between get the same figures: scraping fast costs nothing)."""
+        """Per-subscription gauges, the webhook's and the undecryptable-secrets gauge, read from the store at
+        scrape time, at most once every METRICS_CACHE_SECONDS (scrapes in between get the same figures:
+        scraping fast costs nothing)."""
         now = time.monotonic()
-        if self.notifier is None or now - self._metrics_read < METRICS_CACHE_SECONDS:
+        if now - self._metrics_read < METRICS_CACHE_SECONDS:
             return
         self._metrics_read = now
         try:
-            self.metrics.set_subscriptions(await self.notifier.status())
-            if self.notifier.webhook is not None:
-                self.metrics.set_webhook(await self.notifier.webhook.status())
+            if self.store is not None:
+                self.metrics.undecryptable_secrets.set((await self.store.undecryptable_secrets())[0])
+            if self.notifier is not None:
+                self.metrics.set_subscriptions(await self.notifier.status())
+                if self.notifier.webhook is not None:
+                    self.metrics.set_webhook(await self.notifier.webhook.status())
         except StoreError as exc:  # a scrape reports what it can
             log.warning("metrics.refresh_failed", error=type(exc).__name__)
 
@@ -280,9 +298,11 @@ _FAILED = {
 }
 
 
-def run_serve(host: str, port: int | None, metrics_address: str | None = None) -> int:
+def run_serve(
+    host: str, port: int | None, env_file: str | None = ".env", metrics_address: str | None = None
+) -> int:
     overrides = {"THREAD_NOTE_METRICS_ADDRESS": metrics_address} if metrics_address else {}
-    settings = load_settings(**overrides)
+    settings = load_settings(env_file=env_file, **overrides)
     settings.require(*serve_required(settings))
     from bot.web import serve
 

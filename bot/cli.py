@@ -1,6 +1,7 @@
 """`thread-note-bot` — the console script (also `python -m bot`).
 
-Subcommands (interface contract): serve, sandbox, demo, check.
+Subcommands (interface contract): serve, sandbox, demo, check; and reencrypt. `--env-file PATH` (before or
+after the command) reads settings from that file instead of `./.env`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.config import ConfigError
+from bot.config import LOG_LEVELS, ConfigError
+
+DEFAULT_ENV_FILE = ".env"
 
 
 def _port_default(fallback: int) -> int:
@@ -32,9 +35,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), help="default: INFO")
+    env_help = "read settings from this file instead of ./.env (the environment still wins)"
+    parser.add_argument("--env-file", metavar="PATH", default=DEFAULT_ENV_FILE, help=env_help)
+    # the same option after the command (`check --env-file prod.env`); SUPPRESS keeps the global one otherwise
+    with_env = argparse.ArgumentParser(add_help=False)
+    with_env.add_argument("--env-file", metavar="PATH", default=argparse.SUPPRESS, help=env_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)")
+    serve = sub.add_parser(
+        "serve",
+        parents=[with_env],
+        help="run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)",
+    )
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
     serve.add_argument(
@@ -73,9 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     copy_db.add_argument("--force", action="store_true", help="replace whatever the target holds")
 
-    sub.add_parser("check", help="validate configuration and reach Slack, RingCentral and the database")
+    check = sub.add_parser(
+        "check",
+        parents=[with_env],
+        help="validate configuration and reach Slack, RingCentral and the database",
+    )
+    check.add_argument(
+        "--before-start",
+        action="store_true",
+        help="the bot is not running yet: don't ask its public URL for /healthz (for `check && serve`)",
+    )
     sub.add_parser(
         "reencrypt",
+        parents=[with_env],
         help="re-encrypt stored tokens with the first THREAD_NOTE_SECRET_KEY (then the old keys can go)",
     )
     return parser
@@ -89,7 +111,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from bot import logs
 
-    logs.configure(args.log_level)
+    failed = 1 if args.command == "check" else 2  # check's own convention: 1 whenever something is wrong
+    level = str(args.log_level).strip().upper()
+    if level not in LOG_LEVELS:
+        if args.command != "check":  # check reports LOG_LEVEL among the other settings
+            print(
+                f"thread-note-bot: LOG_LEVEL (or --log-level) is {args.log_level!r}, not a log level: "
+                "use DEBUG, INFO, WARNING or ERROR.",
+                file=sys.stderr,
+            )
+            return failed
+        level = "WARNING"
+    logs.configure(level)
+    env_file = args.env_file
+    if env_file != DEFAULT_ENV_FILE and not os.path.isfile(env_file):
+        print(
+            f"thread-note-bot: --env-file {env_file}: no such file (give the path of your .env file).",
+            file=sys.stderr,
+        )
+        return failed
     try:
         if args.command == "sandbox" and args.slack:
             from bot.sandbox.slack.cli import run_slack_sandbox
@@ -103,7 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from bot.app import run_serve
 
-            return run_serve(host=args.host, port=args.port, metrics_address=args.metrics_address)
+            return run_serve(
+                host=args.host, port=args.port, env_file=env_file, metrics_address=args.metrics_address
+            )
         if args.command == "demo":
             from bot.demo import run_demo
 
@@ -111,38 +153,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             from bot.check import run_check
 
-            return run_check()
+            return run_check(env_file=env_file, before_start=args.before_start)
         if args.command == "reencrypt":
-            return _reencrypt()
+            return _reencrypt(env_file)
         if args.command == "copy-db":
             return _copy_db(args.source, args.target, force=args.force)
     except ConfigError as exc:
         print(f"thread-note-bot: {exc}", file=sys.stderr)
-        return 2
+        return failed
     except KeyboardInterrupt:
         return 130
     parser.error(f"unknown command {args.command!r}")
     return 2
 
 
-def _reencrypt() -> int:
-    """Key rotation, step 2: `THREAD_NOTE_SECRET_KEY=new,old thread-note-bot reencrypt`, then drop `old`."""
+def _reencrypt(env_file: str) -> int:
+    """Key rotation, step 2: `THREAD_NOTE_SECRET_KEY=new,old thread-note-bot reencrypt`, then drop `old`.
+
+    One transaction: when any stored secret fits none of the keys, nothing changes and the one line says
+    how many and what to do (a wrong key must not cost the secrets that the right one could still rescue).
+    """
     import asyncio
 
     from bot.config import load_settings
-    from bot.store import Store
+    from bot.store import Store, StoreError, UndecryptableSecret
 
-    settings = load_settings(("THREAD_NOTE_SECRET_KEY",))
+    settings = load_settings(("THREAD_NOTE_SECRET_KEY",), env_file=env_file)
 
-    async def run() -> int:
+    async def run() -> tuple[int, int]:
         keys = [k.get_secret_value() for k in settings.secret_keys]
         store = await Store.open(settings.database_url, keys)
         try:
-            return await store.reencrypt_secrets()
+            try:
+                return await store.reencrypt_secrets(), 0
+            except UndecryptableSecret:
+                return 0, (await store.undecryptable_secrets())[0]
         finally:
             await store.close()
 
-    changed = asyncio.run(run())
+    try:
+        changed, unreadable = asyncio.run(run())
+    except StoreError as exc:
+        print(f"thread-note-bot reencrypt: {exc}", file=sys.stderr)
+        return 1
+    if unreadable:
+        print(
+            f"thread-note-bot reencrypt: {unreadable} stored secret(s) fit no key in THREAD_NOTE_SECRET_KEY, "
+            "so nothing was changed: list the old key after the new one (new,old; find it in backups of your "
+            ".env or another replica's environment) and run reencrypt again.",
+            file=sys.stderr,
+        )
+        return 1
     print(f"re-encrypted {changed} stored secret(s) with the first key; the other keys can now be removed")
     return 0
 

@@ -6,6 +6,7 @@ start-up with one line that names it and says what to do (`ConfigError`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -21,6 +22,11 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message is one line naming it."""
+
+
+class SettingProblem(ValueError):
+    """A validator's complete sentence about a setting ("has a trailing space: remove it"): shown after the
+    setting's name as it is, instead of "is invalid (…): set it to …"."""
 
 
 _HINTS = {
@@ -47,7 +53,89 @@ _HINTS = {
     "THREAD_NOTE_METRICS_ADDRESS": "host:port of a private listener for /metrics and /healthz's detail, "
     "such as 127.0.0.1:9100",
     "THREAD_NOTE_METRICS_TOKEN": "a long random string that Prometheus sends as `Authorization: Bearer …`",
+    "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
 }
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# Settings whose values are pasted secrets or ids: a stray space or quote breaks them in ways that look like
+# a refusal or a network problem, so they are caught here, naming the setting and never showing the value.
+_PASTED = (
+    "slack_bot_token",
+    "slack_signing_secret",
+    "slack_app_token",
+    "ringcentral_client_id",
+    "ringcentral_client_secret",
+    "ringcentral_jwt",
+    "slack_client_id",
+    "slack_client_secret",
+)
+_QUOTES = "\"'\u2018\u2019\u201c\u201d`"
+_SLACK_TOKEN_KINDS = {
+    "xoxb-": "a bot token",
+    "xoxp-": "a user token",
+    "xapp-": "an app-level token",
+    "xoxe": "a refresh or configuration token",
+}
+
+
+def pasting_problem(value: str) -> str | None:
+    """What a stray character does to a pasted secret, in words that never include the secret."""
+    if not value:
+        return None
+    if value[0] in _QUOTES or value[-1] in _QUOTES:
+        return "is wrapped in quotes: remove them"
+    if value != value.rstrip():
+        return "has a trailing space or line break: remove it"
+    if value != value.lstrip():
+        return "has a leading space: remove it"
+    if any(c.isspace() for c in value):
+        return "holds a space or line break in the middle: paste it again in one piece"
+    if not value.isascii() or not value.isprintable():
+        return (
+            "holds a character that is not plain ASCII (a typographic dash or quote, or an invisible one, "
+            "from a document or chat): copy it again from its source"
+        )
+    return None
+
+
+def _slack_token_kind(value: str) -> str:
+    return next((kind for prefix, kind in _SLACK_TOKEN_KINDS.items() if value.startswith(prefix)), "")
+
+
+def _jwt_problem(value: str) -> str | None:
+    """RingCentral's JWT credentials are three base64url parts joined by dots (header.payload.signature)."""
+    parts = value.split(".")
+    if len(parts) != 3 or not all(re.fullmatch(r"[A-Za-z0-9_-]+=*", p) for p in parts):
+        return "is not a JWT (three base64url parts joined by dots)"
+    return None
+
+
+def _database_server_problem(value: str) -> str | None:
+    """A PostgreSQL URL whose host or port cannot be right (a password holding `@`, a port out of range)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(value)
+        port = url.port
+    except (ArgumentError, ValueError):
+        return "is not a database URL: write postgresql://user:password@host:5432/database"
+    if url.host and "@" in url.host:
+        return "has an @ too many (in the password?): percent-encode it in the password as %40"
+    if port is not None and not 1 <= port <= 65535:
+        return f"has port {port}: use a TCP port from 1 to 65535 (PostgreSQL's is 5432)"
+    return None
+
+
+def _sqlite_problem(value: str) -> str | None:
+    """`sqlite://bot.db` (two slashes) names a host, not a file: SQLAlchemy would open an empty in-memory
+    database (or fail), so the mistake is named with the spelling that works."""
+    parts = urlsplit(value)
+    if parts.netloc:
+        path = parts.netloc + parts.path
+        return f"has two slashes, so {parts.netloc} reads as a host: write sqlite:///{path} (three slashes)"
+    return None
 
 
 def split_host_port(value: str) -> tuple[str, int]:
@@ -61,10 +149,19 @@ def split_host_port(value: str) -> tuple[str, int]:
 def _http_url(value: str | None) -> str | None:
     if value is None or value == "":
         return None
+    if value != value.strip() or any(c in value for c in _QUOTES):
+        raise SettingProblem("holds spaces or quotes: remove them")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("not an http(s) URL")
     return value
+
+
+def _nonempty_url(value: str) -> str:
+    url = _http_url(value)
+    if url is None:
+        raise ValueError("must not be empty")
+    return url
 
 
 class Settings(BaseSettings):
@@ -97,28 +194,77 @@ class Settings(BaseSettings):
     # Operators' surfaces: /metrics and /healthz's detail on a private listener, or behind a bearer token.
     metrics_address: str | None = Field(None, validation_alias="THREAD_NOTE_METRICS_ADDRESS")
     metrics_token: SecretStr | None = Field(None, validation_alias="THREAD_NOTE_METRICS_TOKEN")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+
+    @field_validator(*_PASTED, mode="before")
+    @classmethod
+    def _pasted(cls, v: object) -> object:
+        text = v.get_secret_value() if isinstance(v, SecretStr) else v
+        problem = pasting_problem(text) if isinstance(text, str) else None
+        if problem:
+            raise SettingProblem(problem)
+        return v
 
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token(cls, v: SecretStr | None) -> SecretStr | None:
-        if v is not None and v.get_secret_value() and not v.get_secret_value().startswith("xoxb-"):
+        value = v.get_secret_value() if v is not None else ""
+        if value and not value.startswith("xoxb-"):
+            kind = _slack_token_kind(value)
+            if kind:
+                raise SettingProblem(f"is {kind}, not the bot token: use the Bot User OAuth Token (xoxb-…)")
             raise ValueError("must start with xoxb-")
         return v or None
 
     @field_validator("slack_app_token")
     @classmethod
     def _app_token(cls, v: SecretStr | None) -> SecretStr | None:
-        if v is not None and v.get_secret_value() and not v.get_secret_value().startswith("xapp-"):
+        value = v.get_secret_value() if v is not None else ""
+        if value and not value.startswith("xapp-"):
+            kind = _slack_token_kind(value)
+            if kind:
+                raise SettingProblem(f"is {kind}, not an app-level token (xapp-…)")
             raise ValueError("must start with xapp-")
-        return v if v is not None and v.get_secret_value() else None
+        return v if value else None
 
-    @field_validator("slack_api_url", "ringcentral_server_url")
+    @field_validator("ringcentral_jwt")
     @classmethod
-    def _required_url(cls, v: str) -> str:
-        url = _http_url(v)
-        if url is None:
-            raise ValueError("must not be empty")
+    def _jwt(cls, v: SecretStr | None) -> SecretStr | None:
+        value = v.get_secret_value() if v is not None else ""
+        problem = _jwt_problem(value) if value else None
+        if problem:
+            raise SettingProblem(
+                f"{problem}: copy the JWT credential of the service user again (Developer Console → "
+                "Credentials → JWT)"
+            )
+        return v if value else None
+
+    @field_validator("ringcentral_server_url")
+    @classmethod
+    def _server_url(cls, v: str) -> str:
+        url = _nonempty_url(v)
+        path = urlsplit(url).path.rstrip("/")
+        if path:
+            raise SettingProblem(
+                f"ends with {path}: give only the server, e.g. https://platform.ringcentral.com "
+                "(the bot adds /restapi/v1.0 itself)"
+            )
         return url
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, v: object) -> str:
+        level = str(v or "INFO").strip().upper()
+        if level not in LOG_LEVELS:
+            raise SettingProblem(f"is {str(v)[:20]!r}, not a log level: use DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_api_url(cls, v: str) -> str:
+        """With its trailing slash: slack_sdk joins method names to it (…/api + auth.test would lose /api)."""
+        url = _nonempty_url(v)
+        return url if url.endswith("/") else url + "/"
 
     @field_validator("public_url")
     @classmethod
@@ -129,9 +275,14 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, v: str) -> str:
+        if v != v.strip():
+            raise SettingProblem("has spaces around it: remove them")
         scheme = urlsplit(v).scheme.split("+")[0]
         if scheme not in ("sqlite", "postgresql", "postgres"):
             raise ValueError("unsupported database")
+        problem = _sqlite_problem(v) if scheme == "sqlite" else _database_server_problem(v)
+        if problem:
+            raise SettingProblem(problem)
         return v
 
     @field_validator("secret_keys", mode="before")
@@ -143,6 +294,8 @@ class Settings(BaseSettings):
         keys = []
         for k in raw:
             text = k.get_secret_value() if isinstance(k, SecretStr) else str(k)
+            if text and (text[0] in _QUOTES or text[-1] in _QUOTES):
+                raise SettingProblem("is wrapped in quotes: remove them")
             try:
                 Fernet(text.encode())
             except (ValueError, TypeError):
@@ -218,8 +371,12 @@ SERVE_OAUTH_REQUIRED = (
 
 
 def serve_required(settings: Settings) -> tuple[str, ...]:
-    """What `serve` needs: one bot token, or (many workspaces) the app's OAuth client instead."""
-    return SERVE_OAUTH_REQUIRED if settings.oauth else SERVE_REQUIRED
+    """What `serve` needs: one bot token, or (many workspaces) the app's OAuth client instead. Socket Mode
+    receives Slack's requests over the app token's connection, so nothing needs signing there."""
+    names: tuple[str, ...] = SERVE_OAUTH_REQUIRED if settings.oauth else SERVE_REQUIRED
+    if settings.socket_mode and not settings.oauth:
+        names = tuple(n for n in names if n != "SLACK_SIGNING_SECRET")
+    return names
 
 
 def load_settings(
@@ -228,11 +385,19 @@ def load_settings(
     """Load settings, turning pydantic's report into one line that names the setting."""
     try:
         settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg,arg-type]  # env names
+    except (OSError, UnicodeDecodeError) as exc:  # the settings file itself
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(
+            f"the settings file {env_file} cannot be read ({reason}): check it is a text file "
+            "this user may read."
+        ) from None
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
         alias = type_alias(field)
         reason = str(err["msg"]).removeprefix("Value error, ")
+        if isinstance((err.get("ctx") or {}).get("error"), SettingProblem):
+            raise ConfigError(f"{alias} {reason}.") from None
         raise ConfigError(
             f"{alias} is invalid ({reason}): set it to {_HINTS.get(alias, 'a valid value')}."
         ) from None

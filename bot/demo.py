@@ -643,7 +643,7 @@ def _keep_running(p: Printer, stack: Stack, story: Story | None) -> None:
     p.line(f"  Slack signing secret  {env['SLACK_SIGNING_SECRET']}")
     p.line(f"  RingCentral app       {env['RINGCENTRAL_CLIENT_ID']} / {env['RINGCENTRAL_CLIENT_SECRET']}")
     p.line(f"  Every setting, for `thread-note-bot check`: {env_file}")
-    p.line(f"    (set -a; . {env_file}; set +a; thread-note-bot check)")
+    p.line(f"    (thread-note-bot check --env-file {env_file})")
     p.line("Press Ctrl-C to stop.")
     stop = threading.Event()
     # Ctrl-C and SIGTERM both stop it (also when started in the background, where SIGINT starts out ignored).

@@ -54,6 +54,17 @@ class Metrics:
             registry=r,
         )
 
+        # A wrong THREAD_NOTE_SECRET_KEY (a restore, replicas on different keys): stored secrets that fit
+        # no key (counted at scrape time), and reads that failed because of one (a person asked to reconnect).
+        self.undecryptable_secrets = Gauge(
+            "thread_note_undecryptable_secrets",
+            "Stored secrets that no key in THREAD_NOTE_SECRET_KEY decrypts",
+            registry=r,
+        )
+        self.undecryptable_reads = Counter(
+            "thread_note_undecryptable_reads", "Reads of a stored secret that no key decrypts", registry=r
+        )
+
         per_sub = ["subscription", "team", "channel", "resource"]
         self.subscription_outbox = Gauge(
             "thread_note_subscription_outbox_depth",

@@ -37,7 +37,7 @@ from bot.logs import get_logger
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.errors import NotFound, RingCentralError
 from bot.ringcentral.models import Subscription
-from bot.store import Store
+from bot.store import Store, UndecryptableSecret
 
 log = get_logger(__name__)
 
@@ -88,7 +88,7 @@ class WebhookSubscription:
         )
         if lease is None:
             return "standby"
-        state: dict[str, Any] = await self._store.get_state(STATE) or {}
+        state: dict[str, Any] = await self._state() or {}
         client = self._client()
         try:
             if not self._tidied:
@@ -187,10 +187,20 @@ class WebhookSubscription:
 
     async def remove(self) -> None:
         """Delete the subscription (e.g. when real time is turned off); used by tests and operators."""
-        state = await self._store.get_state(STATE)
+        state = await self._state()
         if state and state.get("id"):
             await self._delete(self._client(), str(state["id"]))
         await self._store.delete_state(STATE)
+
+    async def _state(self) -> dict[str, Any] | None:
+        """The stored subscription, or None; one that no key decrypts (a wrong THREAD_NOTE_SECRET_KEY) is one
+        clear error line and counts as none, so a new subscription with a new secret replaces it."""
+        try:
+            state: dict[str, Any] | None = await self._store.get_state(STATE)
+        except UndecryptableSecret as exc:
+            log.error("webhook.state_undecryptable", hint=f"{exc}; a new push subscription replaces it")
+            return None
+        return state
 
     async def _save(self, state: dict[str, Any]) -> None:
         await self._store.set_state(STATE, state, secret=True)
@@ -209,7 +219,7 @@ class WebhookSubscription:
         # Another replica may have re-created the subscription: re-read, at most once a second.
         if self._monotonic() - self._loaded_at < 1.0:
             return False
-        state = await self._store.get_state(STATE)
+        state = await self._state()
         self._token, self._loaded_at = (state or {}).get("token"), self._monotonic()
         return any(self._matches(t) for t in given)
 
@@ -217,7 +227,7 @@ class WebhookSubscription:
         return self._token is not None and hmac.compare_digest(self._token.encode(), token.encode())
 
     async def status(self) -> dict[str, Any]:
-        state = await self._store.get_state(STATE) or {}
+        state = await self._state() or {}
         return {
             "subscription": state.get("id"),
             "expires_at": state.get("expires_at"),
@@ -227,7 +237,7 @@ class WebhookSubscription:
 
     async def alarm(self) -> str | None:
         """One sentence when real time is off or failing (polling carries on either way), else None."""
-        state = await self._store.get_state(STATE) or {}
+        state = await self._state() or {}
         disabled = state.get("disabled") or []
         if disabled:
             names = ", ".join(f"{d['filter']} ({d['reason']})" for d in disabled)

@@ -17,7 +17,10 @@ from typing import Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.store import Store
+from bot.logs import get_logger
+from bot.store import Store, UndecryptableSecret
+
+log = get_logger(__name__)
 
 
 class NotInstalled(Exception):
@@ -64,7 +67,15 @@ class InstalledWorkspaces:
         cached = self._cache.get(team_id)
         if cached is not None and self._monotonic() - cached[0] < self._ttl:
             return cached[1]
-        bot = await self._store.find_slack_bot(None, team_id)
+        try:
+            bot = await self._store.find_slack_bot(None, team_id)
+        except UndecryptableSecret as exc:  # a wrong THREAD_NOTE_SECRET_KEY: its channels pause, nothing lost
+            log.error(
+                "slack.installation_undecryptable",
+                team_id=team_id,
+                hint=f"{exc}; or install the app in that workspace again",
+            )
+            bot = None
         token = (bot or {}).get("bot_token")
         if not token:
             self._cache.pop(team_id, None)

@@ -398,12 +398,19 @@ def delete_confirm(note_ids: Sequence[str], previews: Mapping[str, str] | Sequen
 # --- connecting ---------------------------------------------------------------------------------------------
 
 
-def connect_prompt(authorize_url: str, pending: str | None = None) -> list[Block]:
-    """A "Connect RingCentral" URL button (`connect_open`, primary); `pending` says what will be finished."""
+def connect_prompt(
+    authorize_url: str, pending: str | None = None, *, reason: str | None = None
+) -> list[Block]:
+    """A "Connect RingCentral" URL button (`connect_open`, primary); `pending` says what will be finished;
+    `reason` replaces the opening sentence (why connecting again is needed)."""
     blocks: list[Block] = [
         _section(
-            "Connect your RingCentral account first, so the notes you write from Slack are yours and "
-            "RingCentral's own rules apply."
+            escape(reason)
+            if reason
+            else (
+                "Connect your RingCentral account first, so the notes you write from Slack are yours and "
+                "RingCentral's own rules apply."
+            )
         ),
     ]
     if pending:
@@ -481,6 +488,7 @@ ErrorKind = Literal[
     "rate_limited",
     "unavailable",
     "disconnected",
+    "undecryptable",
     "not_connected",
     "too_long",
     "invalid_input",
@@ -532,6 +540,11 @@ def error_sentence(kind: str, **details: Any) -> str:
             return "RingCentral isn't answering right now; please try again in a minute."
         case "disconnected":
             return "Your RingCentral account was disconnected; connect it again with `/thread-note connect`."
+        case "undecryptable":
+            return (
+                "Your saved RingCentral connection can't be read any more (the bot's encryption key "
+                "changed), so please connect your account again."
+            )
         case "not_connected":
             return "Connect your RingCentral account first with `/thread-note connect`."
         case "too_long":

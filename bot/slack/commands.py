@@ -20,6 +20,7 @@ from bot.slack.errors import guarded
 from bot.slack.ids import COMMAND
 from bot.slack.replies import Reply, plain_text, user_tz
 from bot.slack.text import unescape
+from bot.store import UndecryptableSecret
 
 PROGRESS = {
     grammar.Add: "Saving your note…",
@@ -80,7 +81,10 @@ async def run(
             blocks.disconnected(was), "Disconnected from RingCentral" if was else "You were not connected"
         )
     elif isinstance(cmd, grammar.Status):
-        linked = await deps.accounts.linked(actor)
+        try:
+            linked = await deps.accounts.linked(actor)
+        except UndecryptableSecret:  # status must still show the admin the alarm (stored secrets)
+            linked = None
         report = await deps.status(actor)
         await reply(blocks.status_card(connected_as=linked, health=report), "thread-note-bot status")
     elif isinstance(cmd, grammar.Add):

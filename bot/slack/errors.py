@@ -39,6 +39,7 @@ from bot.slack import blocks
 from bot.slack.deps import Deps
 from bot.slack.replies import tell_user
 from bot.slack.text import unescape as text_unescape
+from bot.store import UndecryptableSecret
 
 log = get_logger(__name__)
 
@@ -46,6 +47,8 @@ log = get_logger(__name__)
 def classify(error: BaseException) -> tuple[str, dict[str, Any]]:
     """Map an exception to the kind of sentence the person sees (see blocks.error_sentence)."""
     match error:
+        case UndecryptableSecret():
+            return "undecryptable", {}
         case NoteTooLong():
             return "too_long", {"length": error.length, "limit": error.limit}
         case NotConnected() | AuthError():
@@ -124,19 +127,23 @@ async def report(
         ref = secrets.token_hex(4)
         log.error("listener.failed", ref=ref, error=type(error).__name__, exc_info=error)
         details = {"ref": ref}
+    elif kind == "undecryptable":  # the admin's alarm; the person is asked to connect again
+        deps.metrics.undecryptable_reads.inc()
+        log.error("listener.undecryptable_link", hint="THREAD_NOTE_SECRET_KEY: run `thread-note-bot check`")
     else:
         log.info("listener.refused", kind=kind, error=type(error).__name__)
     if actor is None:
         return
-    if kind == "disconnected":
+    if kind in ("disconnected", "undecryptable"):
         raw = _raw_command(body)  # kept as Slack sent it, so it parses the same way when finished
         pending = {"kind": "command", "text": raw} if raw else None
         url = await deps.accounts.connect_url(actor, pending)
+        reason = blocks.error_sentence(kind) if kind == "undecryptable" else None
         if body.get("event"):  # a message is not resumed after connecting: hand its text back instead
-            out = blocks.connect_prompt(url) + blocks.error_message(kind, user_text=text)[1:]
+            out = blocks.connect_prompt(url, reason=reason) + blocks.error_message(kind, user_text=text)[1:]
         else:
-            out = blocks.connect_prompt(url, f"/thread-note {text}" if text else None)
-        fallback = "Connect your RingCentral account first"
+            out = blocks.connect_prompt(url, f"/thread-note {text}" if text else None, reason=reason)
+        fallback = reason or "Connect your RingCentral account first"
     elif isinstance(error, AmbiguousThread):
         out = blocks.thread_choices(error.threads, pending_text=text)
         fallback = "Several conversations match; pick one"

@@ -34,7 +34,7 @@ from bot.config import Settings
 from bot.logs import get_logger
 from bot.slack.deps import Deps
 from bot.slack.errors import guarded
-from bot.store import Store
+from bot.store import Store, UndecryptableSecret
 
 log = get_logger(__name__)
 
@@ -77,7 +77,12 @@ class StoreInstallationStore(AsyncInstallationStore):
     async def async_find_bot(
         self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
     ) -> Bot | None:
-        data = await self._store.find_slack_bot(enterprise_id, None if is_enterprise_install else team_id)
+        team = None if is_enterprise_install else team_id
+        try:
+            data = await self._store.find_slack_bot(enterprise_id, team)
+        except UndecryptableSecret as exc:
+            _undecryptable(exc, enterprise_id, team)
+            return None
         return Bot(**data) if data else None
 
     async def async_find_installation(
@@ -89,13 +94,17 @@ class StoreInstallationStore(AsyncInstallationStore):
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
         team = None if is_enterprise_install else team_id
-        data = await self._store.find_slack_installation(enterprise_id, team, user_id)
+        try:
+            data = await self._store.find_slack_installation(enterprise_id, team, user_id)
+            # The user's own row may hold an older bot token: the workspace's bot is the current one.
+            bot = await self._store.find_slack_bot(enterprise_id, team) if data and user_id else None
+        except UndecryptableSecret as exc:
+            _undecryptable(exc, enterprise_id, team)
+            return None
         if data is None:
             return None
         installation = Installation(**data)
         if user_id is not None:
-            # The user's own row may hold an older bot token: the workspace's bot is the current one.
-            bot = await self._store.find_slack_bot(enterprise_id, team)
             if bot is None:
                 return None
             installation.bot_token = bot.get("bot_token")
@@ -111,6 +120,17 @@ class StoreInstallationStore(AsyncInstallationStore):
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
     ) -> None:
         await self._store.delete_slack_installations(enterprise_id, team_id, user_id)
+
+
+def _undecryptable(exc: UndecryptableSecret, enterprise_id: str | None, team_id: str | None) -> None:
+    """A workspace's installation that no key decrypts (a wrong THREAD_NOTE_SECRET_KEY): one clear error line,
+    and the workspace is treated as not installed until the key is fixed or the app is installed again."""
+    log.error(
+        "slack.installation_undecryptable",
+        enterprise_id=enterprise_id,
+        team_id=team_id,
+        hint=f"{exc}; or install the app in that workspace again",
+    )
 
 
 class StoreOAuthStateStore(AsyncOAuthStateStore):

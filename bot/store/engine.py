@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import ssl
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from bot.store.errors import unavailable
+from bot.store.errors import SETTING, StoreError, unavailable
 from bot.store.urls import describe, is_memory, is_sqlite
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -20,9 +21,11 @@ CONNECT_TIMEOUT_S = 10.0
 
 
 def make_engine(url: URL, *, connect_timeout: float = CONNECT_TIMEOUT_S) -> AsyncEngine:
-    """Build the engine. SQLite: WAL, foreign keys, a busy timeout. PostgreSQL: a bounded connect timeout."""
+    """Build the engine. SQLite: WAL, foreign keys, a busy timeout. PostgreSQL: a bounded connect timeout,
+    and libpq's query parameters (`?sslmode=require`, what managed services hand out) as asyncpg's."""
     if not is_sqlite(url):
-        return create_async_engine(url, pool_pre_ping=True, connect_args={"timeout": connect_timeout})
+        url, args = libpq_connect_args(url)
+        return create_async_engine(url, pool_pre_ping=True, connect_args={"timeout": connect_timeout, **args})
 
     kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
     if is_memory(url):
@@ -31,6 +34,54 @@ def make_engine(url: URL, *, connect_timeout: float = CONNECT_TIMEOUT_S) -> Asyn
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+_LIBPQ_FILES = ("sslrootcert", "sslcert", "sslkey")
+
+
+def libpq_connect_args(url: URL) -> tuple[URL, dict[str, Any]]:
+    """The URL without libpq's parameters, and asyncpg's connect arguments for them.
+
+    asyncpg takes no `sslmode` keyword (SQLAlchemy passes query parameters as keywords: a TypeError), but its
+    `ssl` argument takes libpq's mode names; certificate files become an `SSLContext` with libpq's meaning
+    (`verify-full` checks the host name, `verify-ca` and `require` with a root certificate check the chain).
+    `connect_timeout` and `application_name` are mapped too. Raises `StoreError` naming the setting.
+    """
+    query = dict(url.query)
+    mode = str(query.pop("sslmode", "") or "").lower() or None
+    files = {k: str(query.pop(k)) for k in _LIBPQ_FILES if k in query}
+    args: dict[str, Any] = {}
+    if "connect_timeout" in query:
+        raw = str(query.pop("connect_timeout"))
+        if not raw.isdigit():
+            raise StoreError(f"{SETTING} has connect_timeout={raw!r}: give a number of seconds")
+        args["timeout"] = float(raw)
+    if "application_name" in query:
+        args["server_settings"] = {"application_name": str(query.pop("application_name"))}
+    if mode is not None and mode not in SSL_MODES:
+        raise StoreError(f"{SETTING} has sslmode={mode!r}: use one of {', '.join(SSL_MODES)}")
+    if files and mode not in ("disable", "allow", "prefer"):
+        args["ssl"] = _ssl_context(mode or "require", files)
+    elif mode is not None:
+        args["ssl"] = mode
+    return url.set(query=query), args
+
+
+def _ssl_context(mode: str, files: dict[str, str]) -> ssl.SSLContext:
+    for name, path in files.items():
+        if not Path(path).is_file():
+            raise StoreError(f"{SETTING} has {name}={path}, which is not a file: fix the path")
+    try:
+        context = ssl.create_default_context(cafile=files.get("sslrootcert"))
+        if "sslcert" in files:
+            context.load_cert_chain(files["sslcert"], files.get("sslkey"))
+    except (ssl.SSLError, OSError) as exc:
+        raise StoreError(f"{SETTING}: the certificate files cannot be used ({exc})") from None
+    context.check_hostname = mode == "verify-full"
+    if mode == "require" and "sslrootcert" not in files:
+        context.verify_mode = ssl.CERT_NONE  # libpq's require: encrypted, not verified
+    return context
 
 
 def check_reachable(url: URL) -> None:
@@ -43,6 +94,8 @@ def check_reachable(url: URL) -> None:
         directory = Path(url.database).parent
         if not directory.is_dir():
             raise unavailable(describe(url), FileNotFoundError(f"directory {directory} does not exist"))
+        if Path(url.database).is_dir():
+            raise unavailable(describe(url), IsADirectoryError(f"{url.database} is a folder, not a file"))
 
 
 def _use_wal(cursor: Any) -> None:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from types import TracebackType
 from typing import Self
 
 import sqlalchemy as sa
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store._base import Clock, utcnow
 from bot.store.audit import AuditLog
 from bot.store.beyond import BeyondQueries
 from bot.store.crypto import Key, TokenCipher
 from bot.store.engine import CONNECT_TIMEOUT_S, check_reachable, make_engine
-from bot.store.errors import StoreError, translated
+from bot.store.errors import StoreError, UndecryptableSecret, translated
 from bot.store.leases import Leases
 from bot.store.links import LinkQueries
 from bot.store.migrate import upgrade_to_head
@@ -34,6 +35,29 @@ _SECRETS: tuple[tuple[sa.Table, tuple[str, ...]], ...] = (
     (slack_installations, ("data",)),
     (slack_bots, ("data",)),
 )
+
+
+async def count_undecryptable(
+    conn: AsyncConnection, cipher: TokenCipher, tables: Collection[str] | None = None
+) -> tuple[int, int]:
+    """(undecryptable, total) over every encrypted column (of `tables` only, when given: a database not yet
+    migrated); `check` runs it on its own connection (it must not migrate), the store in a transaction of its
+    own. Reads only ciphertext; decrypts without keeping it."""
+    bad = total = 0
+    for table, columns in _SECRETS:
+        if tables is not None and table.name not in tables:
+            continue
+        rows = await conn.execute(sa.select(*(table.c[c] for c in columns)))
+        for row in rows.all():
+            for value in row:
+                if value is None:
+                    continue
+                total += 1
+                try:
+                    cipher.decrypt(value)
+                except UndecryptableSecret:
+                    bad += 1
+    return bad, total
 
 
 class Store(
@@ -86,6 +110,12 @@ class Store(
 
     def __repr__(self) -> str:
         return f"Store({self._where})"
+
+    async def undecryptable_secrets(self) -> tuple[int, int]:
+        """(how many stored secrets fit no key, how many there are): the alarm for a wrong
+        THREAD_NOTE_SECRET_KEY (a restore, replicas on different keys) in status, metrics and `check`."""
+        async with self._tx() as conn:
+            return await count_undecryptable(conn, self._cipher)
 
     async def reencrypt_secrets(self) -> int:
         """Re-encrypt every stored secret with the newest key; returns how many values changed.
