@@ -17,7 +17,8 @@ to do; exit status 1 when any check fails.
 5. Public URL (needed in both modes: RingCentral returns sign-ins to it): https (plain http only on this
    machine), and `GET /healthz` of the running bot answers (not asked with `--before-start`).
 6. Real time (in the same RingCentral session): RingCentral's list of the webhook subscriptions delivered
-   to our address; red when it reports `disabledFilters` (naming the app permission webhooks need, SMS) or a blacklisting.
+   to our address; red when it reports `disabledFilters` (naming the webhooks' permission, SMS) or a
+   blacklisting.
 
 Dependent checks are skipped (shown with `·`) while what they need is broken. Whatever a check did not
 foresee is still one red line (`_never_crash`), never a traceback.

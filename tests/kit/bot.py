@@ -120,8 +120,8 @@ class RunningBot:
     rc_admin: RcAdmin
 
     def metrics(self) -> str:
-        """GET /metrics on the public port with the operators' token (start the bot with
-        THREAD_NOTE_METRICS_TOKEN set: without it the public port serves no metrics)."""
+        """GET /metrics on the public port with the operators' token (the kit's bots have one; without it
+        the public port serves no metrics). Figures are read at most every few seconds: poll with wait_for."""
         token = self.settings.metrics_token
         assert token is not None, "start this bot with THREAD_NOTE_METRICS_TOKEN to read /metrics"
         auth = {"Authorization": f"Bearer {token.get_secret_value()}"}
@@ -238,6 +238,9 @@ class RunningBot:
         return [c for c in self.slack.calls("chat.postMessage") if c["args"].get("channel") == uid]
 
 
+KIT_METRICS_TOKEN = "kit-operators-token-0123456789"
+
+
 def make_settings(
     *, slack: SlackStandin, rc: RcSandbox, database_url: str, public_url: str, **extra: Any
 ) -> Settings:
@@ -254,6 +257,8 @@ def make_settings(
         "THREAD_NOTE_SECRET_KEY": Fernet.generate_key().decode(),
         "THREAD_NOTE_PUBLIC_URL": public_url,
         "THREAD_NOTE_POLL_INTERVAL": "1",
+        # The public port serves /metrics only to this bearer (RunningBot.metrics() sends it).
+        "THREAD_NOTE_METRICS_TOKEN": KIT_METRICS_TOKEN,
         **extra,
     }
     return load_settings(env_file=None, **{k: v for k, v in values.items()})

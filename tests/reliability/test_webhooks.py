@@ -29,7 +29,6 @@ from tests.kit.rc import RcAdmin, RcSandbox
 from tests.notify.helpers import SUPPORT_THREAD, Handler, with_note
 from tests.reliability.conftest import BotFactory
 
-METRICS_TOKEN = "operators-token-for-webhook-tests"
 SYNC = "GET /restapi/v1.0/account/{accountId}/message-threads/entries/sync"
 ENVELOPE = {
     "uuid": "5a3b1c1e-8a71-4a5e-9f0e-1c2d3e4f5a6b",
@@ -96,7 +95,7 @@ def test_disabled_filters_raise_an_alarm_in_status_metrics_and_check_and_polling
     make_bot: BotFactory, rc_admin: RcAdmin, rc_sandbox: RcSandbox
 ) -> None:
     rc_admin.config(disabledEventFilters=["*"])  # as when the app lacks the SMS permission
-    bot = make_bot(THREAD_NOTE_METRICS_TOKEN=METRICS_TOKEN)
+    bot = make_bot()
     bot.connect("alice", "Ana Alvarez")
     subscribe(bot, "Support", "support")
     subs = wait_for(lambda: hooks(rc_admin), 15.0, "the webhook subscription")
@@ -123,7 +122,7 @@ def test_disabled_filters_raise_an_alarm_in_status_metrics_and_check_and_polling
 
 
 def test_a_healthy_webhook_is_green_in_check_and_metrics(make_bot: BotFactory, rc_admin: RcAdmin) -> None:
-    bot = make_bot(THREAD_NOTE_METRICS_TOKEN=METRICS_TOKEN)
+    bot = make_bot()
     wait_for(lambda: hooks(rc_admin), 15.0, "the webhook subscription")
     [line] = asyncio.run(check_realtime(bot.settings))
     assert line.ok is True and "SMS" in line.text
