@@ -209,11 +209,16 @@ class Container:
         return True
 
     async def health(self) -> dict[str, Any]:
+        """`/healthz` (and the top of `/thread-note status`). `feed` says "ok" or since when RingCentral's
+        changes cannot be read; that leaves `ok` (and the 200) alone: the process serves Slack and keeps
+        retrying, and restarting it would not help, so an orchestrator must not kill it over RingCentral."""
         report: dict[str, Any] = {"ok": True, "mode": "socket" if self._socket else "http"}
         try:
             assert self.store is not None
             await self.store.get_state("health")
             report["database"] = "ok"
+            if self.notifier is not None:
+                report["feed"] = (await self.notifier.feed_health()).describe()
         except Exception as exc:  # health reports, never raises
             report.update(ok=False, database=type(exc).__name__)
         return report
@@ -232,6 +237,7 @@ class Container:
         if self.notifier is not None:
             try:
                 self.metrics.set_subscriptions(await self.notifier.status())
+                self.metrics.set_feed(await self.notifier.feed_health())
             except StoreError as exc:  # a scrape reports what it can
                 log.warning("metrics.refresh_failed", error=type(exc).__name__)
 

@@ -181,6 +181,43 @@ async def check_database(url: str) -> Result:
     )
 
 
+async def check_feed(url: str) -> Result:
+    """The change feed as the running bot last recorded it (`notify:feed_health` in the database): a feed
+    that fails poll after poll is red here too. Read-only: a database not created yet is "not polled"."""
+    import sqlalchemy as sa
+
+    from bot.notify.health import HEALTH_KEY, FeedHealth
+    from bot.store.engine import make_engine
+    from bot.store.errors import StoreError, translated
+    from bot.store.schema import kv_state
+    from bot.store.urls import async_url, describe, is_memory, is_sqlite
+
+    try:
+        target = async_url(url)
+    except StoreError as exc:
+        return _skip(f"Change feed: not checked ({exc})")
+    if is_sqlite(target) and (is_memory(target) or _missing_sqlite(Path(str(target.database)))):
+        return _ok("Change feed: not polled yet (serve starts it)")
+    engine = make_engine(target, connect_timeout=TIMEOUT)
+    try:
+        async with translated(describe(target)), engine.connect() as conn:
+            if not await conn.run_sync(lambda c: sa.inspect(c).has_table(kv_state.name)):
+                return _ok("Change feed: not polled yet (serve starts it)")
+            query = sa.select(kv_state.c.value).where(kv_state.c.name == HEALTH_KEY)
+            value = (await conn.execute(query)).scalar()
+    except StoreError as exc:
+        return _skip(f"Change feed: not checked ({exc})")
+    finally:
+        await engine.dispose()
+    health = FeedHealth.from_json(value)
+    if health.failing:
+        return _bad(
+            f"Change feed: {health.describe()}: RingCentral's changes are not read, so no notes are posted; "
+            "fix the RingCentral lines above (or RingCentral's status), the bot catches up by itself."
+        )
+    return _ok(f"Change feed: {health.describe()}")
+
+
 def _missing_sqlite(path: Path) -> Result | None:
     """A SQLite file that does not exist yet is fine (serve creates it) when its folder exists."""
     if path.exists():
@@ -470,6 +507,11 @@ def collect(env_file: str | None = ".env") -> list[Result]:
         "Database",
         ("THREAD_NOTE_DATABASE_URL",),
         lambda: [asyncio.run(check_database(settings.database_url))],
+    )
+    run(
+        "Change feed",
+        ("THREAD_NOTE_DATABASE_URL",),
+        lambda: [asyncio.run(check_feed(settings.database_url))],
     )
     run(
         "Slack",
