@@ -67,7 +67,7 @@ async def test_a_capped_sync_hands_the_rest_to_the_next_isync_and_honours_a_smal
     assert len(one["records"]) == 1
     seen |= {r["id"] for r in one["records"]}
     token = one["syncInfo"]["syncToken"]
-    created = await _notes(http, ben, 5)
+    await _notes(http, ben, 5)  # alive notes of an open thread: in `alive` below
     while True:
         answer = (await _isync(http, bot, token)).json()
         assert len(answer["records"]) <= 3
