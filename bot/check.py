@@ -13,6 +13,8 @@ to do; exit status 1 when any check fails.
    message threads does not answer 403 `CMN-401`).
 5. Public URL (when `THREAD_NOTE_PUBLIC_URL` is set, or needed by HTTP mode): https (plain http only on this
    machine), and `GET /healthz` of the running bot answers.
+6. Change feed (`check_feed`): what the bot last recorded of RingCentral's change feed in the database; red
+   while it fails poll after poll.
 
 Dependent checks are skipped (shown with `·`) while what they need is broken.
 """
