@@ -97,6 +97,17 @@ class SyncTokens:
         return len(self._tokens)
 
 
+def _lookup(state: State, tokens: SyncTokens, token: str, kind: str, user_id: str) -> Cursor:
+    return tokens.lookup(
+        token,
+        kind,
+        user_id,
+        state.clock.now_ms(),
+        state.settings.sync_token_ttl,
+        single_use=state.settings.profile.sync_token_single_use,
+    )
+
+
 def _scope_test(
     scope: str, user_id: str, thread_ids: tuple[str, ...]
 ) -> Callable[[Thread, str | None], bool]:
@@ -147,14 +158,7 @@ def entries_sync(
     profile = state.settings.profile
     limit = _record_limit(query, profile.sync_record_cap)
     if token:
-        cursor = tokens.lookup(
-            token,
-            "entries",
-            user_id,
-            state.clock.now_ms(),
-            state.settings.sync_token_ttl,
-            single_use=profile.sync_token_single_use,
-        )
+        cursor = _lookup(state, tokens, token, "entries", user_id)
         records, after = _incremental(state, user_id, cursor, limit)
         return _answer(state, tokens, _with_unknown(state, records, limit), after, "ISync")
 
@@ -303,14 +307,7 @@ def threads_sync(
 ) -> dict[str, Any]:
     _, token = _sync_params(query)
     if token:
-        cursor = tokens.lookup(
-            token,
-            "threads",
-            user_id,
-            state.clock.now_ms(),
-            state.settings.sync_token_ttl,
-            single_use=state.settings.profile.sync_token_single_use,
-        )
+        cursor = _lookup(state, tokens, token, "threads", user_id)
         changed = {
             c.thread_id for c in state.changes if c.seq > cursor.seq and c.kind in ("thread", "message")
         }
