@@ -124,7 +124,7 @@ class Feed:
             # The same request failed poll after poll: stop sending it; a full sync and reconciliation
             # catch up on everything (the outbox's keys absorb what was already queued).
             token, result.token_dropped = None, True
-            log.warning("feed.token_dropped", failures=health.failures, last_error=health.last_error)
+            log.info("feed.token_dropped", failures=health.failures, last_error=health.last_error)
         client = self._client()
         try:
             await self._sync(client, token, subs, by_resource, result)
