@@ -66,7 +66,7 @@ class Container:
         self._socket: Any = None
         self._identity: str | None = None
         self.notifier: Any = None  # bot.notify.Notifier (channel notifications)
-        self._health: tuple[float, str] | None = None  # (when, database) of the last health probe
+        self._health: tuple[float, dict[str, Any]] | None = None  # (when, report) of the last health probe
         self._metrics_read = -METRICS_CACHE_SECONDS  # when the per-subscription gauges were last read
 
     @property
@@ -216,19 +216,24 @@ class Container:
         return True
 
     async def health(self) -> dict[str, Any]:
-        """Mode and database; the database is asked at most once a second, however often this is called
-        (a public /healthz must not be a way to load the database)."""
+        """`/healthz` (and the top of `/thread-note status`), read at most once a second however often this is
+        called (a public /healthz must not be a way to load the database). `feed` says "ok" or since when
+        RingCentral's changes cannot be read; that leaves `ok` (and the 200) alone: the process serves Slack
+        and keeps retrying, and restarting it would not help, so an orchestrator must not kill it over
+        RingCentral."""
         now = time.monotonic()
         if self._health is None or now - self._health[0] >= HEALTH_CACHE_SECONDS:
-            database = "ok"
+            report: dict[str, Any] = {"ok": True, "mode": "socket" if self._socket else "http"}
             try:
                 assert self.store is not None
                 await self.store.get_state("health")
+                report["database"] = "ok"
+                if self.notifier is not None:
+                    report["feed"] = (await self.notifier.feed_health()).describe()
             except Exception as exc:  # health reports, never raises
-                database = type(exc).__name__
-            self._health = (now, database)
-        database = self._health[1]
-        return {"ok": database == "ok", "mode": "socket" if self._socket else "http", "database": database}
+                report.update(ok=False, database=type(exc).__name__)
+            self._health = (now, report)
+        return dict(self._health[1])
 
     async def status_report(self, actor: Actor) -> dict[str, Any]:
         """For `/thread-note status`: health, the bot's own RingCentral identity, and the figures of the
@@ -269,6 +274,7 @@ class Container:
                 self.metrics.undecryptable_secrets.set((await self.store.undecryptable_secrets())[0])
             if self.notifier is not None:
                 self.metrics.set_subscriptions(await self.notifier.status())
+                self.metrics.set_feed(await self.notifier.feed_health())
                 if self.notifier.webhook is not None:
                     self.metrics.set_webhook(await self.notifier.webhook.status())
         except StoreError as exc:  # a scrape reports what it can

@@ -19,6 +19,8 @@ to do; exit status 1 when any check fails.
 6. Real time (in the same RingCentral session): RingCentral's list of the webhook subscriptions delivered
    to our address; red when it reports `disabledFilters` (naming the webhooks' permission, SMS) or a
    blacklisting.
+7. Change feed (`check_feed`): what the bot last recorded of RingCentral's change feed in the database; red
+   while it fails poll after poll.
 
 Dependent checks are skipped (shown with `·`) while what they need is broken. Whatever a check did not
 foresee is still one red line (`_never_crash`), never a traceback.
@@ -258,6 +260,43 @@ def _no_sqlite_file_yet(target: Any) -> bool:
     from bot.store.urls import is_memory, is_sqlite
 
     return is_sqlite(target) and not is_memory(target) and not Path(str(target.database)).exists()
+
+
+async def check_feed(url: str) -> Result:
+    """The change feed as the running bot last recorded it (`notify:feed_health` in the database): a feed
+    that fails poll after poll is red here too. Read-only: a database not created yet is "not polled"."""
+    import sqlalchemy as sa
+
+    from bot.notify.health import HEALTH_KEY, FeedHealth
+    from bot.store.engine import make_engine
+    from bot.store.errors import StoreError, translated
+    from bot.store.schema import kv_state
+    from bot.store.urls import async_url, describe, is_memory, is_sqlite
+
+    try:
+        target = async_url(url)
+    except StoreError as exc:
+        return _skip(f"Change feed: not checked ({exc})")
+    if is_sqlite(target) and (is_memory(target) or _missing_sqlite(Path(str(target.database)))):
+        return _ok("Change feed: not polled yet (serve starts it)")
+    engine = make_engine(target, connect_timeout=TIMEOUT)
+    try:
+        async with translated(describe(target)), engine.connect() as conn:
+            if not await conn.run_sync(lambda c: sa.inspect(c).has_table(kv_state.name)):
+                return _ok("Change feed: not polled yet (serve starts it)")
+            query = sa.select(kv_state.c.value).where(kv_state.c.name == HEALTH_KEY)
+            value = (await conn.execute(query)).scalar()
+    except StoreError as exc:
+        return _skip(f"Change feed: not checked ({exc})")
+    finally:
+        await engine.dispose()
+    health = FeedHealth.from_json(value)
+    if health.failing:
+        return _bad(
+            f"Change feed: {health.describe()}: RingCentral's changes are not read, so no notes are posted; "
+            "fix the RingCentral lines above (or RingCentral's status), the bot catches up by itself."
+        )
+    return _ok(f"Change feed: {health.describe()}")
 
 
 def _missing_sqlite(path: Path) -> Result | None:
@@ -758,6 +797,11 @@ def collect(env_file: str | None = ".env", before_start: bool = False) -> list[R
     )
     if all(r.ok for r in database):
         run("Secret key", ("THREAD_NOTE_SECRET_KEY",), lambda: [asyncio.run(check_secret_key(settings))])
+        run(
+            "Change feed",
+            ("THREAD_NOTE_DATABASE_URL",),
+            lambda: [asyncio.run(check_feed(settings.database_url))],
+        )
     else:
         results.append(_skip("Secret key: not checked until the database can be read"))
     if settings.slack_bot_token is not None or "SLACK_BOT_TOKEN" in broken:

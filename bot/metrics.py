@@ -48,6 +48,25 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.sync_records_skipped = Counter(
+            "thread_note_sync_records_skipped",
+            "entries/sync records skipped: unknown recordType, system entry, malformed",
+            ["reason"],
+            registry=r,
+        )
+        self.feed_failing = Gauge(
+            "thread_note_feed_failing",
+            "1 while the change feed fails poll after poll (see /healthz 'feed' for since when)",
+            registry=r,
+        )
+        self.feed_failures = Gauge(
+            "thread_note_feed_consecutive_failures", "Change-feed polls in a row that failed", registry=r
+        )
+        self.feed_failing_since = Gauge(
+            "thread_note_feed_failing_since_timestamp",
+            "Unix time of the first failure of the current run of failed polls (0: none)",
+            registry=r,
+        )
         self.subscriptions_paused = Gauge(
             "thread_note_subscriptions_paused",
             "Subscriptions paused because of a channel problem",
@@ -132,6 +151,13 @@ class Metrics:
             self.subscription_last_poll.labels(*labels).set(st.last_poll.timestamp() if st.last_poll else 0)
             self.subscription_paused.labels(*labels).set(0 if sub.active else 1)
             self.subscription_error.labels(*labels).set(1 if st.last_error else 0)
+
+    def set_feed(self, health: Any) -> None:
+        """The change feed's health (a `bot.notify.health.FeedHealth`), as the store has it."""
+        self.feed_failing.set(1 if health.failing else 0)
+        self.feed_failures.set(health.failures)
+        since = health.failing_since
+        self.feed_failing_since.set(since.timestamp() if since else 0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

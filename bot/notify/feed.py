@@ -1,5 +1,14 @@
-"""The change feed: one `entries/sync` request per poll (ISync with the stored token, scope Accessible),
+"""The change feed: `entries/sync` (ISync with the stored token, scope Accessible), one request per poll
 whatever the number of subscribed resources, routed to the outbox.
+
+- The answer is read tolerantly (records we cannot read are skipped and counted, `PollResult.skipped`). A
+  server may cap an answer (RingCentral's clients send `recordCount=250` on FSync): while one comes back
+  full, the poll syncs again with the token it handed back, committing each answer first, at most
+  `max_syncs` (4) times a poll: ≤ 1,000 records, and with the 30 s poll ≤ 8 sync requests a minute of the
+  Medium group's 40 (the rest come on the next poll).
+- A refused token (any 4xx but 401/429, in the client) or `FAILING_AFTER` failed polls in a row (the token
+  is then no longer sent: a request that keeps failing is not retried forever) mean a full sync plus
+  reconciliation of every resource. The feed's health (`bot/notify/health.py`) is kept in the store.
 
 - Each `AliveNote` (created or edited) and `DeletedNote` goes to the subscriptions of its thread's resource
   (threads and their owners are cached in the store, fetched once when unknown). Thread hints (resolved,
@@ -10,7 +19,9 @@ whatever the number of subscribed resources, routed to the outbox.
 - When the token was lost or expired (the client falls back to a full sync) and on a slower schedule anyway,
   each subscribed resource is *reconciled* through the threads and notes lists (alive and deleted notes), so
   a note missed while the token was dead, or in a thread resolved meanwhile, is still posted, and a deletion
-  still marked. Reconciliation backs off per resource after errors.
+  still marked. Where listing deleted notes is refused (400), Alive ones are listed and a deletion is
+  inferred: a note shown in Slack, in a thread listed as Alive, that is no longer listed as Alive (and is not
+  found by id either). Reconciliation backs off per resource after errors.
 - New notes are posted only when created after the subscription started and when they pass its filters; the
   edits and deletion of a posted note always follow it.
 """
@@ -18,19 +29,22 @@ whatever the number of subscribed resources, routed to the outbox.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.logs import get_logger
 from bot.notify.filters import Filters, passes
+from bot.notify.health import FAILING_AFTER, HEALTH_KEY, FeedHealth
 from bot.ringcentral import RingCentralClient
-from bot.ringcentral.errors import NotFound, RateLimited, RingCentralError
+from bot.ringcentral.client import MAX_FILTER_IDS, MAX_PAGE, SYNC_RECORD_COUNT, Availability
+from bot.ringcentral.errors import InvalidInput, NotFound, RateLimited, RingCentralError
 from bot.ringcentral.models import (
     AliveNoteRecord,
     AssignedHintRecord,
     DeletedNoteRecord,
+    EntriesSync,
     HintRecord,
     Note,
     Thread,
@@ -45,6 +59,7 @@ RECONCILE_KEY = "notify:reconcile_before"  # resources reconciled before this ti
 SYNC_TIME_KEY = "notify:sync_time"  # {"rc": RingCentral's syncTime, "at": our time} of the last good poll
 DELETED = "deleted"
 MAX_BACKOFF = timedelta(minutes=15)
+T = TypeVar("T")
 
 
 @dataclass
@@ -55,6 +70,11 @@ class PollResult:
     full_resync: bool = False
     reconciled: list[str] = field(default_factory=list)
     error: str | None = None
+    syncs: int = 0  # entries/sync answers this poll
+    skipped: dict[str, int] = field(default_factory=dict)  # records skipped, by reason
+    token_dropped: bool = False  # the poll did not resend a token that failed FAILING_AFTER polls in a row
+    health: FeedHealth = field(default_factory=FeedHealth)  # after this poll
+    recovered: bool = False  # the feed was failing (and its creators told) and works again
 
 
 def thread_json(thread: Thread) -> dict[str, Any]:
@@ -78,8 +98,11 @@ class Feed:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         reconcile_every: timedelta = timedelta(minutes=15),
         reconcile_budget: int = 2,
+        max_syncs: int = 4,
     ) -> None:
         self._store = store
+        self.max_syncs = max_syncs
+        self._refused_deleted: set[str] = set()  # "threads"/"notes": listing deleted ones answered 400
         self._client = client
         self._clock = clock
         self.reconcile_every = reconcile_every
@@ -88,31 +111,81 @@ class Feed:
     # --- the poll -------------------------------------------------------------------------------------------
 
     async def poll(self, *, reconcile: bool | None = None) -> PollResult:
-        """One poll: sync, route, queue, move the cursor; then reconcile the resources that are due."""
+        """One poll: sync, route, queue, move the cursor (again while answers come back full); then
+        reconcile the resources that are due."""
         result = PollResult()
         subs = await self._store.list_subscriptions()
         if not subs:
             return result
         by_resource = _by_resource(subs)
+        health = FeedHealth.from_json(await self._store.get_state(HEALTH_KEY))
         token = await self._store.get_state(TOKEN_KEY)
+        if token and health.failures >= FAILING_AFTER:
+            # The same request failed poll after poll: stop sending it; a full sync and reconciliation
+            # catch up on everything (the outbox's keys absorb what was already queued).
+            token, result.token_dropped = None, True
+            log.info("feed.token_dropped", failures=health.failures, last_error=health.last_error)
         client = self._client()
         try:
-            sync = await client.sync_entries(token, scope="Accessible")
+            await self._sync(client, token, subs, by_resource, result)
         except RingCentralError as exc:
+            # The cursor stays where the last committed answer left it.
             result.requests_ok, result.error = False, _describe(exc)
             await self._all_failed(by_resource, exc)
+            result.health = health.failed(result.error, self._now())
+            await self._store.set_state(HEALTH_KEY, result.health.to_json())
+            log.info("feed.poll_failed", error=result.error, failures=result.health.failures)
             return result
-        result.full_resync = token is None or sync.full_resync
-        result.records = len(sync.records)
+        if health != FeedHealth():
+            result.recovered = health.announced
+            await self._store.set_state(HEALTH_KEY, FeedHealth().to_json())
+            log.info("feed.recovered", failures=health.failures)
+        await self._store.feed_resources_ok(by_resource)
+        if reconcile is not False:
+            due = list(by_resource) if reconcile else await self._due(by_resource)
+            for rid in due:
+                if await self.reconcile(client, rid, by_resource[rid]):
+                    result.reconciled.append(rid)
+        return result
+
+    async def _sync(
+        self,
+        client: RingCentralClient,
+        token: str | None,
+        subs: Sequence[Subscription],
+        by_resource: dict[str, list[Subscription]],
+        result: PollResult,
+    ) -> None:
+        """Sync and commit, again with the new token while an answer came back full (`max_syncs` at most)."""
+        for _ in range(self.max_syncs):
+            sync = await client.sync_entries(token, scope="Accessible")
+            full_resync = token is None or sync.full_resync
+            result.syncs += 1
+            result.records += len(sync.records)
+            result.full_resync = result.full_resync or full_resync
+            for reason, count in sync.skipped.items():
+                result.skipped[reason] = result.skipped.get(reason, 0) + count
+            if sync.skipped:
+                log.info("feed.records_skipped", **sync.skipped)
+            result.queued += await self._commit(client, sync, subs, by_resource, full_resync, token)
+            token = sync.sync_info.sync_token
+            if sync.received < SYNC_RECORD_COUNT:
+                return
+
+    async def _commit(
+        self,
+        client: RingCentralClient,
+        sync: EntriesSync,
+        subs: Sequence[Subscription],
+        by_resource: dict[str, list[Subscription]],
+        full_resync: bool,
+        token: str | None,
+    ) -> int:
+        """Route one answer and queue it with its token, in one transaction; how many rows were added."""
         notes = [r for r in sync.records if isinstance(r, AliveNoteRecord | DeletedNoteRecord)]
         hints = [r for r in sync.records if isinstance(r, HintRecord | AssignedHintRecord)]
-        try:
-            threads = await self._threads(client, await self._routable_threads(notes, subs))
-        except RingCentralError as exc:
-            # Cannot route without the thread's owner: keep the old token, the next poll sees it all again.
-            result.requests_ok, result.error = False, _describe(exc)
-            await self._all_failed(by_resource, exc)
-            return result
+        # Cannot route without the thread's owner: a failure here leaves the old token.
+        threads = await self._threads(client, await self._routable_threads(notes, subs))
         changed_threads = self._apply_hints(
             hints, await self._store.cached_threads(r.thread_id for r in hints)
         )
@@ -123,23 +196,16 @@ class Feed:
             TOKEN_KEY: sync.sync_info.sync_token,
             SYNC_TIME_KEY: {"rc": sync.sync_info.sync_time.isoformat(), "at": self._now().isoformat()},
         }
-        if result.full_resync and await self._store.get_state(SYNC_TIME_KEY) is not None:
+        if full_resync and await self._store.get_state(SYNC_TIME_KEY) is not None:
             # A full sync holds only alive notes of open threads: the token was lost, so deletions and notes
             # of threads resolved meanwhile are found by reconciling every resource (budget per poll).
             state[RECONCILE_KEY] = self._now().isoformat()
             log.info("feed.full_resync", had_token=token is not None)
-        result.queued = await self._store.enqueue(
+        return await self._store.enqueue(
             entries,
             threads=[(t.id, t.owner.extension_id, thread_json(t)) for t in threads.values()],
             state=state,
         )
-        await self._store.feed_resources_ok(by_resource)
-        if reconcile is not False:
-            due = list(by_resource) if reconcile else await self._due(by_resource)
-            for rid in due:
-                if await self.reconcile(client, rid, by_resource[rid]):
-                    result.reconciled.append(rid)
-        return result
 
     async def rc_now(self) -> datetime:
         """RingCentral's time now, estimated from the last poll's `syncTime` (our clock when never polled)."""
@@ -158,19 +224,18 @@ class Feed:
     ) -> bool:
         """Compare one resource's threads and notes (alive and deleted) with what was queued; queue the
         rest."""
+        owner = [resource_id]
         try:
-            threads = {
-                t.id: t
-                async for t in client.iter_threads(
-                    owner_extension_ids=[resource_id], availability=["Alive", "Deleted"], per_page=1000
-                )
-            }
-            notes = [
-                n
-                async for n in client.iter_notes(
-                    owner_extension_ids=[resource_id], availability=["Alive", "Deleted"], per_page=1000
-                )
-            ]
+            listed, _ = await self._with_deleted(
+                "threads",
+                lambda av: client.iter_threads(owner_extension_ids=owner, availability=av, per_page=MAX_PAGE),
+            )
+            threads = {t.id: t for t in listed}
+            notes, deleted_listed = await self._with_deleted(
+                "notes",
+                lambda av: client.iter_notes(owner_extension_ids=owner, availability=av, per_page=MAX_PAGE),
+            )
+            inferred = [] if deleted_listed else await self._inferred_deletions(client, subs, threads, notes)
         except RingCentralError as exc:
             await self._failed(resource_id, exc)
             return False
@@ -180,17 +245,10 @@ class Feed:
         for tid in unknown_threads:  # not listed (e.g. moved): still route what we can
             if tid in cached:
                 threads[tid] = thread_from(cached[tid])
-        records: list[AliveNoteRecord | DeletedNoteRecord] = []
+        records: list[AliveNoteRecord | DeletedNoteRecord] = list(inferred)
         for n in notes:
             if n.availability == "Deleted":
-                records.append(
-                    DeletedNoteRecord(
-                        record_type="DeletedNote",
-                        id=n.id,
-                        thread_id=n.thread_id,
-                        last_modified_time=n.last_modified_time,
-                    )
-                )
+                records.append(_deleted_record(n.id, n.thread_id, n.last_modified_time))
             else:
                 records.append(AliveNoteRecord(record_type="AliveNote", **n.model_dump()))
         by_resource = {resource_id: list(subs)}
@@ -203,6 +261,47 @@ class Feed:
         if added:
             log.info("feed.reconciled", resource_id=resource_id, queued=added)
         return True
+
+    async def _with_deleted(
+        self, kind: str, listing: Callable[[list[Availability]], AsyncIterator[T]]
+    ) -> tuple[list[T], bool]:
+        """Alive and Deleted items, or, where RingCentral refuses `availability=Deleted` (400; remembered
+        for this process), Alive ones only. The flag says whether deleted ones were listed."""
+        if kind not in self._refused_deleted:
+            try:
+                return [item async for item in listing(["Alive", "Deleted"])], True
+            except InvalidInput as exc:
+                self._refused_deleted.add(kind)
+                log.info("feed.deleted_listing_refused", kind=kind, error_code=exc.error_code)
+        return [item async for item in listing(["Alive"])], False
+
+    async def _inferred_deletions(
+        self,
+        client: RingCentralClient,
+        subs: Sequence[Subscription],
+        threads: dict[str, Thread],
+        alive: Sequence[Note],
+    ) -> list[DeletedNoteRecord]:
+        """Deletions seen without a listing of deleted notes: a note shown in a channel of `subs`, in a
+        thread listed as Alive, that the Alive listing no longer holds. Each is looked up by id first (10 a
+        request): a deletion between two pages of the listing shifts the later ones, so a note can be
+        missing from a listing without being gone."""
+        alive_threads = [tid for tid, t in threads.items() if t.availability == "Alive"]
+        shown = await self._store.shown_notes([(s.team_id, s.channel_id) for s in subs], alive_threads)
+        missing = sorted(set(shown) - {n.id for n in alive})
+        gone: list[DeletedNoteRecord] = []
+        for start in range(0, len(missing), MAX_FILTER_IDS):
+            batch = missing[start : start + MAX_FILTER_IDS]
+            page = await client.list_notes(note_ids=batch, availability=["Alive"], per_page=MAX_PAGE)
+            found = {n.id for n in page.records if n.availability == "Alive"}
+            gone += [
+                _deleted_record(nid, shown[nid], threads[shown[nid]].last_modified_time)
+                for nid in batch
+                if nid not in found
+            ]
+        if gone:
+            log.info("feed.deletions_inferred", count=len(gone))
+        return gone
 
     async def _due(self, by_resource: dict[str, list[Subscription]]) -> list[str]:
         """The resources to reconcile in this poll: those not reconciled since the token was lost, then those
@@ -354,6 +453,12 @@ def _state_of(thread: Thread) -> str:
 
 def _state(data: dict[str, Any]) -> str:
     return _state_of(thread_from(data))
+
+
+def _deleted_record(note_id: str, thread_id: str, at: datetime) -> DeletedNoteRecord:
+    return DeletedNoteRecord(
+        record_type="DeletedNote", id=note_id, thread_id=thread_id, last_modified_time=at
+    )
 
 
 def _describe(exc: RingCentralError) -> str:

@@ -168,3 +168,24 @@ def paused_notice(channel_id: str, resource_name: str, reason: str) -> tuple[lis
         "re-check."
     )
     return [SectionBlock(text=_md(text))], f"Notifications of {escape(resource_name)} are paused"
+
+
+def feed_notice(failing: bool, watched: Sequence[tuple[str, str]], detail: str) -> tuple[list[Block], str]:
+    """The DM to a subscriptions' creator when the change feed starts failing, and when it recovers.
+    `watched` = (channel id, resource name) of that person's subscriptions; `detail` = since when and why."""
+    where = ", ".join(f"*{escape(name)}* in <#{channel}>" for channel, name in watched[:10])
+    if len(watched) > 10:
+        where += f" and {len(watched) - 10} more"
+    if failing:
+        text = (
+            f":warning: thread-note-bot cannot read RingCentral's changes: {escape(detail)}. New notes of "
+            f"{where} are not posted meanwhile. Nothing is lost: the bot keeps trying, and catches up with a "
+            "full sync when RingCentral answers again. `/thread-note status` shows where it stands; if it "
+            "lasts, ask whoever runs the bot to run `thread-note-bot check`."
+        )
+        return [SectionBlock(text=_md(text))], "Thread-note notifications are delayed"
+    text = (
+        f":white_check_mark: thread-note-bot reads RingCentral's changes again. Notes of {where} written "
+        "meanwhile are being posted now."
+    )
+    return [SectionBlock(text=_md(text))], "Thread-note notifications work again"

@@ -31,7 +31,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,6 +43,7 @@ from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.notify import messages
 from bot.notify.feed import Feed, PollResult, thread_json
+from bot.notify.health import HEALTH_KEY, FeedHealth
 from bot.notify.schedules import Schedules
 from bot.notify.sender import Sender
 from bot.notify.webhook import WebhookSubscription
@@ -127,9 +128,27 @@ class Notifier:
             result = await self.feed.poll(reconcile=reconcile)
             self._metrics.poll_duration.observe(time.monotonic() - started)
             self._metrics.polls.labels("ok" if result.requests_ok else "error").inc()
+            for reason, count in result.skipped.items():
+                self._metrics.sync_records_skipped.labels(reason).inc(count)
+            self._metrics.set_feed(result.health)
             if result.requests_ok:
                 self._metrics.last_poll.set(self._clock().timestamp())
+            await self._announce_feed(result)
             return result
+
+    async def feed_health(self) -> FeedHealth:
+        return FeedHealth.from_json(await self._store.get_state(HEALTH_KEY))
+
+    async def _announce_feed(self, result: PollResult) -> None:
+        """Tell the subscriptions' creators once when the feed starts failing, once when it recovers (the
+        mark is stored first: a crash costs a notice, never repeats it on every poll)."""
+        health = result.health
+        if health.failing and not health.announced:
+            await self._store.set_state(HEALTH_KEY, replace(health, announced=True).to_json())
+            log.warning("notifier.feed_failing", failures=health.failures, error=health.last_error)
+            await self._tell_creators(True, health.describe())
+        elif result.recovered:
+            await self._tell_creators(False, "")
 
     async def send(self, *, max_seconds: float = 0.0) -> int:
         """Post the rows of the channels this replica holds (claiming its share first)."""
@@ -401,6 +420,21 @@ class Notifier:
             log.info("notifier.tell_creator_failed", subscription_id=sub.id, error="not_installed")
         except SlackApiError as exc:
             log.info("notifier.tell_creator_failed", subscription_id=sub.id, error=exc.response.get("error"))
+
+    async def _tell_creators(self, failing: bool, detail: str) -> None:
+        """One DM per subscription creator (per workspace), naming their subscriptions."""
+        watched: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for sub in await self._store.list_subscriptions():
+            watched.setdefault((sub.team_id, sub.created_by), []).append((sub.channel_id, sub.resource_name))
+        for (team_id, user_id), subs in watched.items():
+            blocks, text = messages.feed_notice(failing, subs, detail)
+            try:
+                slack = await self.clients.for_team(team_id)
+                await slack.chat_postMessage(channel=user_id, blocks=messages.as_dicts(blocks), text=text)
+            except NotInstalled:
+                log.info("notifier.tell_creator_failed", user_id=user_id, error="not_installed")
+            except SlackApiError as exc:
+                log.info("notifier.tell_creator_failed", user_id=user_id, error=exc.response.get("error"))
 
 
 def _channel_lease(team_id: str, channel_id: str) -> str:

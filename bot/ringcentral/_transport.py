@@ -2,6 +2,12 @@
 
 It sits between httpx and the real (or test-injected) transport, so pacing and logging see exactly what goes
 on the wire — the resend after a 401 and the refresh made inside the auth flow too.
+
+A GET whose connection turns out to be dead (`ReadError`, `RemoteProtocolError`: the server or a proxy closed
+a keep-alive connection while it sat idle between polls, and the pool handed it out anyway) is sent once more
+at once, on a fresh connection, and logged at info: it is routine, not a warning. Only a GET: it changes
+nothing, so sending it twice is harmless; every other method goes by the client's retry policy, which never
+resends a create that may have landed. A second failure is a warning, and the client's policy takes over.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from bot.ringcentral._errors import retry_after
 from bot.ringcentral.ratelimit import RateLimiter
 
 log = get_logger(__name__)
+
+# What a keep-alive connection closed while idle looks like when it is used again.
+STALE_CONNECTION = (httpx.ReadError, httpx.RemoteProtocolError)
 
 
 class GovernedTransport(httpx.AsyncBaseTransport):
@@ -34,7 +43,7 @@ class GovernedTransport(httpx.AsyncBaseTransport):
             sent_at = limiter.now()
         started = time.perf_counter()
         try:
-            response = await self._inner.handle_async_request(request)
+            response = await self._send(request, route, group)
         except Exception as exc:
             log.warning(
                 "ringcentral.request_failed",
@@ -57,6 +66,17 @@ class GovernedTransport(httpx.AsyncBaseTransport):
             group=group,
         )
         return response
+
+    async def _send(self, request: httpx.Request, route: str, group: str) -> httpx.Response:
+        try:
+            return await self._inner.handle_async_request(request)
+        except STALE_CONNECTION as exc:
+            if request.method != "GET":
+                raise
+            log.info("ringcentral.stale_connection_retried", route=route, error=type(exc).__name__)
+        if self.limiter is not None:
+            await self.limiter.acquire(group)
+        return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -57,6 +57,7 @@ from bot.ringcentral.models import (
     Subscription,
     Thread,
     ThreadPage,
+    parse_entries_sync,
 )
 from bot.ringcentral.ratelimit import RateLimiter
 
@@ -70,6 +71,8 @@ MAX_TEXT = NOTE_TEXT_MAX  # counted in UTF-16 code units (bot/note_text.py)
 MAX_FILTER_IDS = 10
 MAX_DELETE_IDS = 100
 MAX_PAGE = 1000
+# Records asked for on an FSync: what RingCentral's own clients send (and the message store's sync cap).
+SYNC_RECORD_COUNT = 250
 _SCOPES = ("Accessible", "Unassigned", "AssignedToMe", "AssignedToMeAndUnassigned", "Explicit")
 
 
@@ -317,11 +320,19 @@ class RingCentralClient:
         sync_token: str | None = None,
         scope: SyncScope = "Accessible",
         thread_ids: Sequence[str] | None = None,
+        *,
+        record_count: int | None = SYNC_RECORD_COUNT,
     ) -> EntriesSync:
         """FSync without a token, ISync with one. A refused token becomes an FSync with `full_resync=True`.
 
-        Any 400 on an ISync is taken as "token no longer valid" (RingCentral's own clients do the same; the
-        codes seen are MSG-411, CMN-101 and MSG-333, NOTES.md §2.3): the caller reconciles from the snapshot.
+        Refused means any 4xx answer to the ISync but 401 and 429 (which are about the caller, not the
+        token): RingCentral documents MSG-411, CMN-101 and MSG-333 (NOTES.md §2.3) but does not promise
+        them, and a token that keeps being refused must not be sent forever. The caller reconciles from
+        the snapshot.
+
+        `record_count` goes with an FSync only, as RingCentral's own clients send it (the spec does not list
+        it; in the message store's sync it caps an FSync, and on an ISync it means something else). The
+        answer is read tolerantly (`parse_entries_sync`): unknown records are skipped and counted.
         """
         if scope not in _SCOPES:
             raise InvalidInput(f"unknown sync scope {scope!r}", parameter="scope")
@@ -330,19 +341,34 @@ class RingCentralClient:
         if scope == "Explicit" and not thread_ids:
             raise InvalidInput("scope 'Explicit' needs thread_ids", parameter="threadIds")
         fsync: dict[str, Any] = {"syncType": "FSync", "scope": scope}
+        if record_count is not None:
+            fsync["recordCount"] = record_count
         _add_ids(fsync, "threadIds", thread_ids)
         if not sync_token:
             return await self._sync(fsync)
         try:
             return await self._sync({"syncType": "ISync", "syncToken": sync_token})
-        except InvalidInput as exc:
-            log.info("ringcentral.sync_token_refused", error_code=exc.error_code, full_resync=True)
+        except RingCentralError as exc:
+            if not token_refused(exc):
+                raise
+            log.info(
+                "ringcentral.sync_token_refused",
+                status=exc.status,
+                error_code=exc.error_code,
+                full_resync=True,
+            )
         result = await self._sync(fsync)
         return result.model_copy(update={"full_resync": True})
 
     async def _sync(self, params: dict[str, Any]) -> EntriesSync:
         response = await self._request("GET", f"{_MT}/entries/sync", params=params)
-        return _parse(EntriesSync, _json(response))
+        data = _json(response)
+        try:
+            return parse_entries_sync(data)
+        except (ValidationError, ValueError) as exc:
+            raise RingCentralError(
+                "unexpected EntriesSync from RingCentral: no usable syncInfo", body=data
+            ) from exc
 
     # --- account: who am I, resources, numbers --------------------------------------------------------------
 
@@ -513,6 +539,11 @@ class RingCentralClient:
 
 
 # --- local checks (cheap, before sending) ------------------------------------------------------------------
+
+
+def token_refused(exc: RingCentralError) -> bool:
+    """Did RingCentral refuse an ISync's token? Any 4xx but 401 (our credentials) and 429 (our pace)."""
+    return exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 429)
 
 
 def _check_text(text: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
 
@@ -176,6 +176,67 @@ class EntriesSync(Model):
     sync_info: SyncInfo
     # Set by the client, not RingCentral: True when an expired ISync token was replaced by a full sync.
     full_resync: bool = False
+    # Set by `parse_entries_sync`: how many records the answer held (skipped ones included), and why each
+    # skipped one was skipped ("unknown_type", "system_entry", "malformed").
+    received: int = 0
+    skipped: dict[str, int] = Field(default_factory=dict)
+
+
+_SYNC_RECORD: TypeAdapter[Any] = TypeAdapter(SyncRecord)
+_KNOWN_RECORD_TYPES = frozenset(
+    {
+        "AliveNote",
+        "DeletedNote",
+        "AliveMessage",
+        "DeletedMessage",
+        "ThreadCreatedHint",
+        "ThreadResolvedHint",
+        "ThreadDeletedHint",
+        "ThreadAssignedHint",
+    }
+)
+
+
+def parse_entries_sync(data: Any) -> EntriesSync:
+    """An `entries/sync` answer, read tolerantly: each record on its own, so one we cannot read is skipped
+    and counted instead of failing the whole answer (and, with it, every later poll on the same token).
+
+    Skipped: a `recordType` the spec does not list ("unknown_type"), a "system entry" (the spec's description
+    names entries where `action` describes what happened, which its schema does not model: "system_entry"),
+    and a record of a known type that does not have the shape we need ("malformed"). Unknown fields are
+    ignored (`extra="ignore"`). Only `syncInfo` is required: without it there is no cursor to move."""
+    if not isinstance(data, dict):
+        raise ValueError("entries/sync answer is not an object")
+    raw = data.get("records")
+    raw = raw if isinstance(raw, list) else []
+    records: list[Any] = []
+    skipped: dict[str, int] = {}
+    for item in raw:
+        reason = _skip_reason(item)
+        if reason is None:
+            try:
+                records.append(_SYNC_RECORD.validate_python(item))
+                continue
+            except ValidationError:
+                reason = "malformed"
+        skipped[reason] = skipped.get(reason, 0) + 1
+    return EntriesSync(
+        records=records,
+        sync_info=SyncInfo.model_validate(data.get("syncInfo")),
+        received=len(raw),
+        skipped=skipped,
+    )
+
+
+def _skip_reason(item: Any) -> str | None:
+    if not isinstance(item, dict):
+        return "malformed"
+    record_type = item.get("recordType")
+    if record_type in _KNOWN_RECORD_TYPES:
+        return None
+    if "action" in item:
+        return "system_entry"
+    return "malformed" if record_type is None else "unknown_type"
 
 
 # --- accounts, resources, subscriptions, tokens ----------------------------------------------------------

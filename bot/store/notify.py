@@ -505,6 +505,28 @@ class NotifyQueries(StoreBase):
                 out.update((r[0], r[1], r[2]) for r in rows)
         return out
 
+    async def shown_notes(
+        self, channels: Sequence[tuple[str, str]], thread_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """{note id: thread id} of the notes of `thread_ids` shown, and not as deleted, in any of `channels`
+        ((team, channel) pairs)."""
+        wanted = set(channels)
+        if not wanted or not thread_ids:
+            return {}
+        out: dict[str, str] = {}
+        c = note_messages.c
+        async with self._tx() as conn:
+            for start in range(0, len(thread_ids), 500):
+                rows = (
+                    await conn.execute(
+                        sa.select(c.team_id, c.channel_id, c.note_id, c.thread_id).where(
+                            c.thread_id.in_(list(thread_ids[start : start + 500])), c.deleted.is_(False)
+                        )
+                    )
+                ).all()
+                out.update({r[2]: r[3] for r in rows if (r[0], r[1]) in wanted})
+        return out
+
     async def record_delivery(
         self,
         row_id: int,

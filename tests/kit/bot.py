@@ -26,6 +26,7 @@ from cryptography.fernet import Fernet
 from bot.config import Settings, load_settings
 from bot.servers import BackgroundServer
 from bot.web import create_web_app
+from tests.kit.openapi import validator_for
 from tests.kit.rc import RcAdmin, RcSandbox, SpecTransport
 from tests.kit.slack import SlackRequests, SlackStandin
 
@@ -294,7 +295,7 @@ def running_bot(
     settings = make_settings(
         slack=slack, rc=rc, database_url=database_url, public_url=server.url, **(env or {})
     )
-    transport = BotSpecTransport()
+    transport = BotSpecTransport(validator=validator_for(rc.settings.profile))
     server.app = create_web_app(settings, rc_transport=transport, **overrides)
     server.start(timeout=30)
     slack_request.app_url = server.url

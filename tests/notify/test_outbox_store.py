@@ -47,3 +47,29 @@ async def test_a_paused_subscription_keeps_its_rows_and_resubscribing_resumes_it
     )
     assert not created and again.active and again.created_by == "U1" and again.filters == {"tags": ["x"]}
     assert [r.note_id for r in await store.pending_outbox()] == ["n1"]
+
+
+async def test_shown_notes_are_those_of_the_given_channels_and_threads_not_shown_as_deleted(
+    store: Store, clock: FakeClock
+) -> None:
+    from bot.store.notify import NoteMessage
+
+    sub = await _subscription(store, clock)
+    other = await _subscription(store, clock, channel="C2")
+    shown = [
+        (sub, NoteMessage("T1", "C1", "n1", "t1", "1.1", "v1", True, {}, False)),
+        (sub, NoteMessage("T1", "C1", "n2", "t1", "1.2", "v1", False, {}, True)),  # struck: deleted
+        (sub, NoteMessage("T1", "C1", "n3", "t2", "1.3", "v1", True, {}, False)),  # another thread
+        (other, NoteMessage("T1", "C2", "n4", "t1", "1.4", "v1", True, {}, False)),  # another channel
+    ]
+    for subscription_id, message in shown:
+        await store.enqueue([OutboxEntry(subscription_id, message.note_id, "v1", "note", message.thread_id)])
+        row = (await store.pending_outbox())[0]
+        await store.record_delivery(row.id, subscription_id, message=message)
+    assert await store.shown_notes([("T1", "C1")], ["t1"]) == {"n1": "t1"}
+    assert await store.shown_notes([("T1", "C1"), ("T1", "C2")], ["t1", "t2"]) == {
+        "n1": "t1",
+        "n3": "t2",
+        "n4": "t1",
+    }
+    assert await store.shown_notes([], ["t1"]) == {}

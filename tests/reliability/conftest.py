@@ -19,6 +19,7 @@ import pytest
 from bot.servers import BackgroundServer
 from bot.web import create_web_app
 from tests.kit.bot import BotSpecTransport, RunningBot, make_settings
+from tests.kit.openapi import validator_for
 from tests.kit.rc import RcAdmin, RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin
 
@@ -79,7 +80,7 @@ def make_bot(
         settings = make_settings(
             slack=slack_standin, rc=rc_sandbox, database_url=url, public_url=server.url, **extra
         )
-        spec = BotSpecTransport()
+        spec = BotSpecTransport(validator=validator_for(rc_sandbox.settings.profile))
         transport: httpx.AsyncBaseTransport = (
             spec if rc_timeout is None else TimeoutTransport(spec, rc_timeout)
         )

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.profiles import Profile
 from bot.sandbox.ringcentral.settings import RateLimit, SandboxSettings
 from tests.kit.bot import wait_for
 from tests.kit.rc import RcSandbox, sandbox_test_settings
@@ -139,11 +140,11 @@ def crash_loop(
 
 
 @pytest.fixture
-def rc_sandbox_settings() -> SandboxSettings:
+def rc_sandbox_settings(sandbox_profile: Profile) -> SandboxSettings:
     """A restart every few seconds, each process polling every second from a fresh limiter, spends the
     service user's real Medium budget (40/min) within cycles and a 60 s penalty follows: that is paced and
     tested in test_rc_faults.py; here the limit is lifted so the loop tests crashes, not the penalty."""
-    settings = sandbox_test_settings()
+    settings = sandbox_test_settings(sandbox_profile)
     settings.rate_limits["Medium"] = RateLimit(100_000)
     settings.access_token_ttl = 3600.0  # the test's own handler signs in once for a long run
     return settings

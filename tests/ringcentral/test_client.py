@@ -382,7 +382,11 @@ async def test_sync_without_a_token_is_a_full_sync_of_accessible_threads() -> No
     client = make_client(fake, clock)
     result = await client.sync_entries()
     assert result.sync_info.sync_token == "tok-1" and not result.full_resync
-    assert dict(fake.requests[0].url.params) == {"syncType": "FSync", "scope": "Accessible"}
+    assert dict(fake.requests[0].url.params) == {
+        "syncType": "FSync",
+        "scope": "Accessible",
+        "recordCount": "250",
+    }
     await client.aclose()
 
 
@@ -403,13 +407,17 @@ async def test_sync_with_a_token_is_incremental() -> None:
     await client.aclose()
 
 
-@pytest.mark.parametrize("code", ["MSG-411", "CMN-101", "MSG-333", "CMN-999"])
-async def test_an_expired_sync_token_leads_to_a_full_sync(code: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(400, "MSG-411"), (400, "CMN-101"), (400, "MSG-333"), (400, "CMN-999")]
+    + [(status, "XYZ-123") for status in (403, 404, 409, 410, 422)],
+)
+async def test_a_sync_token_refused_with_any_4xx_leads_to_a_full_sync(status: int, code: str) -> None:
     clock = FakeClock()
 
     def api(request: httpx.Request) -> httpx.Response:
         if request.url.params["syncType"] == "ISync":
-            return httpx.Response(400, json=error_json(code, "Full synchronization is required"))
+            return httpx.Response(status, json=error_json(code, "Full synchronization is required"))
         return httpx.Response(200, json=sync_body("FSync", "fresh"))
 
     fake = FakeRingCentral(api)
@@ -418,6 +426,75 @@ async def test_an_expired_sync_token_leads_to_a_full_sync(code: str) -> None:
     assert result.full_resync is True and result.sync_info.sync_token == "fresh"
     assert [r.url.params["syncType"] for r in fake.requests] == ["ISync", "FSync"]
     assert fake.requests[1].url.params["scope"] == "Accessible"
+    await client.aclose()
+
+
+async def test_a_rate_limited_incremental_sync_keeps_its_token() -> None:
+    clock = FakeClock()
+    fake = FakeRingCentral(
+        lambda request: httpx.Response(429, json=error_json("CMN-301"), headers={"Retry-After": "600"})
+    )
+    client = make_client(fake, clock)
+    with pytest.raises(RingCentralError):
+        await client.sync_entries("still-good")
+    assert {r.url.params["syncType"] for r in fake.requests} == {"ISync"}
+    await client.aclose()
+
+
+async def test_unknown_sync_records_system_entries_and_unknown_fields_are_skipped_and_counted() -> None:
+    clock = FakeClock()
+    records = [
+        {**note_json(), "recordType": "AliveNote", "reactions": [{"emoji": "+1"}]},
+        {"recordType": "ThreadUnassignedHint", "id": "h1", "threadId": THREAD_ID},
+        {
+            "id": "s1",
+            "threadId": THREAD_ID,
+            "action": "ThreadLabelChanged",
+            "lastModifiedTime": "2026-11-27T10:00:00Z",
+        },
+        {"recordType": "AliveNote", "id": "broken"},
+        "not even an object",
+    ]
+    client = make_client(respond(200, sync_body("ISync", "tok-2", records)), clock)
+    result = await client.sync_entries("tok-1")
+    assert [r.id for r in result.records] == [NOTE_ID]
+    assert result.received == 5
+    assert result.skipped == {"unknown_type": 1, "system_entry": 1, "malformed": 2}
+    await client.aclose()
+
+
+async def test_a_get_on_a_keep_alive_connection_closed_while_idle_is_retried_quietly_at_once() -> None:
+    for failure in (httpx.ReadError("reset"), httpx.RemoteProtocolError("Server disconnected")):
+        clock = FakeClock()
+        fake = flaky([failure], httpx.Response(200, json=thread_json()))
+        client = make_client(fake, clock)
+        with capture_logs() as logs:
+            assert (await client.get_thread(THREAD_ID)).id == THREAD_ID
+        assert len(fake.requests) == 2
+        assert clock.sleeps == [], "resent at once, without the backoff"
+        assert not [e for e in logs if e["log_level"] in ("warning", "error")], logs
+        assert any(e["event"] == "ringcentral.stale_connection_retried" for e in logs)
+        await client.aclose()
+
+
+async def test_a_get_failing_twice_on_dropped_connections_is_a_warning() -> None:
+    clock = FakeClock()
+    fake = flaky([httpx.ReadError("reset")] * 2, httpx.Response(200, json=thread_json()))
+    client = make_client(fake, clock)
+    with capture_logs() as logs:
+        assert (await client.get_thread(THREAD_ID)).id == THREAD_ID
+    assert any(e["event"] == "ringcentral.request_failed" and e["log_level"] == "warning" for e in logs)
+    await client.aclose()
+
+
+async def test_only_a_get_is_resent_quietly_after_a_dropped_connection() -> None:
+    clock = FakeClock()
+    fake = flaky([httpx.RemoteProtocolError("Server disconnected")], httpx.Response(201, json=note_json()))
+    client = make_client(fake, clock)
+    with capture_logs() as logs, pytest.raises(Unavailable) as info:
+        await client.create_note(THREAD_ID, "hello")
+    assert info.value.maybe_created and len(fake.requests) == 1
+    assert not any(e["event"] == "ringcentral.stale_connection_retried" for e in logs)
     await client.aclose()
 
 

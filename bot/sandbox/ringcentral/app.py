@@ -271,6 +271,11 @@ async def list_notes(c: Call) -> Response:
     q = c.query
     owners = p.id_list(q, "ownerExtensionIds")
     availability = p.id_list(q, "availability", choices=("Alive", "Deleted")) or ["Alive"]
+    if "Deleted" in availability and c.sandbox.settings.profile.deleted_notes_listing_refused:
+        # profile `deleted_notes_listing_refused`: no guide or client shows deleted notes listed
+        raise invalid(
+            "availability", "Parameter [availability] value Deleted is not supported for notes", "Deleted"
+        )
     thread_ids, note_ids = p.id_list(q, "threadIds"), p.id_list(q, "noteIds")
     page, per_page = p.integer(q, "page", 1, 1, 1000), p.integer(q, "perPage", 100, 1, 1000, clamp=True)
     visible = {t.id: t for t in c.state.visible_threads(c.user)}
