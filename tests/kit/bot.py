@@ -130,6 +130,15 @@ class RunningBot:
         response.raise_for_status()
         return response.text
 
+    def health(self) -> JSON:
+        """The detailed GET /healthz (the operators' token); the public one says only ok or not."""
+        token = self.settings.metrics_token
+        assert token is not None, "start this bot with THREAD_NOTE_METRICS_TOKEN to read the detail"
+        auth = {"Authorization": f"Bearer {token.get_secret_value()}"}
+        response = httpx.get(f"{self.url}/healthz", headers=auth, timeout=10)
+        assert response.status_code in (200, 503), response.text
+        return dict(response.json())
+
     def _answers(self, response_url: str, settle: Callable[[list[JSON]], bool], timeout: float) -> list[JSON]:
         rid = urlsplit(response_url).path.rstrip("/").rsplit("/", 1)[-1]
 
