@@ -63,6 +63,7 @@ class Container:
         self._socket: Any = None
         self._identity: str | None = None
         self.notifier: Any = None  # bot.notify.Notifier (channel notifications)
+        self.subscriptions: Any = None  # bot.notify.Subscriptions (who may see and make subscriptions)
 
     @property
     def redirect_uri(self) -> str:
@@ -99,6 +100,7 @@ class Container:
             status=self.status_report,
         )
         self.notifier, deps.subscriptions = self._notifications()
+        self.subscriptions = deps.subscriptions.service
         if s.oauth:
             from bot.slack.install import Workspaces
 
@@ -218,13 +220,16 @@ class Container:
             report.update(ok=False, database=type(exc).__name__)
         return report
 
-    async def status_report(self, actor: Actor) -> dict[str, Any]:
+    async def status_report(self, actor: Actor, slack: Any) -> dict[str, Any]:
         """For `/thread-note status`: health, the bot's own RingCentral identity, and the figures of the
-        person's workspace's subscriptions (never another workspace's)."""
+        subscriptions the person may see: their workspace's only, and of those the same ones as
+        `subscriptions all` shows them (public channels, private ones they made, everything for an admin)."""
         report = await self.health()
         report["ringcentral_identity"] = await self._service_identity()
-        if self.notifier is not None and report.get("database") == "ok":
-            report["notifications"] = await self.notifier.health(actor.team_id)
+        service = self.subscriptions
+        if self.notifier is not None and service is not None and report.get("database") == "ok":
+            visible = await service.listed(actor, None, admin=await service.is_admin(actor, slack))
+            report["notifications"] = await self.notifier.health(visible)
         return report
 
     async def refresh_metrics(self) -> None:

@@ -207,11 +207,11 @@ class Notifier:
             )
         return out
 
-    async def health(self, team_id: str | None = None) -> dict[str, Any]:
-        """Figures for `/thread-note status` (flattened by `blocks.status_card`): one workspace's
-        subscriptions when `team_id` is given, so nobody sees another workspace's channels."""
+    async def health(self, subs: list[Subscription]) -> dict[str, Any]:
+        """Figures for `/thread-note status` (flattened by `blocks.status_card`) of `subs`: the caller picks
+        the ones the person may see (`Subscriptions.listed`), so nobody sees another workspace's channels or
+        a private channel that is not theirs."""
         report: dict[str, Any] = {}
-        subs = [s for s in await self._store.list_subscriptions() if team_id is None or s.team_id == team_id]
         for st in await self.status(subs):
             sub = st.subscription
             channel = f"#{sub.channel_name}" if sub.channel_name else sub.channel_id

@@ -97,7 +97,7 @@ class Subscriptions:
         linked = await self._accounts.linked(actor)
         if linked is not None and await self._handles(actor, linked[0], resource):
             return "handler"
-        if await self._is_admin(actor, slack):
+        if await self.is_admin(actor, slack):
             return "admin"
         if linked is None:
             raise NotConnected()
@@ -117,7 +117,7 @@ class Subscriptions:
             await client.aclose()
         return any(m.id == extension_id for m in members)
 
-    async def _is_admin(self, actor: Actor, slack: AsyncWebClient) -> bool:
+    async def is_admin(self, actor: Actor, slack: AsyncWebClient) -> bool:
         try:
             user = (await slack.users_info(user=actor.user_id)).get("user") or {}
         except SlackApiError:

@@ -81,7 +81,7 @@ async def run(
         )
     elif isinstance(cmd, grammar.Status):
         linked = await deps.accounts.linked(actor)
-        report = await deps.status(actor)
+        report = await deps.status(actor, client)
         await reply(blocks.status_card(connected_as=linked, health=report), "thread-note-bot status")
     elif isinstance(cmd, grammar.Add):
         plain = await plain_text(client, cmd.text)

@@ -185,7 +185,7 @@ class SlackSubscriptions:
     async def _list(
         self, actor: Actor, cmd: grammar.Subscriptions, reply: Reply, client: AsyncWebClient, here: str | None
     ) -> None:
-        admin = await self.service._is_admin(actor, client)
+        admin = await self.service.is_admin(actor, client)
         subs = await self.service.listed(actor, None if cmd.all or not here else here, admin=admin)
         statuses = await self.service.notifier.status(subs)
         await reply(subscription_list(statuses, everywhere=cmd.all or not here), f"{len(subs)} subscriptions")
