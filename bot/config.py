@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
     # Replicas: how long a replica's leases (polling, channel claims) outlive it; default max(3 polls, 10 s).
     lease_ttl: float | None = Field(None, validation_alias="THREAD_NOTE_LEASE_TTL", ge=2)
+    # How often subscribed channels are checked again (paused ones resumed, newly shared ones paused).
+    channel_check_interval: float = Field(300.0, validation_alias="THREAD_NOTE_CHANNEL_CHECK_INTERVAL", ge=1)
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -117,7 +117,7 @@ class SlackSubscriptions:
         target = await self._target(cmd.channel_id, cmd.channel_name, here)
         resource = await self.service.resource(cmd.resource)
         await self.service.role(actor, resource, client)
-        channel = await self.service.channel(client, target)
+        channel = await self.service.channel(client, target, actor.team_id)
         request = {
             "r": resource.id,
             "n": resource.name,
@@ -299,7 +299,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         try:
             resource = Resource(str(request["r"]), str(request["n"]))
             await subs.service.role(actor, resource, client)
-            channel = await subs.service.channel(client, str(request["c"]))
+            channel = await subs.service.channel(client, str(request["c"]), actor.team_id)
             await reply(*await subs._create(actor, request, channel))
         except SubscriptionRefused as refused:
             await reply([_section(f":warning: {escape(refused.sentence)}")], refused.sentence)
