@@ -220,6 +220,8 @@ class Container:
         """Who the Slack side of a link is: their name, their workspace's name, their email if shared."""
         from slack_sdk.errors import SlackApiError
 
+        from bot.notify.shared import external_person
+
         slack = await self._slack_for(actor.team_id)
         name, team, email, external = actor.user_id, actor.team_id, None, False
         try:
@@ -227,7 +229,7 @@ class Container:
             profile = user.get("profile") or {}
             name = str(user.get("real_name") or profile.get("real_name") or user.get("name") or name)
             email = profile.get("email") or None
-            external = user.get("team_id") not in (None, actor.team_id)
+            external = external_person(user, actor.team_id)
             team = str((await slack.auth_test()).get("team") or team)
         except SlackApiError as exc:  # the page then names the ids; the person still decides
             log.info("connect.slack_lookup_failed", error=exc.response.get("error"))

@@ -21,7 +21,7 @@ from bot.notify.feed import note_json, thread_json
 from bot.notify.filters import Filters, passes
 from bot.notify.notifier import Notifier
 from bot.notify.options import Options
-from bot.notify.shared import other_organisations
+from bot.notify.shared import external_person, other_organisations
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.errors import Forbidden, NotFound, RingCentralError
 from bot.ringcentral.models import Note, Thread
@@ -101,6 +101,12 @@ class Subscriptions:
         if await self.is_admin(actor, slack):
             return "admin"
         if linked is None:
+            if await self._external(actor, slack):
+                raise SubscriptionRefused(
+                    "external_person",
+                    "You are here from another organisation (Slack Connect), so you can't manage this "
+                    "workspace's subscriptions or connect a RingCentral account to it.",
+                )
             raise NotConnected()
         raise SubscriptionRefused(
             "not_handler",
@@ -125,9 +131,16 @@ class Subscriptions:
             user = (await slack.users_info(user=actor.user_id)).get("user") or {}
         except SlackApiError:
             return False
-        if user.get("team_id") not in (None, actor.team_id):
+        if external_person(user, actor.team_id):
             return False
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+    async def _external(self, actor: Actor, slack: AsyncWebClient) -> bool:
+        try:
+            user = (await slack.users_info(user=actor.user_id)).get("user") or {}
+        except SlackApiError:
+            return False
+        return external_person(user, actor.team_id)
 
     async def channel(self, slack: AsyncWebClient, channel_id: str, team_id: str = "") -> Channel:
         """The channel, if the bot can post there and only the workspace's own organisation is in it; else a

@@ -31,3 +31,8 @@ def other_organisations(info: dict[str, Any], team_id: str) -> list[str]:
     if ids:
         return ids
     return ["another organisation"] if flagged else []
+
+
+def external_person(user: dict[str, Any], team_id: str) -> bool:
+    """A person of another organisation (`users.info` gives their own organisation's `team_id`)."""
+    return user.get("team_id") not in (None, team_id)

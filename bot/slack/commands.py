@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.notify.shared import external_person
 from bot.service.types import Actor
 from bot.slack import blocks, grammar
 from bot.slack.deps import Deps
@@ -127,4 +128,4 @@ async def _external(client: AsyncWebClient, actor: Actor) -> bool:
         user = (await client.users_info(user=actor.user_id)).get("user") or {}
     except SlackApiError:
         return False
-    return user.get("team_id") not in (None, actor.team_id)
+    return external_person(user, actor.team_id)
