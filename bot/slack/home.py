@@ -24,7 +24,7 @@ HOME_THREADS = 20
 async def build_home(deps: Deps, actor: Actor, client: AsyncWebClient) -> Any:
     linked = await deps.accounts.linked(actor)
     if linked is None:
-        url = await deps.accounts.connect_url(actor)
+        url = await deps.accounts.connect_url(actor, reuse=True)  # one live link per person, not per open
         return blocks.home_view(connected_as=None, connect_url=url, threads=[], subscriptions=[])
     threads: list[tuple[Thread, Note | None]] = []
     problem = None

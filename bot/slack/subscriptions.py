@@ -208,6 +208,15 @@ class SlackSubscriptions:
         await reply([_section(text)], text)
 
 
+def _backfill(value: Any) -> int:
+    """A backfill count from a button's value, held to what the command accepts (0-MAX_BACKFILL)."""
+    try:
+        count = int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+    return max(0, min(count, grammar.MAX_BACKFILL))
+
+
 async def _options(
     filters: grammar.SubscriptionFilters, client: AsyncWebClient, user_id: str
 ) -> dict[str, Any] | None:
@@ -297,7 +306,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         request = json.loads(body["actions"][0]["value"])
         reply = Reply(respond, replace_original=True)
         try:
-            resource = Resource(str(request["r"]), str(request["n"]))
+            # A button's value comes back from the client: the resource is resolved again by its id (its
+            # name is RingCentral's, not the payload's) and the backfill is capped again.
+            resource = await subs.service.resource(str(request["r"]))
+            request = {**request, "n": resource.name, "k": _backfill(request.get("k"))}
             await subs.service.role(actor, resource, client)
             channel = await subs.service.channel(client, str(request["c"]), actor.team_id)
             await reply(*await subs._create(actor, request, channel))
