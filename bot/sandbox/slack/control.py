@@ -124,7 +124,7 @@ class Control:
         return JSONResponse(ws.credentials(), status_code=201)
 
     async def add_user(self, request: Request) -> Response:
-        """`{name, real_name?, tz?, is_admin?, is_owner?, channels?: [...], team_id?}` → the user."""
+        """`{name, real_name?, tz?, is_admin?, is_owner?, email?, channels?: [...], team_id?}` → the user."""
         body = await _body(request)
         ws = self.ws(body.get("team_id"))
         name = body.get("name")
@@ -140,7 +140,7 @@ class Control:
             tz=str(body.get("tz") or "UTC"),
             is_admin=bool(body.get("is_admin") or body.get("is_owner")),
             is_owner=bool(body.get("is_owner")),
-            email=f"{name}@{ws.domain}.example.com",
+            email=str(body.get("email") or f"{name}@{ws.domain}.example.com"),
         )
         ws.users[user.id] = user
         for ref in body.get("channels", []):
