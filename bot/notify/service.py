@@ -105,7 +105,7 @@ class Subscriptions:
                 raise SubscriptionRefused(
                     "external_person",
                     "You are here from another organisation (Slack Connect), so you can't manage this "
-                    "workspace's subscriptions or connect a RingCentral account to it.",
+                    "workspace's subscriptions.",
                 )
             raise NotConnected()
         raise SubscriptionRefused(

@@ -11,16 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.notify.shared import external_person
 from bot.service.types import Actor
 from bot.slack import blocks, grammar
 from bot.slack.deps import Deps
 from bot.slack.errors import guarded
 from bot.slack.ids import COMMAND
-from bot.slack.replies import Reply, plain_text, user_tz
+from bot.slack.replies import GUEST_SENTENCE, Reply, from_elsewhere, plain_text, user_tz
 from bot.slack.text import unescape
 
 PROGRESS = {
@@ -74,12 +72,8 @@ async def run(
 ) -> None:
     """Carry out a parsed command as `actor`. Shared by the slash command and "finish after connecting"."""
     if isinstance(cmd, grammar.Connect):
-        if await _external(client, actor):
-            sentence = (
-                "You are in this channel from another organisation (Slack Connect), so you can't connect a "
-                "RingCentral account to this workspace's app."
-            )
-            await reply(blocks.notice(sentence), sentence)
+        if await from_elsewhere(client, actor):
+            await reply(blocks.notice(GUEST_SENTENCE), GUEST_SENTENCE)
             return
         url = await deps.accounts.connect_url(actor)
         await reply(blocks.connect_prompt(url, None), "Connect your RingCentral account")
@@ -120,12 +114,3 @@ async def run(
         await deps.subscriptions.handle(actor, cmd, reply, client=client, channel_id=channel_id)
     else:
         await reply(blocks.usage_card(), "How to use /thread-note")
-
-
-async def _external(client: AsyncWebClient, actor: Actor) -> bool:
-    """A person of another organisation (Slack Connect): `users.info` gives their own organisation's team."""
-    try:
-        user = (await client.users_info(user=actor.user_id)).get("user") or {}
-    except SlackApiError:
-        return False
-    return external_person(user, actor.team_id)

@@ -12,6 +12,7 @@ import pytest
 from tests.kit.bot import RunningBot, running_bot, wait_for
 from tests.kit.rc import RcAdmin, RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin
+from tests.notify.helpers import SUPPORT_THREAD
 from tests.notify.test_channel_notifications import subscribe
 
 
@@ -67,6 +68,10 @@ def test_a_person_of_the_other_organisation_is_no_admin_here_and_gets_no_connect
     assert not [
         b for b in replies.buttons() if b.get("action_id") in ("subscription_confirm", "connect_open")
     ]
-    connect = bot.command("connect", user="ext-globex", channel="support")
-    assert "another organisation" in connect.text
-    assert not [b for b in connect.buttons() if b.get("action_id") == "connect_open"]
+    for text in ("connect", f"add {SUPPORT_THREAD} From a guest"):
+        answer = bot.command(text, user="ext-globex", channel="support")
+        assert "another organisation" in answer.text, text
+        assert not [b for b in answer.buttons() if b.get("action_id") == "connect_open"], text
+    bot.requests.app_home_opened("ext-globex")
+    home = wait_for(lambda: bot.slack.calls("views.publish"), 10, "the guest's Home")
+    assert "oauth/authorize" not in str(home[-1]["args"])
