@@ -77,14 +77,16 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
             error=request.query_params.get("error"),
         )
         status = 200 if outcome.ok else 400
-        return HTMLResponse(_page(outcome.title, outcome.detail, outcome.form_token), status_code=status)
+        page = _page(outcome.title, outcome.detail, outcome.form_token)
+        return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
 
     async def oauth_confirm(request: Request) -> Response:
         """The confirmation page's form (same path, POST): "Link" stores the link, "Cancel" drops it."""
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         token = form.get("form_token") or [""]
         outcome = await container.confirm_connect(token[0], accept=form.get("decision") == ["link"])
-        return HTMLResponse(_page(outcome.title, outcome.detail), status_code=200 if outcome.ok else 400)
+        page = _page(outcome.title, outcome.detail)
+        return HTMLResponse(page, status_code=200 if outcome.ok else 400, headers=PAGE_HEADERS)
 
     async def ringcentral_webhook(request: Request) -> Response:
         token = request.headers.get("Validation-Token")
@@ -203,6 +205,16 @@ class BodyLimit:
         log.warning("web.body_too_large", path=scope.get("path"), limit=limit)
         response = JSONResponse({"error": "request_too_large", "limit": limit}, status_code=413)
         await response(scope, receive, send)
+
+
+# The connect pages: never framed by another site (the Link button must be pressed knowingly), never cached
+# (the form token is one-time), no referrer (the callback URL carried a code and state).
+PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'; form-action 'self'",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _page(title: str, detail: str, form_token: str | None = None) -> str:

@@ -36,6 +36,7 @@ def test_the_callback_page_names_who_it_links_and_stores_nothing_before_link_is_
 
     assert page.status_code == 200
     assert "Link Slack user Dave Diaz in Sandbox to RingCentral Ben Okafor (ext. 102)?" in page.text
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
     assert "not connected" in bot.command("status", user="dave").text.lower(), "nothing stored yet"
 
     cancelled = _press(page, "cancel")

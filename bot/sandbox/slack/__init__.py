@@ -80,7 +80,8 @@ Install flow (`oauth.py`): `GET /oauth/v2/authorize` (consents at once, `team=`/
 single use); `GET /sandbox/slack/app` gives the app's client id and secret; `POST /sandbox/slack/uninstall
 {team_id}` revokes a workspace's tokens until it installs again.
 
-Not modelled: OAuth scopes other than `users:read.email` (`missing_scope`), legacy attachments (rejected), files, DMs, enterprise grid.
+Not modelled: OAuth scopes other than `users:read.email` (`missing_scope`), legacy attachments (rejected),
+files, DMs, enterprise grid.
 """
 
 from bot.sandbox.slack.app import SlackSandbox, create_slack_app
