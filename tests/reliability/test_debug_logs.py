@@ -63,6 +63,8 @@ def test_debug_logs_of_an_oauth_install_and_a_notification_hold_no_secret_code_o
         signed_in = click_link(httpx.get(url + f"&sandbox_user={ext}", follow_redirects=True, timeout=10))
         assert "Connected" in signed_in.text, signed_in.text
 
+        _, rid = command(requests, ws, f"add {SUPPORT_THREAD} Zelda Quux called back", user="ana")
+        wait_for(lambda: "saved" in answers(slack_standin, rid).lower(), 15, "the note written from Slack")
         _, rid = command(requests, ws, "subscribe Support", user="ana", channel="handoffs")
         wait_for(lambda: "now receives" in answers(slack_standin, rid), 15, "the subscription")
         time.sleep(1.5)
