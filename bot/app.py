@@ -20,7 +20,7 @@ from bot.config import Settings, load_settings, serve_required
 from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.ringcentral.errors import RingCentralError
-from bot.service.accounts import Accounts
+from bot.service.accounts import Accounts, SlackPerson
 from bot.service.clients import ClientFactory
 from bot.service.errors import ConnectFailed
 from bot.service.notes import Notes
@@ -40,6 +40,7 @@ class ConnectOutcome:
     ok: bool
     title: str
     detail: str
+    form_token: str | None = None  # set on the confirmation page: "Link" posts it back
 
 
 class Container:
@@ -68,6 +69,7 @@ class Container:
         self.notifier: Any = None  # bot.notify.Notifier (channel notifications)
         self._health: tuple[float, dict[str, Any]] | None = None  # (when, report) of the last health probe
         self._metrics_read = -METRICS_CACHE_SECONDS  # when the per-subscription gauges were last read
+        self.subscriptions: Any = None  # bot.notify.Subscriptions (who may see and make subscriptions)
 
     @property
     def redirect_uri(self) -> str:
@@ -104,6 +106,7 @@ class Container:
             status=self.status_report,
         )
         self.notifier, deps.subscriptions = self._notifications()
+        self.subscriptions = deps.subscriptions.service
         if s.oauth:
             from bot.slack.install import Workspaces
 
@@ -147,6 +150,7 @@ class Container:
             self.store, self.clients.service, slack, self.metrics,
             poll_interval=s.poll_interval, clock=self._clock, holder=holder, webhook=webhook,
             lease_ttl=timedelta(seconds=s.lease_ttl) if s.lease_ttl else None,
+            recheck_every=s.channel_check_interval,
         )  # fmt: skip
         service = Subscriptions(self.store, self.accounts, self.clients.service, notifier, clock=self._clock)
         return notifier, SlackSubscriptions(service, self.notes)
@@ -167,19 +171,39 @@ class Container:
     async def complete_connect(
         self, code: str | None, state: str | None, error: str | None
     ) -> ConnectOutcome:
-        assert self.accounts is not None and self.bolt is not None
-        from bot.slack.connect import announce_connected, announce_failed
-
+        """RingCentral's redirect: check the sign-in, then ask the person to confirm who gets linked."""
+        assert self.accounts is not None
         try:
-            connected = await self.accounts.complete(code, state, error)
+            waiting = await self.accounts.complete(code, state, error, who=self._slack_person)
         except ConnectFailed as exc:
-            self.metrics.connects.labels(exc.reason).inc()
-            actor = exc.details.get("actor")
-            if actor is not None:
-                await announce_failed(await self._slack_for(actor.team_id), actor, exc.reason)
-            return ConnectOutcome(False, "Not connected", _FAILED.get(exc.reason, _FAILED["exchange_failed"]))
+            return await self._connect_failed(exc)
+        ext, person = waiting.extension, waiting.person
+        number = f"ext. {ext.extension_number}" if ext.extension_number else f"extension id {ext.id}"
+        return ConnectOutcome(
+            True,
+            "Link your accounts?",
+            f"Link Slack user {person.name} in {person.team_name} to RingCentral {ext.name or ext.id} "
+            f"({number})? That Slack user will then write notes as this RingCentral user. "
+            "If someone sent you this link, choose Cancel.",
+            form_token=waiting.form_token,
+        )
+
+    async def confirm_connect(self, form_token: str | None, accept: bool) -> ConnectOutcome:
+        """The confirmation page's answer: only "Link" stores the link."""
+        from bot.slack.connect import announce_connected, announce_taken_over
+
+        assert self.accounts is not None
+        try:
+            connected = await self.accounts.confirm(form_token, accept=accept)
+        except ConnectFailed as exc:
+            return await self._connect_failed(exc)
+        if connected is None:
+            self.metrics.connects.labels("cancelled").inc()
+            return ConnectOutcome(False, "Not connected", "Nothing was linked. You can close this tab.")
         self.metrics.connects.labels("ok").inc()
         await announce_connected(await self._slack_for(connected.actor.team_id), connected)
+        for other in connected.others:
+            await announce_taken_over(await self._slack_for(other.team_id), other, connected)
         ext = connected.extension
         name = ext.name or f"extension id {ext.id}"
         who = f"{name} (ext. {ext.extension_number})" if ext.extension_number else name  # as on sign-in
@@ -188,6 +212,34 @@ class Container:
             "Connected",
             f"You are connected to RingCentral as {who}. You can close this tab and go back to Slack.",
         )
+
+    async def _connect_failed(self, exc: ConnectFailed) -> ConnectOutcome:
+        from bot.slack.connect import announce_failed
+
+        self.metrics.connects.labels(exc.reason).inc()
+        actor = exc.details.get("actor")
+        if actor is not None:
+            await announce_failed(await self._slack_for(actor.team_id), actor, exc.reason)
+        return ConnectOutcome(False, "Not connected", _FAILED.get(exc.reason, _FAILED["exchange_failed"]))
+
+    async def _slack_person(self, actor: Actor) -> SlackPerson:
+        """Who the Slack side of a link is: their name, their workspace's name, their email if shared."""
+        from slack_sdk.errors import SlackApiError
+
+        from bot.notify.shared import external_person
+
+        slack = await self._slack_for(actor.team_id)
+        name, team, email, external = actor.user_id, actor.team_id, None, False
+        try:
+            user = (await slack.users_info(user=actor.user_id)).get("user") or {}
+            profile = user.get("profile") or {}
+            name = str(user.get("real_name") or profile.get("real_name") or user.get("name") or name)
+            email = profile.get("email") or None
+            external = external_person(user, actor.team_id)
+            team = str((await slack.auth_test()).get("team") or team)
+        except SlackApiError as exc:  # the page then names the ids; the person still decides
+            log.info("connect.slack_lookup_failed", error=exc.response.get("error"))
+        return SlackPerson(name, team, email, external)
 
     async def _slack_for(self, team_id: str) -> Any:
         """The Web API client of `team_id`'s workspace (its own bot token when there are many)."""
@@ -235,15 +287,18 @@ class Container:
             self._health = (now, report)
         return dict(self._health[1])
 
-    async def status_report(self, actor: Actor) -> dict[str, Any]:
+    async def status_report(self, actor: Actor, slack: Any) -> dict[str, Any]:
         """For `/thread-note status`: health, the bot's own RingCentral identity, and the figures of the
-        person's workspace's subscriptions (never another workspace's)."""
+        subscriptions the person may see: their workspace's only, and of those the same ones as
+        `subscriptions all` shows them (public channels, private ones they made, everything for an admin)."""
         report = await self.health()
         report["ringcentral_identity"] = await self._service_identity()
         if report.get("database") == "ok":
             report["stored_secrets"] = await self._secrets_alarm()
-        if self.notifier is not None and report.get("database") == "ok":
-            report["notifications"] = await self.notifier.health(actor.team_id)
+        service = self.subscriptions
+        if self.notifier is not None and service is not None and report.get("database") == "ok":
+            visible = await service.listed(actor, None, admin=await service.is_admin(actor, slack))
+            report["notifications"] = await self.notifier.health(visible)
             if self.notifier.webhook is not None:
                 alarm = await self.notifier.webhook.alarm()
                 report["real_time"] = alarm or "on (RingCentral pushes changes; polling runs as well)"
@@ -300,6 +355,18 @@ _FAILED = {
     "no_code": "RingCentral did not send a sign-in code. Start again with /thread-note connect in Slack.",
     "exchange_failed": (
         "RingCentral did not accept the sign-in. Start again with /thread-note connect in Slack."
+    ),
+    "other_account": (
+        "This RingCentral user belongs to another company's RingCentral account than this app's, so nothing "
+        "was linked."
+    ),
+    "external_user": (
+        "This Slack user belongs to another organisation than the workspace this app serves, so nothing was "
+        "linked."
+    ),
+    "email_mismatch": (
+        "The RingCentral user you signed in as has another email address than the Slack user who asked for "
+        "this link, so nothing was linked: each person connects their own account."
     ),
 }
 

@@ -53,6 +53,7 @@ MANIFEST_BOT_SCOPES = (
     "channels:history",
     "groups:history",
     "users:read",
+    "users:read.email",  # connect: a sign-in whose email differs from the Slack person's is refused
     "reactions:write",
 )
 TIMEOUT = 5.0

@@ -204,6 +204,8 @@ class Settings(BaseSettings):
         if problem:
             raise SettingProblem(problem)
         return v
+    # How often subscribed channels are checked again (paused ones resumed, newly shared ones paused).
+    channel_check_interval: float = Field(300.0, validation_alias="THREAD_NOTE_CHANNEL_CHECK_INTERVAL", ge=1)
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -31,6 +31,7 @@ the bot) and credentials until Ctrl-C.
 from __future__ import annotations
 
 import asyncio
+import html
 import os
 import re
 import secrets
@@ -344,9 +345,15 @@ class Story:
         )
         if page.status_code != 200 or HANDLER_RC not in page.text:
             raise DemoFailed(f"the sign-in ended on HTTP {page.status_code} without naming {HANDLER_RC}")
+        page = click_link(page)
+        if page.status_code != 200 or "Connected" not in page.text:
+            raise DemoFailed(f"confirming the link ended on HTTP {page.status_code}")
         named = re.search(rf"as ({re.escape(HANDLER_RC)}(?: \(ext\. \d+\))?)", page.text)
         who = named.group(1) if named else HANDLER_RC  # as the sign-in page and the bot name him
-        return f"Bob connected his RingCentral account: signed in as {who} on the authorize page"
+        return (
+            f"Bob connected his RingCentral account: signed in as {who} on the authorize page, then "
+            "confirmed on the bot's page which Slack user it links"
+        )
 
     def subscribe(self) -> str:
         bodies = self._command(f"subscribe {QUEUE}")
@@ -655,3 +662,17 @@ def _keep_running(p: Printer, stack: Stack, story: Story | None) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     p.line("Stopped.")
+
+
+_FORM_TOKEN = re.compile(r"name='form_token' value='([^']*)'")
+
+
+def click_link(page: httpx.Response) -> httpx.Response:
+    """On the bot's connect confirmation page ("Link Slack user … to RingCentral …?"), press Link as a person
+    would: post the page's form back to it. A page without the form (a refusal) is returned as it is."""
+    found = _FORM_TOKEN.search(page.text)
+    if found is None:
+        return page
+    token = html.unescape(found.group(1))
+    url = str(page.url.copy_with(query=None))
+    return httpx.post(url, data={"form_token": token, "decision": "link"}, timeout=10)

@@ -35,12 +35,74 @@ _QUERY_SECRETS = re.compile(
 )
 
 
+# Keys whose values are secret or are what people wrote (note text, message blocks, modal input), in
+# structured data: a dict logged as a value, or a dict's repr / JSON inside a message. The Slack SDK logs
+# every request's form or JSON body this way at DEBUG (`'client_secret': '…', 'code': '…'` in
+# oauth.v2.access, `'text': …, 'blocks': […]` in chat.postMessage) and every response body as JSON.
+_CONTENT_KEYS = frozenset(
+    {"code", "state", "text", "blocks", "initial_value", "value", "values", "private_metadata", "email"}
+)
+_QUOTED = r"(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
+_STRUCTURED = re.compile(
+    r"""(['"])(?P<key>[A-Za-z_]*(?:token|secret|password|jwt|assertion|verifier)[A-Za-z_]*"""
+    r"""|code|state|text|blocks|initial_value|value|private_metadata|email)\1(\s*[:=]\s*)"""
+    rf"(?P<value>{_QUOTED}|[\[{{]|[^\s,}}\]]+)",
+    re.IGNORECASE,
+)
+
+
+def _structured(text: str) -> str:
+    """Mask the values of secret and content keys in a dict's repr or JSON inside a string. A value that is
+    a list or dict (`'blocks': [...]`) is masked up to its matching bracket."""
+    out: list[str] = []
+    pos = 0
+    for match in _STRUCTURED.finditer(text):
+        if match.start() < pos:
+            continue  # inside a value already masked
+        out.append(text[pos : match.start("value")])
+        end = match.end("value")
+        if match.group("value") in ("[", "{"):
+            end = _closing(text, match.start("value"))
+        out.append(f"'{REDACTED}'")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _closing(text: str, start: int) -> int:
+    """The index after the bracket that closes the one at `start`, skipping quoted strings (or the end)."""
+    depth = 0
+    i = start
+    quote: str | None = None
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return len(text)
+
+
 def scrub(value: Any) -> Any:
-    """Mask token-looking substrings in a value (recursively for containers)."""
+    """Mask token-looking substrings and the values of secret or content keys (recursively)."""
     if isinstance(value, str):
-        return _QUERY_SECRETS.sub(rf"\1{REDACTED}", _SECRET_VALUES.sub(REDACTED, value))
+        masked = _QUERY_SECRETS.sub(rf"\1{REDACTED}", _SECRET_VALUES.sub(REDACTED, value))
+        return _structured(masked) if ":" in masked or "=" in masked else masked
     if isinstance(value, dict):
-        return {k: (REDACTED if _SECRET_KEYS.search(str(k)) else scrub(v)) for k, v in value.items()}
+        return {
+            k: (REDACTED if _SECRET_KEYS.search(str(k)) or str(k).lower() in _CONTENT_KEYS else scrub(v))
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return type(value)(scrub(v) for v in value)
     return value

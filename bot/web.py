@@ -24,6 +24,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qs
 
 import uvicorn
 from cachetools import TTLCache
@@ -100,7 +101,16 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
             error=request.query_params.get("error"),
         )
         status = 200 if outcome.ok else 400
-        return HTMLResponse(_page(outcome.title, outcome.detail), status_code=status)
+        page = _page(outcome.title, outcome.detail, outcome.form_token)
+        return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
+
+    async def oauth_confirm(request: Request) -> Response:
+        """The confirmation page's form (same path, POST): "Link" stores the link, "Cancel" drops it."""
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        token = form.get("form_token") or [""]
+        outcome = await container.confirm_connect(token[0], accept=form.get("decision") == ["link"])
+        page = _page(outcome.title, outcome.detail)
+        return HTMLResponse(page, status_code=200 if outcome.ok else 400, headers=PAGE_HEADERS)
 
     async def ringcentral_webhook(request: Request) -> Response:
         """The handshake is told from a delivery by its body, not by a header: RingCentral's 2024 guide has
@@ -127,6 +137,7 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         Route("/slack/install", slack_oauth, methods=["GET"]),
         Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
         Route("/ringcentral/oauth/callback", oauth_callback, methods=["GET"]),
+        Route("/ringcentral/oauth/callback", oauth_confirm, methods=["POST"]),
         Route("/ringcentral/webhook", ringcentral_webhook, methods=["POST"]),
         *_public_operator_routes(container, settings),
     ]
@@ -294,7 +305,11 @@ class ReplayGuard:
 # at most 3,000 characters, a few hundred KB with Slack's framing); RingCentral's webhook events carry only a
 # hint (NOTES.md §5), well under 16 KB. Anything larger is refused with 413 before it is read into memory
 # or reaches Bolt's parser.
-BODY_LIMITS = {"/slack/events": 1024 * 1024, "/ringcentral/webhook": 64 * 1024}
+BODY_LIMITS = {
+    "/slack/events": 1024 * 1024,
+    "/ringcentral/webhook": 64 * 1024,
+    "/ringcentral/oauth/callback": 4 * 1024,  # the confirmation form: a token and a word
+}
 
 
 class BodyLimit:
@@ -345,11 +360,29 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-def _page(title: str, detail: str) -> str:
+# The connect pages: never framed by another site (the Link button must be pressed knowingly), never cached
+# (the form token is one-time), no referrer (the callback URL carried a code and state).
+PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'; form-action 'self'",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _page(title: str, detail: str, form_token: str | None = None) -> str:
+    form = ""
+    if form_token is not None:  # the connect confirmation: a one-time token, posted back to the same path
+        form = (
+            "<form method='post'>"
+            f"<input type='hidden' name='form_token' value='{html.escape(form_token, quote=True)}'>"
+            "<button type='submit' name='decision' value='link'>Link</button> "
+            "<button type='submit' name='decision' value='cancel'>Cancel</button></form>"
+        )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>thread-note-bot</title>"
         "<style>body{font:16px system-ui,sans-serif;max-width:36em;margin:4em auto;color:#1d1c1d}</style>"
-        f"</head><body><h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p></body></html>"
+        f"</head><body><h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p>{form}</body></html>"
     )
 
 

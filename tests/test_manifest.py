@@ -41,6 +41,9 @@ def test_manifest_asks_only_for_the_scopes_the_bot_uses() -> None:
         "groups:history",
         "users:read",  # users.info: names for mentions, time zones for note times, digests and quiet hours
         "reactions:write",  # reactions.add: ✅ on a two-way reply that became a note
+        # users.info's profile.email: a RingCentral sign-in whose email differs from the Slack person's is not
+        # linked (a forwarded connect link cannot link someone else's RingCentral identity)
+        "users:read.email",
     }
 
 

@@ -151,6 +151,10 @@ PAUSE_REASONS = {
     "invalid_auth": "the app's Slack token is no longer valid",
     "account_inactive": "the app's Slack account is inactive",
     "not_authed": "the app has no Slack token",
+    "ext_shared": (
+        "the channel is now shared with another organisation (Slack Connect), whose people must not read "
+        "internal notes; subscribe a channel only your organisation is in"
+    ),
 }
 
 

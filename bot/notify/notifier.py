@@ -46,6 +46,7 @@ from bot.notify.feed import Feed, PollResult, thread_json
 from bot.notify.health import HEALTH_KEY, FeedHealth
 from bot.notify.schedules import Schedules
 from bot.notify.sender import Sender
+from bot.notify.shared import other_organisations
 from bot.notify.webhook import WebhookSubscription
 from bot.notify.workspaces import NotInstalled, SlackClients
 from bot.ringcentral import RingCentralClient
@@ -206,7 +207,22 @@ class Notifier:
             return "is_archived"
         if channel.get("is_member") is False:
             return "not_in_channel"
+        if other_organisations(channel, team_id):
+            return "ext_shared"
         return None
+
+    async def check_active(self) -> list[int]:
+        """Pause the active subscriptions whose channel is now shared with another organisation (Slack
+        Connect), and tell whoever made each; the reason shows in `/thread-note subscriptions`."""
+        paused = []
+        for sub in await self._store.list_subscriptions(status="active"):
+            if await self.channel_ok(sub.channel_id, sub.team_id) != "ext_shared":
+                continue
+            if await self._store.pause_subscription(sub.id, "ext_shared"):
+                log.info("notifier.paused_shared", subscription_id=sub.id)
+                await self._tell_creator(sub, "ext_shared")
+                paused.append(sub.id)
+        return paused
 
     # --- status ---------------------------------------------------------------------------------------------
 
@@ -226,11 +242,11 @@ class Notifier:
             )
         return out
 
-    async def health(self, team_id: str | None = None) -> dict[str, Any]:
-        """Figures for `/thread-note status` (flattened by `blocks.status_card`): one workspace's
-        subscriptions when `team_id` is given, so nobody sees another workspace's channels."""
+    async def health(self, subs: list[Subscription]) -> dict[str, Any]:
+        """Figures for `/thread-note status` (flattened by `blocks.status_card`) of `subs`: the caller picks
+        the ones the person may see (`Subscriptions.listed`), so nobody sees another workspace's channels or
+        a private channel that is not theirs."""
         report: dict[str, Any] = {}
-        subs = [s for s in await self._store.list_subscriptions() if team_id is None or s.team_id == team_id]
         for st in await self.status(subs):
             sub = st.subscription
             channel = f"#{sub.channel_name}" if sub.channel_name else sub.channel_id
@@ -341,6 +357,10 @@ class Notifier:
         try:
             if await self._lease():
                 await self.recheck_paused()
+                await self.check_active()
+                pruned = await self._store.prune_oauth_states()
+                if pruned:
+                    log.info("notifier.oauth_states_pruned", count=pruned)
         except Exception:
             log.exception("notifier.recheck_failed")
 

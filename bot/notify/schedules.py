@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.logs import get_logger
 from bot.notify import messages
+from bot.notify.filters import Filters, passes
 from bot.notify.options import Options
 from bot.notify.roundups import DigestItem, digest_message, local_when, needs_someone
 from bot.notify.workspaces import NotInstalled, SlackClients
@@ -70,7 +71,11 @@ class Schedules:
 
     async def digest(self, sub: Subscription, options: Options, now: datetime, day: str) -> bool:
         try:
-            items = await self.items(sub.resource_id)
+            items = await self.items(
+                sub.resource_id,
+                Filters.from_json(sub.filters),
+                muted=await self._store.muted_threads(sub.team_id, sub.channel_id),
+            )
         except RingCentralError as exc:
             log.info("digest.read_failed", subscription_id=sub.id, error=type(exc).__name__)
             await self._store.drop_digest(sub.id, day)
@@ -91,23 +96,43 @@ class Schedules:
         log.info("digest.posted", subscription_id=sub.id, day=day, threads=len(items))
         return True
 
-    async def items(self, resource_id: str) -> list[DigestItem]:
-        """The resource's open conversations that need someone, with their latest notes, oldest first."""
+    async def items(
+        self,
+        resource_id: str,
+        filters: Filters | None = None,
+        *,
+        muted: set[str] | frozenset[str] = frozenset(),
+    ) -> list[DigestItem]:
+        """The resource's open conversations that need someone, with their latest notes, oldest first.
+
+        The channel's filters hold here as they do for its notifications: a note they leave out (no wanted
+        tag, an excluded author) is not there for the digest, so with `tags` only conversations with a wanted
+        note are listed; `unassigned_only` leaves out assigned conversations; muted ones too.
+        """
+        filters = filters or Filters()
         client = self._service()
         threads = [
             t
             async for t in client.iter_threads(
                 status="Open", owner_extension_ids=[resource_id], per_page=1000
             )
+            if t.id not in muted
         ]
         latest: dict[str, Note] = {}
         if threads:
+            by_id = {t.id: t for t in threads}
             async for note in client.iter_notes(owner_extension_ids=[resource_id], per_page=1000):
+                if note.thread_id not in by_id or not passes(filters, note, by_id[note.thread_id]):
+                    continue
                 known = latest.get(note.thread_id)
                 if known is None or (note.creation_time, note.id) >= (known.creation_time, known.id):
                     latest[note.thread_id] = note
         items = []
         for thread in sorted(threads, key=lambda t: t.creation_time):
+            if filters.tags and thread.id not in latest:
+                continue  # nothing in it that the channel asked for
+            if filters.unassigned_only and thread.assignee is not None:
+                continue
             why = needs_someone(thread, latest.get(thread.id))
             if why is not None:
                 items.append(DigestItem(thread, latest.get(thread.id), why))

@@ -21,6 +21,7 @@ from bot.notify.feed import note_json, thread_json
 from bot.notify.filters import Filters, passes
 from bot.notify.notifier import Notifier
 from bot.notify.options import Options
+from bot.notify.shared import external_person, other_organisations
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.errors import Forbidden, NotFound, RingCentralError
 from bot.ringcentral.models import Note, Thread
@@ -97,9 +98,15 @@ class Subscriptions:
         linked = await self._accounts.linked(actor)
         if linked is not None and await self._handles(actor, linked[0], resource):
             return "handler"
-        if await self._is_admin(actor, slack):
+        if await self.is_admin(actor, slack):
             return "admin"
         if linked is None:
+            if await self._external(actor, slack):
+                raise SubscriptionRefused(
+                    "external_person",
+                    "You are here from another organisation (Slack Connect), so you can't manage this "
+                    "workspace's subscriptions.",
+                )
             raise NotConnected()
         raise SubscriptionRefused(
             "not_handler",
@@ -117,15 +124,27 @@ class Subscriptions:
             await client.aclose()
         return any(m.id == extension_id for m in members)
 
-    async def _is_admin(self, actor: Actor, slack: AsyncWebClient) -> bool:
+    async def is_admin(self, actor: Actor, slack: AsyncWebClient) -> bool:
+        """A Slack admin or owner of the actor's own workspace. A person of another organisation (in a
+        shared channel) is an admin of theirs at most: `users.info` says so with their own `team_id`."""
         try:
             user = (await slack.users_info(user=actor.user_id)).get("user") or {}
         except SlackApiError:
             return False
+        if external_person(user, actor.team_id):
+            return False
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
-    async def channel(self, slack: AsyncWebClient, channel_id: str) -> Channel:
-        """The channel, if the bot can post there; else a refusal that says how to invite it."""
+    async def _external(self, actor: Actor, slack: AsyncWebClient) -> bool:
+        try:
+            user = (await slack.users_info(user=actor.user_id)).get("user") or {}
+        except SlackApiError:
+            return False
+        return external_person(user, actor.team_id)
+
+    async def channel(self, slack: AsyncWebClient, channel_id: str, team_id: str = "") -> Channel:
+        """The channel, if the bot can post there and only the workspace's own organisation is in it; else a
+        refusal that says why (and how to invite the bot)."""
         invite = "Invite me first with `/invite @thread-notes` in that channel, then try again."
         try:
             info = (await slack.conversations_info(channel=channel_id)).get("channel") or {}
@@ -144,6 +163,14 @@ class Subscriptions:
             raise SubscriptionRefused("not_a_channel", "Subscriptions go to channels, not direct messages.")
         if info.get("is_member") is False:
             raise SubscriptionRefused("bot_not_in_channel", f"I'm not in that channel. {invite}")
+        others = other_organisations(info, team_id)
+        if others:
+            raise SubscriptionRefused(
+                "shared_channel",
+                f"That channel is shared with another organisation ({', '.join(others)}) through Slack "
+                "Connect, and notes are internal and hold customer details, so I don't post them there. "
+                "Use a channel that only your organisation is in.",
+            )
         return Channel(channel_id, info.get("name"), bool(info.get("is_private")))
 
     # --- changes --------------------------------------------------------------------------------------------
@@ -219,5 +246,5 @@ class Subscriptions:
         return [s for s in subs if admin or not s.channel_private or s.created_by == actor.user_id]
 
     async def resume(self, sub: Subscription, slack: AsyncWebClient) -> bool:
-        await self.channel(slack, sub.channel_id)
+        await self.channel(slack, sub.channel_id, sub.team_id)
         return await self._store.resume_subscription(sub.id)

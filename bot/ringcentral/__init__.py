@@ -1,6 +1,6 @@
 """Async client of RingCentral's SMS Thread Messaging API (notes, threads, sync) — see `client.py`."""
 
-from bot.ringcentral.auth import JwtAuth, OAuthApp, UserTokenAuth, new_pkce_pair
+from bot.ringcentral.auth import JwtAuth, OAuthApp, UserTokenAuth, new_pkce_pair, pkce_challenge
 from bot.ringcentral.client import RingCentralClient
 from bot.ringcentral.errors import (
     AuthError,
@@ -57,4 +57,5 @@ __all__ = [
     "Unavailable",
     "UserTokenAuth",
     "new_pkce_pair",
+    "pkce_challenge",
 ]

@@ -316,9 +316,13 @@ class UserTokenAuth(_RefreshingAuth):
 def new_pkce_pair() -> tuple[str, str]:
     """`(code_verifier, code_challenge)` for PKCE with S256."""
     verifier = secrets.token_urlsafe(64)
+    return verifier, pkce_challenge(verifier)
+
+
+def pkce_challenge(verifier: str) -> str:
+    """The S256 `code_challenge` of a PKCE verifier."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    return verifier, challenge
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 class OAuthApp:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -243,11 +243,29 @@ def _skip_reason(item: Any) -> str | None:
 
 
 class Extension(Model):
+    """An extension as `GET …/extension/~` describes it; `email` (`contact.email`) and `account_id`
+    (`account.id`) say whose it is, for checking a sign-in against the Slack person and the deployment."""
+
     id: str
     extension_number: str | None = None
     name: str | None = None
     type: str | None = None
     status: str | None = None
+    email: str | None = None
+    account_id: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nested(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        contact, account = data.get("contact"), data.get("account")
+        out = dict(data)
+        if isinstance(contact, dict) and contact.get("email") and "email" not in data:
+            out["email"] = str(contact["email"])
+        if isinstance(account, dict) and account.get("id") is not None and "accountId" not in data:
+            out["account_id"] = str(account["id"])
+        return out
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Extension:

@@ -3,15 +3,20 @@
 - `connect_url` makes a fresh single-use `state` bound to the Slack user and workspace, valid for minutes,
   with the PKCE verifier kept encrypted beside it, and the action the person was trying (offered again
   after connecting).
-- `complete` consumes the state exactly once, exchanges the code, learns who the person is in RingCentral
-  and stores the tokens encrypted.
+- `complete` consumes the state exactly once, exchanges the code and learns who signed in to RingCentral.
+  It refuses an extension of another RingCentral account than the deployment's (the service identity's),
+  and one whose email differs from the Slack person's (when Slack shares it: `users:read.email`). Nothing is
+  linked yet: the sign-in waits (encrypted) for the person to confirm, on a page that names the Slack person
+  and workspace and the RingCentral identity, so a forwarded connect link cannot link someone else quietly.
+- `confirm` takes the waiting sign-in once (one-time form token) and stores the link; it returns the other
+  Slack users already linked to that extension, who are told.
 - `client` hands out a RingCentral client that acts as the person and persists refreshed tokens; a revoked
   or missing link is `NotConnected`, so the Slack layer can offer a one-click reconnect.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +30,8 @@ from bot.service.errors import ConnectFailed, NotConnected
 from bot.service.types import Actor
 from bot.store import NotFoundInStore, StaleLink, Store
 from bot.store.errors import StoreError
+from bot.store.links import Link
+from bot.store.oauth import PendingLink
 
 log = get_logger(__name__)
 
@@ -36,6 +43,30 @@ class Connected:
     actor: Actor
     extension: Extension
     pending: dict[str, Any] | None
+    others: tuple[Link, ...] = ()  # other Slack users already linked to this extension
+
+
+@dataclass(frozen=True)
+class SlackPerson:
+    """The Slack side of a link, as Slack describes it (`email` only with the `users:read.email` scope)."""
+
+    name: str
+    team_name: str
+    email: str | None = None
+    external: bool = False  # a person of another organisation (in a Slack Connect channel)
+
+
+@dataclass(frozen=True)
+class ToConfirm:
+    """A sign-in waiting for "Link" on the callback page; `form_token` works once."""
+
+    actor: Actor
+    extension: Extension
+    person: SlackPerson
+    form_token: str
+
+
+WhoIs = Callable[[Actor], Awaitable[SlackPerson]]
 
 
 class Accounts:
@@ -53,15 +84,32 @@ class Accounts:
         self._clients = clients
         self._redirect_uri = redirect_uri
         self._state_ttl = state_ttl
+        self._account_id: str | None = None
 
-    async def connect_url(self, actor: Actor, pending: dict[str, Any] | None = None) -> str:
+    async def connect_url(
+        self, actor: Actor, pending: dict[str, Any] | None = None, *, reuse: bool = False
+    ) -> str:
+        """A sign-in link. With `reuse` (App Home, opened again and again) the person's live link is shown
+        again while it has a few minutes left, instead of a new state per open."""
+        if reuse and pending is None:
+            live = await self._store.live_oauth_state(
+                actor.team_id, actor.user_id, valid_for=self._state_ttl / 4
+            )
+            if live is not None:
+                state, verifier = live
+                challenge = self._clients.pkce_challenge(verifier)
+                return self._clients.oauth.authorize_url(self._redirect_uri, state, challenge)
         verifier, challenge = self._clients.new_pkce_pair()
         state = await self._store.create_oauth_state(
-            actor.team_id, actor.user_id, code_verifier=verifier, pending_action=pending, ttl=self._state_ttl
-        )
+            actor.team_id, actor.user_id, code_verifier=verifier, pending_action=pending, ttl=self._state_ttl,
+            reusable=reuse and pending is None,
+        )  # fmt: skip
         return self._clients.oauth.authorize_url(self._redirect_uri, state, challenge)
 
-    async def complete(self, code: str | None, state: str | None, error: str | None = None) -> Connected:
+    async def complete(
+        self, code: str | None, state: str | None, error: str | None = None, *, who: WhoIs
+    ) -> ToConfirm:
+        """Check the sign-in and keep it for the person's confirmation; `ConnectFailed` says why not."""
         if not state:
             raise ConnectFailed("missing_state")
         try:
@@ -78,18 +126,74 @@ class Accounts:
                 extension = await client.get_extension()
             finally:
                 await client.aclose()
+            ours = await self._deployment_account()
         except RingCentralError as exc:
             raise ConnectFailed("exchange_failed", actor=actor, detail=type(exc).__name__) from None
+        stored = tokens_for_store(tokens, self._clock())
+        if extension.account_id != ours:
+            await self._revoke(stored)
+            raise ConnectFailed("other_account", actor=actor)
+        person = await who(actor)
+        if person.external:
+            await self._revoke(stored)
+            raise ConnectFailed("external_user", actor=actor)
+        if person.email and extension.email and person.email.casefold() != extension.email.casefold():
+            await self._revoke(stored)
+            log.info("account.email_mismatch", team_id=actor.team_id, user_id=actor.user_id)
+            raise ConnectFailed("email_mismatch", actor=actor, extension_name=extension.name or extension.id)
+        pending = PendingLink(
+            actor.team_id, actor.user_id, extension.id, extension.name, stored, record.pending_action
+        )
+        token = await self._store.create_pending_link(pending, ttl=self._state_ttl)
+        return ToConfirm(actor, extension, person, token)
+
+    async def confirm(self, form_token: str | None, *, accept: bool) -> Connected | None:
+        """The person's answer on the callback page: link (returns the link made) or cancel (None)."""
+        if not form_token:
+            raise ConnectFailed("missing_state")
+        try:
+            pending = await self._store.take_pending_link(form_token)
+        except StoreError as exc:
+            raise ConnectFailed("bad_state", detail=str(exc)) from None
+        actor = Actor(pending.team_id, pending.user_id)
+        if not accept:
+            await self._revoke(pending.tokens)
+            log.info("account.link_cancelled", team_id=actor.team_id, user_id=actor.user_id)
+            return None
+        others = tuple(
+            link
+            for link in await self._store.links_for_extension(pending.extension_id)
+            if (link.team_id, link.user_id) != (actor.team_id, actor.user_id)
+        )
         await self._store.save_link(
             actor.team_id,
             actor.user_id,
-            extension_id=extension.id,
-            extension_name=extension.name,
-            tokens=tokens_for_store(tokens, self._clock()),
+            extension_id=pending.extension_id,
+            extension_name=pending.extension_name,
+            tokens=pending.tokens,
         )
-        await self._audit(actor, extension.id, "connect")
-        log.info("account.connected", team_id=actor.team_id, user_id=actor.user_id, extension_id=extension.id)
-        return Connected(actor, extension, record.pending_action)
+        await self._audit(actor, pending.extension_id, "connect")
+        log.info(
+            "account.connected",
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            extension_id=pending.extension_id,
+        )
+        extension = Extension(id=pending.extension_id, name=pending.extension_name)
+        return Connected(actor, extension, pending.pending_action, others)
+
+    async def _deployment_account(self) -> str | None:
+        """The RingCentral account id of the service identity: the account this deployment serves."""
+        if self._account_id is None:
+            client = self._clients.service()
+            self._account_id = (await client.get_extension()).account_id
+        return self._account_id
+
+    async def _revoke(self, tokens: Any) -> None:
+        try:
+            await self._clients.oauth.revoke(tokens.refresh_token or tokens.access_token)
+        except RingCentralError as exc:  # revoke failures are ignored by design (NOTES §4.4)
+            log.info("account.revoke_failed", error=type(exc).__name__)
 
     async def disconnect(self, actor: Actor) -> bool:
         link = await self._store.get_link(actor.team_id, actor.user_id)

@@ -14,7 +14,15 @@ from datetime import UTC, datetime
 import httpx
 from cachetools import LRUCache
 
-from bot.ringcentral import JwtAuth, OAuthApp, RateLimiter, RingCentralClient, UserTokenAuth, new_pkce_pair
+from bot.ringcentral import (
+    JwtAuth,
+    OAuthApp,
+    RateLimiter,
+    RingCentralClient,
+    UserTokenAuth,
+    new_pkce_pair,
+    pkce_challenge,
+)
 from bot.ringcentral.models import TokenSet
 from bot.store import Link, Tokens
 
@@ -94,6 +102,7 @@ class ClientFactory:
         self._service: RingCentralClient | None = None
 
     new_pkce_pair = staticmethod(new_pkce_pair)
+    pkce_challenge = staticmethod(pkce_challenge)
 
     def _limiter(self, identity: str) -> RateLimiter:
         limiter: RateLimiter | None = self._limiters.get(identity)

@@ -456,6 +456,12 @@ _CONNECT_FAILURES = {
     "denied": "You declined access in RingCentral",
     "no_code": "RingCentral did not send the sign-in back",
     "exchange_failed": "RingCentral did not accept the sign-in",
+    "other_account": "The RingCentral user you signed in as belongs to another company's RingCentral account",
+    "external_user": "You are a guest from another organisation in this workspace",
+    "email_mismatch": (
+        "The RingCentral user who signed in has another email address than yours in Slack (each person "
+        "connects their own account, so a forwarded connect link cannot link someone else)"
+    ),
 }
 
 
@@ -465,6 +471,26 @@ def connect_failed(reason: str) -> list[Block]:
     return [
         _section(f":x: {why}, so your RingCentral account is not connected."),
         _context("Run `/thread-note connect` for a fresh link and try again."),
+    ]
+
+
+def notice(sentence: str) -> list[Block]:
+    """One plain sentence from the bot (escaped)."""
+    return [_section(escape(sentence))]
+
+
+def link_taken_over(who: str | None, name: str, extension_id: str) -> list[Block]:
+    """To a person linked to an extension: another Slack user (`who`, a mention; None: of another workspace)
+    has just linked it too."""
+    by = who or "A Slack user of another workspace"
+    return [
+        _section(
+            f":warning: {by} just linked the RingCentral user *{escape(name)}* (extension id "
+            f"{escape(extension_id)}), which you are linked to as well, and can now write notes as that user."
+        ),
+        _context(
+            "Not you, or not agreed with you? Tell a workspace admin; `/thread-note disconnect` unlinks you."
+        ),
     ]
 
 

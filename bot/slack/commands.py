@@ -18,7 +18,7 @@ from bot.slack import blocks, grammar
 from bot.slack.deps import Deps
 from bot.slack.errors import guarded
 from bot.slack.ids import COMMAND
-from bot.slack.replies import Reply, plain_text, user_tz
+from bot.slack.replies import GUEST_SENTENCE, Reply, from_elsewhere, plain_text, user_tz
 from bot.slack.text import unescape
 from bot.store import UndecryptableSecret
 
@@ -73,6 +73,9 @@ async def run(
 ) -> None:
     """Carry out a parsed command as `actor`. Shared by the slash command and "finish after connecting"."""
     if isinstance(cmd, grammar.Connect):
+        if await from_elsewhere(client, actor):
+            await reply(blocks.notice(GUEST_SENTENCE), GUEST_SENTENCE)
+            return
         url = await deps.accounts.connect_url(actor)
         await reply(blocks.connect_prompt(url, None), "Connect your RingCentral account")
     elif isinstance(cmd, grammar.Disconnect):
@@ -85,7 +88,7 @@ async def run(
             linked = await deps.accounts.linked(actor)
         except UndecryptableSecret:  # status must still show the admin the alarm (stored secrets)
             linked = None
-        report = await deps.status(actor)
+        report = await deps.status(actor, client)
         await reply(blocks.status_card(connected_as=linked, health=report), "thread-note-bot status")
     elif isinstance(cmd, grammar.Add):
         plain = await plain_text(client, cmd.text)

@@ -20,7 +20,8 @@ class Deps:
     notes: Notes
     metrics: Metrics
     health: Callable[[], Awaitable[dict[str, Any]]]
-    status: Callable[[Actor], Awaitable[dict[str, Any]]]
+    # `/thread-note status` for a person; the Web API client tells whether they are a workspace admin
+    status: Callable[[Actor, Any], Awaitable[dict[str, Any]]]
     # Per-person thread suggestions for the picker: options requests must be answered within 3 s.
     thread_cache: TTLCache[Any, Any] = field(default_factory=lambda: TTLCache(maxsize=1024, ttl=60.0))
     # Filled in by the notifications feature; None until it is wired.

@@ -37,7 +37,7 @@ from bot.service.errors import (
 from bot.service.types import Actor
 from bot.slack import blocks
 from bot.slack.deps import Deps
-from bot.slack.replies import tell_user
+from bot.slack.replies import GUEST_SENTENCE, from_elsewhere, tell_user
 from bot.slack.text import unescape as text_unescape
 from bot.store import UndecryptableSecret
 
@@ -134,7 +134,9 @@ async def report(
         log.info("listener.refused", kind=kind, error=type(error).__name__)
     if actor is None:
         return
-    if kind in ("disconnected", "undecryptable"):
+    if kind in ("disconnected", "undecryptable") and await from_elsewhere(client, actor):
+        out, fallback = blocks.notice(GUEST_SENTENCE), GUEST_SENTENCE  # no connect link for a guest
+    elif kind in ("disconnected", "undecryptable"):
         raw = _raw_command(body)  # kept as Slack sent it, so it parses the same way when finished
         pending = {"kind": "command", "text": raw} if raw else None
         url = await deps.accounts.connect_url(actor, pending)

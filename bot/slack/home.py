@@ -15,7 +15,7 @@ from bot.service.types import Actor
 from bot.slack import blocks
 from bot.slack.deps import Deps
 from bot.slack.errors import guarded
-from bot.slack.replies import user_tz
+from bot.slack.replies import from_elsewhere, user_tz
 
 log = get_logger(__name__)
 HOME_THREADS = 20
@@ -24,7 +24,9 @@ HOME_THREADS = 20
 async def build_home(deps: Deps, actor: Actor, client: AsyncWebClient) -> Any:
     linked = await deps.accounts.linked(actor)
     if linked is None:
-        url = await deps.accounts.connect_url(actor)
+        if await from_elsewhere(client, actor):  # a guest of another organisation: no connect link
+            return blocks.home_view(connected_as=None, connect_url=None, threads=[], subscriptions=[])
+        url = await deps.accounts.connect_url(actor, reuse=True)  # one live link per person, not per open
         return blocks.home_view(connected_as=None, connect_url=url, threads=[], subscriptions=[])
     threads: list[tuple[Thread, Note | None]] = []
     problem = None

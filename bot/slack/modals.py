@@ -29,7 +29,7 @@ from bot.slack import blocks, grammar, text
 from bot.slack.deps import Deps
 from bot.slack.errors import classify, guarded
 from bot.slack.ids import SAVE_SHORTCUT
-from bot.slack.replies import tell_user, user_names
+from bot.slack.replies import GUEST_SENTENCE, from_elsewhere, tell_user, user_names
 
 log = get_logger(__name__)
 
@@ -106,6 +106,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
         view = opened["view"]
         if await deps.accounts.linked(actor) is None:
+            if await from_elsewhere(client, actor):  # a guest of another organisation: no connect link
+                await _update(client, view["id"], blocks.message_modal("Not available", GUEST_SENTENCE))
+                return
             url = await deps.accounts.connect_url(actor, {"kind": "shortcut"})
             await _update(client, view["id"], blocks.connect_modal(url))
             return

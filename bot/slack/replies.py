@@ -10,6 +10,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.notify.shared import external_person
+from bot.service.types import Actor
 from bot.slack import text
 
 _TZ: TTLCache[str, str] = TTLCache(maxsize=4096, ttl=3600)
@@ -81,3 +83,19 @@ async def plain_text(client: AsyncWebClient, slack_text: str) -> str:
     """Slack markup typed in a command, as the plain words a RingCentral note should hold."""
     names = await user_names(client, text.mentioned_user_ids(slack_text))
     return text.message_to_plain(slack_text, names).strip()
+
+
+GUEST_SENTENCE = (
+    "You are here from another organisation (Slack Connect), so you can't connect a RingCentral account to "
+    "this workspace's app or act on its notes."
+)
+
+
+async def from_elsewhere(client: AsyncWebClient, actor: Actor) -> bool:
+    """A person of another organisation (in a Slack Connect channel): `users.info` gives their own
+    organisation's `team_id`. They get no connect link and count as no admin here."""
+    try:
+        user = (await client.users_info(user=actor.user_id)).get("user") or {}
+    except SlackApiError:
+        return False
+    return external_person(user, actor.team_id)

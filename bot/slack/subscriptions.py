@@ -117,7 +117,7 @@ class SlackSubscriptions:
         target = await self._target(cmd.channel_id, cmd.channel_name, here)
         resource = await self.service.resource(cmd.resource)
         await self.service.role(actor, resource, client)
-        channel = await self.service.channel(client, target)
+        channel = await self.service.channel(client, target, actor.team_id)
         request = {
             "r": resource.id,
             "n": resource.name,
@@ -185,7 +185,7 @@ class SlackSubscriptions:
     async def _list(
         self, actor: Actor, cmd: grammar.Subscriptions, reply: Reply, client: AsyncWebClient, here: str | None
     ) -> None:
-        admin = await self.service._is_admin(actor, client)
+        admin = await self.service.is_admin(actor, client)
         subs = await self.service.listed(actor, None if cmd.all or not here else here, admin=admin)
         statuses = await self.service.notifier.status(subs)
         await reply(subscription_list(statuses, everywhere=cmd.all or not here), f"{len(subs)} subscriptions")
@@ -206,6 +206,15 @@ class SlackSubscriptions:
             else f"{_channel(here)} has not shown that conversation yet, so there is nothing to {word[:-1]}."
         )
         await reply([_section(text)], text)
+
+
+def _backfill(value: Any) -> int:
+    """A backfill count from a button's value, held to what the command accepts (0-MAX_BACKFILL)."""
+    try:
+        count = int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+    return max(0, min(count, grammar.MAX_BACKFILL))
 
 
 async def _options(
@@ -297,9 +306,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
         request = json.loads(body["actions"][0]["value"])
         reply = Reply(respond, replace_original=True)
         try:
-            resource = Resource(str(request["r"]), str(request["n"]))
+            # A button's value comes back from the client: the resource is resolved again by its id (its
+            # name is RingCentral's, not the payload's) and the backfill is capped again.
+            resource = await subs.service.resource(str(request["r"]))
+            request = {**request, "n": resource.name, "k": _backfill(request.get("k"))}
             await subs.service.role(actor, resource, client)
-            channel = await subs.service.channel(client, str(request["c"]))
+            channel = await subs.service.channel(client, str(request["c"]), actor.team_id)
             await reply(*await subs._create(actor, request, channel))
         except SubscriptionRefused as refused:
             await reply([_section(f":warning: {escape(refused.sentence)}")], refused.sentence)

@@ -475,6 +475,18 @@ class NotifyQueries(StoreBase):
             )
         return bool(result.rowcount)
 
+    async def muted_threads(self, team_id: str, channel_id: str) -> set[str]:
+        """Ids of the RingCentral threads muted in this channel (`/thread-note mute`)."""
+        async with self._tx() as conn:
+            rows = await conn.execute(
+                sa.select(slack_threads.c.thread_id).where(
+                    slack_threads.c.team_id == team_id,
+                    slack_threads.c.channel_id == channel_id,
+                    slack_threads.c.muted.is_(True),
+                )
+            )
+            return {r[0] for r in rows}
+
     async def get_note_message(self, team_id: str, channel_id: str, note_id: str) -> NoteMessage | None:
         async with self._tx() as conn:
             row = (

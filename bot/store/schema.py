@@ -78,6 +78,27 @@ oauth_states = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
     sa.Column("used_at", UtcDateTime, nullable=True),
+    # ciphertext of the state itself, kept only for the App Home's link, which is reused while it lives
+    sa.Column("state_cipher", sa.Text, nullable=True),
+)
+
+# A RingCentral sign-in that the person has not confirmed yet ("link Slack user X to RingCentral Y?"): the
+# callback page shows it, only the confirming POST (one-time form token, stored as a hash) makes it a link.
+pending_links = sa.Table(
+    "pending_links",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("team_id", sa.String(32), nullable=False),
+    sa.Column("user_id", sa.String(32), nullable=False),
+    sa.Column("extension_id", sa.String(32), nullable=False),
+    sa.Column("extension_name", sa.String(255), nullable=True),
+    sa.Column("access_token", sa.Text, nullable=False),  # ciphertext
+    sa.Column("refresh_token", sa.Text, nullable=True),  # ciphertext
+    sa.Column("access_expires_at", UtcDateTime, nullable=False),
+    sa.Column("refresh_expires_at", UtcDateTime, nullable=True),
+    sa.Column("pending_action", _json, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
 )
 
 audit_log = sa.Table(

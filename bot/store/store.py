@@ -22,7 +22,14 @@ from bot.store.links import LinkQueries
 from bot.store.migrate import upgrade_to_head
 from bot.store.notify import NotifyQueries
 from bot.store.oauth import OAuthStates
-from bot.store.schema import kv_state, oauth_states, rc_links, slack_bots, slack_installations
+from bot.store.schema import (
+    kv_state,
+    oauth_states,
+    pending_links,
+    rc_links,
+    slack_bots,
+    slack_installations,
+)
 from bot.store.slack_installs import SlackInstalls
 from bot.store.state import NamedState
 from bot.store.urls import async_url, describe
@@ -30,7 +37,8 @@ from bot.store.urls import async_url, describe
 # Every column that holds ciphertext, by table, with the table's primary key: what key rotation rewrites.
 _SECRETS: tuple[tuple[sa.Table, tuple[str, ...]], ...] = (
     (rc_links, ("access_token", "refresh_token")),
-    (oauth_states, ("code_verifier",)),
+    (oauth_states, ("code_verifier", "state_cipher")),
+    (pending_links, ("access_token", "refresh_token")),
     (kv_state, ("secret_value",)),
     (slack_installations, ("data",)),
     (slack_bots, ("data",)),

@@ -24,6 +24,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.config import Settings, load_settings
+from bot.demo import click_link
 from bot.servers import BackgroundServer
 from bot.web import create_web_app
 from tests.kit.openapi import validator_for
@@ -199,9 +200,12 @@ class RunningBot:
         url = self.authorize_url(user)
         return self.visit_authorize(url, rc_user)
 
-    def visit_authorize(self, url: str, rc_user: str) -> httpx.Response:
+    def visit_authorize(self, url: str, rc_user: str, *, confirm: bool = True) -> httpx.Response:
+        """Sign `rc_user` in on the emulator's authorize page; the bot's callback page then asks which Slack
+        user to link, and (`confirm`) the person presses Link. Returns the last page."""
         ext = self.rc.user(rc_user).extension_id
-        return httpx.get(url + f"&sandbox_user={ext}", follow_redirects=True, timeout=10.0)
+        page = httpx.get(url + f"&sandbox_user={ext}", follow_redirects=True, timeout=10.0)
+        return click_link(page) if confirm else page
 
     def modal(
         self,

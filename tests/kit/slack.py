@@ -190,6 +190,10 @@ class SlackStandin:
         self._refresh(fields.get("team_id"))
         return out
 
+    def set_scopes(self, scopes: list[str], team_id: str | None = None) -> JSON:
+        """The scopes the workspace's bot token has (`users:read.email` makes users.info show emails)."""
+        return self._post("/scopes", scopes=scopes, **({"team_id": team_id} if team_id else {}))
+
     def add_user(self, name: str, **fields: Any) -> JSON:
         out = self._post("/users", name=name, **fields)
         self._refresh(fields.get("team_id"))

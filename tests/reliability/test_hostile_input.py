@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.demo import click_link
 from bot.slack import grammar
 from bot.slack.phone import normalise
 from bot.web import BODY_LIMITS
@@ -285,7 +286,9 @@ def _code_for(bot: RunningBot, url: str, rc_user: str) -> tuple[str, str]:
 def test_a_code_used_twice_links_once_and_the_second_use_is_refused(bot: RunningBot) -> None:
     code, state = _code_for(bot, bot.authorize_url("alice"), "Ana Alvarez")
     callback = f"{bot.url}/ringcentral/oauth/callback?" + urlencode({"code": code, "state": state})
-    assert httpx.get(callback, timeout=10).status_code == 200
+    first = httpx.get(callback, timeout=10)
+    assert first.status_code == 200
+    assert click_link(first).status_code == 200
     again = httpx.get(callback, timeout=10)
     assert again.status_code == 400 and "already used" in again.text
     assert "Ana Alvarez" in bot.command("status").text

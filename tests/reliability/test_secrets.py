@@ -21,6 +21,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet, MultiFernet
 
+from bot.demo import click_link
 from tests.kit.bot import RunningBot, texts, wait_for
 from tests.kit.rc import RcAdmin, RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin
@@ -82,6 +83,7 @@ def test_no_secret_appears_in_the_debug_logs_of_a_whole_run(
         page = httpx.get(f"{process.url}/ringcentral/oauth/callback?" + urlencode(
             {"code": query["code"][0], "state": query["state"][0]}), timeout=10)  # fmt: skip
         assert page.status_code == 200, page.text
+        assert "Connected" in click_link(page).text  # the confirmation page's Link
         # add a note as the person, then again after the access token expired (a refresh)
         slack_request.command(f"add {SUPPORT_THREAD} Secret-free note one", user="alice")
         database = Path(env["THREAD_NOTE_DATABASE_URL"].removeprefix("sqlite:///"))

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 
 from bot.store import InvalidOAuthState, OAuthState, Store
+from bot.store.links import Tokens
+from bot.store.oauth import PendingLink
 from tests.kit.db import FakeClock
 from tests.store.helpers import raw_rows
 
@@ -77,3 +79,32 @@ async def test_pruning_removes_only_expired_states(store: Store, clock: FakeCloc
         await store.consume_oauth_state(old)
     assert caught.value.reason == "unknown"
     assert (await store.consume_oauth_state(fresh)).user_id == "U2"
+
+
+async def test_a_reusable_state_is_found_again_while_alive_and_unused(store: Store, clock: FakeClock) -> None:
+    state = await store.create_oauth_state("T1", "U1", code_verifier="v1", reusable=True)
+    await store.create_oauth_state("T1", "U1", code_verifier="v2")  # a /connect state: never reused
+    assert await store.live_oauth_state("T1", "U1", valid_for=timedelta(minutes=2)) == (state, "v1")
+    assert await store.live_oauth_state("T1", "U2", valid_for=timedelta(minutes=2)) is None
+    clock.advance(minutes=9)  # one minute left: too little to hand out again
+    assert await store.live_oauth_state("T1", "U1", valid_for=timedelta(minutes=2)) is None
+    clock.advance(minutes=-9)
+    await store.consume_oauth_state(state)
+    assert await store.live_oauth_state("T1", "U1", valid_for=timedelta(minutes=2)) is None
+
+
+async def test_a_pending_link_is_taken_once_before_expiry_and_pruned_after(
+    store: Store, clock: FakeClock, database_url: str
+) -> None:
+    tokens = Tokens(access_token="at-secret", access_expires_at=clock() + timedelta(hours=1))
+    pending = PendingLink("T1", "U1", "101", "Ana", tokens, PENDING)
+    token = await store.create_pending_link(pending)
+    assert "at-secret" not in repr(await raw_rows(database_url, "SELECT * FROM pending_links"))
+    assert await store.take_pending_link(token) == pending
+    with pytest.raises(InvalidOAuthState):
+        await store.take_pending_link(token)
+    late = await store.create_pending_link(pending, ttl=timedelta(minutes=1))
+    clock.advance(minutes=2)
+    assert await store.prune_oauth_states() == 1
+    with pytest.raises(InvalidOAuthState):
+        await store.take_pending_link(late)

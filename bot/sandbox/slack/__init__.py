@@ -40,10 +40,17 @@ Control routes (tests and `demo` only), all under `/sandbox/slack/`, JSON in and
 - `GET workspaces`: each workspace's credentials (`team_id`, `bot_token`, `app_token`, `signing_secret`,
   `bot_user_id`, `bot_id`, `app_id`, `users` {name: id}, `channels` {name: id}).
   `POST workspaces` `{name?, team_id?, domain?}` adds one (same cast, own ids and tokens) → its credentials.
-- `POST users` `{name, real_name?, tz?, is_admin?, is_owner?, channels?, team_id?}` → the user.
+- `POST users` `{name, real_name?, tz?, is_admin?, is_owner?, email?, channels?, team_id?}` → the user.
+- `POST scopes` `{scopes: [...], team_id?}`: the scopes of the workspace's bot token. Only `users:read.email`
+  changes answers: without it `users.info` / `users.list` carry no `profile.email`. Seeded workspaces lack it
+  (their app predates it); an OAuth install gets the scopes it asked for.
 - `GET channels`; `POST channels` `{action, channel, ...}` with action `create` (`name`, `private?`,
   `members?`, `bot?`), `archive`, `unarchive`, `rename` (`name`), `convert` (`private`), `add_members` /
-  `remove_members` (`members`: names or ids, `bot` for the bot).
+  `remove_members` (`members`: names or ids, `bot` for the bot), and Slack Connect with `org` (the other
+  organisation's name): `invite_org` (pending: `is_pending_ext_shared`, `pending_connected_team_ids`),
+  `share` (`is_shared`, `is_ext_shared`, `shared_team_ids`, `conversation_host_id`; a person of that
+  organisation, `ext-<org>`, admin of their own, joins the channel and is visible to `users.info` with their
+  own `team_id`), `unshare`.
 - `GET messages?channel=`: the channel's messages as they stand now, oldest first: ts, user, bot_id, text,
   blocks, metadata, edited flag, reactions, replies nested; deleted ones gone (a deleted parent that still
   has replies shows as a tombstone). `POST messages` `{channel, user, text, thread_ts?, blocks?}`: a person
@@ -74,7 +81,8 @@ Install flow (`oauth.py`): `GET /oauth/v2/authorize` (consents at once, `team=`/
 single use); `GET /sandbox/slack/app` gives the app's client id and secret; `POST /sandbox/slack/uninstall
 {team_id}` revokes a workspace's tokens until it installs again.
 
-Not modelled: OAuth scopes (`missing_scope`), legacy attachments (rejected), files, DMs, enterprise grid.
+Not modelled: OAuth scopes other than `users:read.email` (`missing_scope`), legacy attachments (rejected),
+files, DMs, enterprise grid.
 """
 
 from bot.sandbox.slack.app import SlackSandbox, create_slack_app

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from bot.sandbox.slack.blocks import check_blocks, check_view
 from bot.sandbox.slack.state import (
+    EMAIL_SCOPE,
     JSON,
     Channel,
     Message,
@@ -493,12 +494,20 @@ async def users_info(ctx: Ctx, a: Args) -> JSON:
     user = ctx.ws.users.get(a.string("user") or "")
     if user is None:
         raise SlackError("user_not_found")
-    return {"ok": True, "user": user.to_api(ctx.now, include_locale=a.flag("include_locale"))}
+    email = EMAIL_SCOPE in ctx.ws.scopes
+    return {
+        "ok": True,
+        "user": user.to_api(ctx.now, include_locale=a.flag("include_locale"), include_email=email),
+    }
 
 
 @method("users.list")
 async def users_list(ctx: Ctx, a: Args) -> JSON:
-    members = [u.to_api(ctx.now, include_locale=a.flag("include_locale")) for u in ctx.ws.users.values()]
+    email = EMAIL_SCOPE in ctx.ws.scopes
+    members = [
+        u.to_api(ctx.now, include_locale=a.flag("include_locale"), include_email=email)
+        for u in ctx.ws.users.values()
+    ]
     out = _paged("members", members, a, default=200, maximum=1000)
     out["cache_ts"] = int(ctx.now)
     return out

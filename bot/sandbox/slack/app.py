@@ -88,6 +88,7 @@ def _routes(sb: SlackSandbox) -> list[BaseRoute]:
         Route(f"{p}/workspaces", guarded(c.list_workspaces), methods=["GET"]),
         Route(f"{p}/workspaces", guarded(c.add_workspace), methods=["POST"]),
         Route(f"{p}/users", guarded(c.add_user), methods=["POST"]),
+        Route(f"{p}/scopes", guarded(c.set_scopes), methods=["POST"]),
         Route(f"{p}/channels", guarded(c.list_channels), methods=["GET"]),
         Route(f"{p}/channels", guarded(c.change_channel), methods=["POST"]),
         Route(f"{p}/messages", guarded(c.messages), methods=["GET"]),

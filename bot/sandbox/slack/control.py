@@ -133,7 +133,7 @@ class Control:
         return JSONResponse(ws.credentials(), status_code=201)
 
     async def add_user(self, request: Request) -> Response:
-        """`{name, real_name?, tz?, is_admin?, is_owner?, channels?: [...], team_id?}` → the user."""
+        """`{name, real_name?, tz?, is_admin?, is_owner?, email?, channels?: [...], team_id?}` → the user."""
         body = await _body(request)
         ws = self.ws(body.get("team_id"))
         name = body.get("name")
@@ -149,12 +149,23 @@ class Control:
             tz=str(body.get("tz") or "UTC"),
             is_admin=bool(body.get("is_admin") or body.get("is_owner")),
             is_owner=bool(body.get("is_owner")),
-            email=f"{name}@{ws.domain}.example.com",
+            email=str(body.get("email") or f"{name}@{ws.domain}.example.com"),
         )
         ws.users[user.id] = user
         for ref in body.get("channels", []):
             self.channel(ws, ref).members.append(user.id)
         return JSONResponse(user.to_api(self.clock()), status_code=201)
+
+    async def set_scopes(self, request: Request) -> Response:
+        """`{scopes: [...], team_id?}`: the scopes the workspace's bot token was granted (as after a
+        reinstall); only `users:read.email` changes answers (emails in users.info / users.list)."""
+        body = await _body(request)
+        ws = self.ws(body.get("team_id"))
+        scopes = body.get("scopes")
+        if not isinstance(scopes, list) or not all(isinstance(x, str) for x in scopes):
+            raise ControlError("`scopes` is a list of scope names")
+        ws.scopes = frozenset(scopes)
+        return JSONResponse({"ok": True, "scopes": sorted(ws.scopes)})
 
     async def list_channels(self, request: Request) -> Response:
         ws = self.ws(request.query_params.get("team_id"))
@@ -180,6 +191,8 @@ class Control:
             channel.name = self._new_name(ws, body.get("name"))
         elif action == "convert":
             channel.is_private = bool(body.get("private", not channel.is_private))
+        elif action in ("share", "invite_org", "unshare"):
+            self._share(ws, channel, action, body)
         elif action in ("add_members", "remove_members"):
             refs = body.get("members")
             if not isinstance(refs, list) or not refs:
@@ -193,6 +206,30 @@ class Control:
         else:
             raise ControlError(f"unknown action {action!r}")
         return JSONResponse(self._channel_json(ws, channel))
+
+    def _share(self, ws: Workspace, channel: Channel, action: str, body: JSON) -> None:
+        """Slack Connect: `invite_org` (pending: the other organisation has not accepted yet), `share` (it
+        is in, with one external person, `ext-<org>`, an admin of their own organisation, in the channel), or
+        `unshare`; `{org: name}` names the other organisation."""
+        org = body.get("org")
+        if not isinstance(org, str) or not org:
+            raise ControlError("`org` (the other organisation's name) is required")
+        other = make_id("T", "external", org)
+        for group in (channel.shared_with, channel.pending_with):
+            if other in group:
+                group.remove(other)
+        if action == "invite_org":
+            channel.pending_with.append(other)
+        elif action == "share":
+            channel.shared_with.append(other)
+            slug = re.sub(r"[^a-z0-9]", "", org.lower()) or "org"
+            person = User(
+                id=make_id("U", other, "ext"), team_id=other, name=f"ext-{slug}", real_name=f"{org} Admin",
+                is_admin=True, is_owner=True, email=f"admin@{slug}.example.org",
+            )  # fmt: skip
+            ws.users.setdefault(person.id, person)
+            if person.id not in channel.members:
+                channel.members.append(person.id)
 
     def _new_name(self, ws: Workspace, name: Any) -> str:
         if not isinstance(name, str) or not _CHANNEL_NAME.match(name):

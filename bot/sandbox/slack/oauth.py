@@ -121,6 +121,7 @@ class OAuth:
             raise SlackError("bad_redirect_uri")
         ws = self.state.workspace(grant.team_id)
         ws.revoked = False
+        ws.scopes = frozenset(s for s in grant.scope.split(",") if s)
         return {
             "ok": True,
             "access_token": ws.bot_token,

@@ -107,7 +107,8 @@ class User:
     deleted: bool = False
     email: str | None = None
 
-    def to_api(self, now: float, *, include_locale: bool = False) -> JSON:
+    def to_api(self, now: float, *, include_locale: bool = False, include_email: bool = False) -> JSON:
+        """As `users.info` shows it; `profile.email` only for a token with `users:read.email`."""
         label, offset = tz_details(self.tz, now)
         profile: JSON = {
             "real_name": self.real_name,
@@ -117,7 +118,7 @@ class User:
             "team": self.team_id,
             "image_48": f"https://sandbox.slack.invalid/avatars/{self.id}_48.png",
         }
-        if self.email:
+        if self.email and include_email:
             profile["email"] = self.email
         if self.bot_id:
             profile["bot_id"] = self.bot_id
@@ -252,6 +253,9 @@ class Channel:
     members: list[str] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     index: dict[str, Message] = field(default_factory=dict)
+    # Slack Connect: the other organisations' team ids it is shared with, and those invited but not yet in
+    shared_with: list[str] = field(default_factory=list)
+    pending_with: list[str] = field(default_factory=list)
 
     def top_level(self) -> list[Message]:
         """Parents as they stand (a deleted parent stays as a tombstone while it has replies)."""
@@ -269,9 +273,10 @@ class Channel:
             "is_private": self.is_private,
             "is_archived": self.is_archived,
             "is_general": self.is_general,
-            "is_shared": False,
-            "is_ext_shared": False,
-            "is_org_shared": False,
+            "is_shared": bool(self.shared_with),
+            "is_ext_shared": bool(self.shared_with),
+            "is_org_shared": False,  # no Enterprise Grid here
+            "is_pending_ext_shared": bool(self.pending_with) and not self.shared_with,
             "is_member": bot_user_id in self.members,
             "created": self.created,
             "creator": self.creator,
@@ -279,6 +284,12 @@ class Channel:
             "topic": {"value": "", "creator": "", "last_set": 0},
             "purpose": {"value": "", "creator": "", "last_set": 0},
         }
+        if self.shared_with or self.pending_with:
+            out["conversation_host_id"] = self.team_id
+            out["shared_team_ids"] = [self.team_id, *self.shared_with]
+            out["internal_team_ids"] = []
+            out["pending_shared"] = list(self.pending_with)
+            out["pending_connected_team_ids"] = list(self.pending_with)
         if include_num_members:
             out["num_members"] = len(self.members)
         return out
@@ -327,6 +338,13 @@ class View:
         return out
 
 
+SEEDED_SCOPES = frozenset(
+    {"commands", "chat:write", "channels:read", "groups:read", "channels:history", "groups:history",
+     "users:read", "reactions:write"}
+)  # fmt: skip
+EMAIL_SCOPE = "users:read.email"
+
+
 @dataclass
 class Workspace:
     team_id: str
@@ -345,6 +363,9 @@ class Workspace:
     home_views: dict[str, str] = field(default_factory=dict)
     ephemerals: list[JSON] = field(default_factory=list)
     revoked: bool = False
+    # The bot token's scopes. Only `users:read.email` changes an answer (emails in users.info/users.list);
+    # a seeded workspace's app predates it, an OAuth install gets what it asked for.
+    scopes: frozenset[str] = field(default_factory=lambda: SEEDED_SCOPES)
 
     def user(self, ref: str) -> User | None:
         """By id or by name (`alice`, `@alice`)."""
