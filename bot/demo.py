@@ -335,21 +335,26 @@ class Story:
 
     # -- the steps -------------------------------------------------------------------------------------------
 
-    def connect(self) -> str:
-        bodies = self._command("connect")
+    def _connect(self, user: str, rc_name: str) -> str:
+        """`/thread-note connect` as `user`, sign in as `rc_name` on the emulator's page and press Link on the
+        bot's confirmation page; returns how the bot names the RingCentral user ("Ben Okafor (ext. 102)")."""
+        bodies = self._command("connect", user=user)
         button = find_button(bodies, "connect_open")
         if button is None or not button.get("url"):
-            raise DemoFailed("/thread-note connect answered without a sign-in link")
+            raise DemoFailed(f"/thread-note connect answered {user} without a sign-in link")
         page = httpx.get(
-            f"{button['url']}&sandbox_user={self._rc_user(HANDLER_RC)}", follow_redirects=True, timeout=10
+            f"{button['url']}&sandbox_user={self._rc_user(rc_name)}", follow_redirects=True, timeout=10
         )
-        if page.status_code != 200 or HANDLER_RC not in page.text:
-            raise DemoFailed(f"the sign-in ended on HTTP {page.status_code} without naming {HANDLER_RC}")
+        if page.status_code != 200 or rc_name not in page.text:
+            raise DemoFailed(f"the sign-in ended on HTTP {page.status_code} without naming {rc_name}")
         page = click_link(page)
         if page.status_code != 200 or "Connected" not in page.text:
             raise DemoFailed(f"confirming the link ended on HTTP {page.status_code}")
-        named = re.search(rf"as ({re.escape(HANDLER_RC)}(?: \(ext\. \d+\))?)", page.text)
-        who = named.group(1) if named else HANDLER_RC  # as the sign-in page and the bot name him
+        named = re.search(rf"as ({re.escape(rc_name)}(?: \(ext\. \d+\))?)", page.text)
+        return named.group(1) if named else rc_name  # as the sign-in page and the bot name them
+
+    def connect(self) -> str:
+        who = self._connect(HANDLER_SLACK, HANDLER_RC)
         return (
             f"Bob connected his RingCentral account: signed in as {who} on the authorize page, then "
             "confirmed on the bot's page which Slack user it links"
@@ -487,13 +492,7 @@ class Story:
         )
 
     def two_way_reply(self) -> str:
-        bodies = self._command("connect", user=WRITER_SLACK)
-        button = find_button(bodies, "connect_open")
-        if button is None or not button.get("url"):
-            raise DemoFailed("/thread-note connect answered Carol without a sign-in link")
-        httpx.get(
-            f"{button['url']}&sandbox_user={self._rc_user(REPLIER_RC)}", follow_redirects=True, timeout=10
-        )
+        self._connect(WRITER_SLACK, REPLIER_RC)
         bodies = self._command(f"subscribe {QUEUE} two-way")
         button = find_button(bodies, "subscription_confirm")
         if button is not None:

@@ -30,7 +30,6 @@ from bot.service.errors import ConnectFailed, NotConnected
 from bot.service.types import Actor
 from bot.store import NotFoundInStore, StaleLink, Store
 from bot.store.errors import StoreError
-from bot.store.links import Link
 from bot.store.oauth import PendingLink
 
 log = get_logger(__name__)
@@ -43,7 +42,7 @@ class Connected:
     actor: Actor
     extension: Extension
     pending: dict[str, Any] | None
-    others: tuple[Link, ...] = ()  # other Slack users already linked to this extension
+    others: tuple[Actor, ...] = ()  # other Slack users already linked to this extension
 
 
 @dataclass(frozen=True)
@@ -161,9 +160,9 @@ class Accounts:
             log.info("account.link_cancelled", team_id=actor.team_id, user_id=actor.user_id)
             return None
         others = tuple(
-            link
-            for link in await self._store.links_for_extension(pending.extension_id)
-            if (link.team_id, link.user_id) != (actor.team_id, actor.user_id)
+            Actor(team_id, user_id)
+            for team_id, user_id in await self._store.users_linked_to(pending.extension_id)
+            if (team_id, user_id) != (actor.team_id, actor.user_id)
         )
         await self._store.save_link(
             actor.team_id,

@@ -12,7 +12,6 @@ from bot.logs import get_logger
 from bot.service.accounts import Connected
 from bot.service.types import Actor
 from bot.slack import blocks
-from bot.store.links import Link
 
 log = get_logger(__name__)
 
@@ -29,14 +28,14 @@ async def announce_connected(client: AsyncWebClient, connected: Connected) -> No
     )
 
 
-async def announce_taken_over(client: AsyncWebClient, earlier: Link, connected: Connected) -> None:
+async def announce_taken_over(client: AsyncWebClient, earlier: Actor, connected: Connected) -> None:
     """Tell a person linked to an extension that another Slack user has just linked it too."""
     ext = connected.extension
     name = ext.name or ext.id
     who = f"<@{connected.actor.user_id}>" if earlier.team_id == connected.actor.team_id else None
     out = blocks.link_taken_over(who, name, ext.id)
     await _dm(
-        client, Actor(earlier.team_id, earlier.user_id), out, f"Your RingCentral user {name} was linked again"
+        client, earlier, out, f"Your RingCentral user {name} was linked again"
     )
 
 

@@ -120,15 +120,16 @@ class LinkQueries(StoreBase):
             result = await conn.execute(rc_links.delete().where(*_key(team_id, user_id)))
         return bool(result.rowcount)
 
-    async def links_for_extension(self, extension_id: str) -> list[Link]:
-        """Every Slack user linked to this RingCentral extension (one person may use several workspaces)."""
+    async def users_linked_to(self, extension_id: str) -> list[tuple[str, str]]:
+        """(team id, user id) of every Slack user linked to this RingCentral extension (one person may use
+        several workspaces). Reads no token, so a link no key decrypts does not stand in the way."""
         async with self._tx() as conn:
             rows = await conn.execute(
-                sa.select(rc_links)
+                sa.select(rc_links.c.team_id, rc_links.c.user_id)
                 .where(rc_links.c.extension_id == extension_id)
                 .order_by(rc_links.c.team_id, rc_links.c.user_id)
             )
-            return [self._link(r._mapping) for r in rows]
+            return [(r.team_id, r.user_id) for r in rows]
 
     def _encrypted(self, tokens: Tokens) -> dict[str, Any]:
         refresh = tokens.refresh_token

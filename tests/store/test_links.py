@@ -115,12 +115,12 @@ async def test_updating_a_deleted_link_is_not_found(store: Store, clock: FakeClo
         await store.update_link_tokens("T1", "U1", _tokens(clock), expected_version=link.version)
 
 
-async def test_links_for_extension_finds_every_slack_user_of_it(store: Store, clock: FakeClock) -> None:
+async def test_users_linked_to_an_extension_are_found(store: Store, clock: FakeClock) -> None:
     await _link(store, clock, user="U1", extension="101")
     await _link(store, clock, user="U2", extension="101")
     await _link(store, clock, user="U3", extension="202")
-    assert [link.user_id for link in await store.links_for_extension("101")] == ["U1", "U2"]
-    assert await store.links_for_extension("999") == []
+    assert [user for _, user in await store.users_linked_to("101")] == ["U1", "U2"]
+    assert await store.users_linked_to("999") == []
 
 
 async def test_key_rotation_keeps_every_link_working(database_url: str, clock: FakeClock) -> None:
