@@ -143,7 +143,10 @@ class Container:
             poll_interval=s.poll_interval, clock=self._clock, holder=holder, webhook=webhook,
             lease_ttl=timedelta(seconds=s.lease_ttl) if s.lease_ttl else None,
         )  # fmt: skip
-        service = Subscriptions(self.store, self.accounts, self.clients.service, notifier, clock=self._clock)
+        service = Subscriptions(
+            self.store, self.accounts, self.clients.service, notifier,
+            admin_subscribe=s.admin_subscribe_allowed, clock=self._clock,
+        )  # fmt: skip
         return notifier, SlackSubscriptions(service, self.notes)
 
     async def stop(self) -> None:

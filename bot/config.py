@@ -6,6 +6,7 @@ start-up with one line that names it and says what to do (`ConfigError`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -44,7 +45,14 @@ _HINTS = {
     "SLACK_CLIENT_ID": "the Client ID from the Slack app's Basic Information page (many workspaces)",
     "SLACK_CLIENT_SECRET": "the Client Secret from the Slack app's Basic Information page",
     "THREAD_NOTE_LEASE_TTL": "a number of seconds, at least 2, after which a dead replica's work moves",
+    "SLACK_ALLOWED_TEAMS": (
+        "comma-separated Slack team ids (T…) and/or Enterprise org ids (E…) that may install and use the app"
+    ),
+    "THREAD_NOTE_ADMIN_SUBSCRIBE": "true or false: may Slack workspace admins without a RingCentral link "
+    "subscribe channels",
 }
+
+_SLACK_TEAM_ID = re.compile(r"^[TE][A-Z0-9]{2,31}$")
 
 
 def _http_url(value: str | None) -> str | None:
@@ -83,6 +91,12 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
     # Replicas: how long a replica's leases (polling, channel claims) outlive it; default max(3 polls, 10 s).
     lease_ttl: float | None = Field(None, validation_alias="THREAD_NOTE_LEASE_TTL", ge=2)
+    # Who may install and be served: Slack team ids and Enterprise org ids. Many workspaces: required for
+    # any install (unset: every install is refused). One workspace: applies when set.
+    allowed_teams: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias="SLACK_ALLOWED_TEAMS")
+    # May a Slack workspace admin/owner without a RingCentral link subscribe channels? None: the mode's
+    # default (see `admin_subscribe_allowed`).
+    admin_subscribe: bool | None = Field(None, validation_alias="THREAD_NOTE_ADMIN_SUBSCRIBE")
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -136,6 +150,23 @@ class Settings(BaseSettings):
             keys.append(SecretStr(text))
         return tuple(keys)
 
+    @field_validator("allowed_teams", mode="before")
+    @classmethod
+    def _allowed_teams(cls, v: object) -> tuple[str, ...]:
+        if v is None or v == "":
+            return ()
+        items = [t.strip() for t in str(v).split(",")] if isinstance(v, str) else [str(t) for t in v]  # type: ignore[attr-defined]
+        teams = tuple(t for t in items if t)
+        for team in teams:
+            if not _SLACK_TEAM_ID.match(team):
+                raise ValueError(f"{team!r} is not a Slack team id (T…) or Enterprise org id (E…)")
+        return teams
+
+    @field_validator("admin_subscribe", mode="before")
+    @classmethod
+    def _admin_subscribe(cls, v: object) -> object:
+        return None if v == "" else v
+
     @field_validator("slack_client_id")
     @classmethod
     def _client_id(cls, v: str | None) -> str | None:
@@ -154,6 +185,21 @@ class Settings(BaseSettings):
     def oauth(self) -> bool:
         """Many workspaces: the app installs through Slack's OAuth instead of one SLACK_BOT_TOKEN."""
         return self.slack_client_id is not None
+
+    @property
+    def admin_subscribe_allowed(self) -> bool:
+        """Whether a Slack admin without RingCentral access may subscribe. Off by default with many
+        workspaces (an installer's admin rights say nothing about our RingCentral account). On by default
+        with one workspace: that workspace is the operator's own, whose admins already control the app and
+        its token, as DESIGN.md grants them; set THREAD_NOTE_ADMIN_SUBSCRIBE=false to require a link."""
+        return self.admin_subscribe if self.admin_subscribe is not None else not self.oauth
+
+    def team_allowed(self, team_id: str | None, enterprise_id: str | None = None) -> bool:
+        """Whether SLACK_ALLOWED_TEAMS lets this team (or its Enterprise org) in. Unset: no workspace with
+        many workspaces, any with one (its single bot token already pins the workspace)."""
+        if not self.allowed_teams:
+            return not self.oauth
+        return bool({team_id, enterprise_id} & set(self.allowed_teams))
 
     def require(self, *names: str) -> Settings:
         """Raise ConfigError naming the first of `names` (env names) that is not set."""

@@ -3,4 +3,3 @@
 
 COMMAND = "/thread-note"
 SAVE_SHORTCUT = "save_as_thread_note"
-
