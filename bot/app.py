@@ -125,7 +125,7 @@ class Container:
         s = self.settings
         slack: SlackClients
         if s.oauth:  # each workspace's own bot token, from its installation
-            slack = InstalledWorkspaces(self.store, s.slack_api_url)
+            slack = InstalledWorkspaces(self.store, s.slack_api_url, allowed=s.team_allowed)
         else:
             assert s.slack_bot_token is not None
             # no retry handler: the sender honours Retry-After per channel itself

@@ -9,7 +9,6 @@ loop.
 
 from __future__ import annotations
 
-import html
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.config import Settings
 from bot.logs import get_logger
 from bot.metrics import CONTENT_TYPE_LATEST
+from bot.slack.install import install_refused_page
+from bot.slack.install import page as _page
 
 log = get_logger(__name__)
 
@@ -96,9 +97,13 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         return Response(container.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     async def slack_oauth(request: Request) -> Response:
-        """Many workspaces: Bolt's install page and OAuth redirect (404 with a single SLACK_BOT_TOKEN)."""
+        """Many workspaces: Bolt's install page and OAuth redirect (404 with a single SLACK_BOT_TOKEN; a page
+        naming SLACK_ALLOWED_TEAMS while it is unset, since then no workspace may install)."""
         if not settings.oauth:
             return JSONResponse({"error": "not_found"}, status_code=404)
+        if not settings.allowed_teams:
+            log.warning("slack.install_refused", reason="SLACK_ALLOWED_TEAMS is not set")
+            return HTMLResponse(install_refused_page(), status_code=403)
         handler: AsyncSlackRequestHandler = request.app.state.slack_handler
         return await handler.handle(request)
 
@@ -190,14 +195,6 @@ class BodyLimit:
         log.warning("web.body_too_large", path=scope.get("path"), limit=limit)
         response = JSONResponse({"error": "request_too_large", "limit": limit}, status_code=413)
         await response(scope, receive, send)
-
-
-def _page(title: str, detail: str) -> str:
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>thread-note-bot</title>"
-        "<style>body{font:16px system-ui,sans-serif;max-width:36em;margin:4em auto;color:#1d1c1d}</style>"
-        f"</head><body><h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p></body></html>"
-    )
 
 
 def serve(settings: Settings, host: str, port: int) -> int:
