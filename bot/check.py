@@ -9,8 +9,8 @@ to do; exit status 1 when any check fails.
 3. Slack: `auth.test` with the bot token; when Slack reports the token's scopes (`x-oauth-scopes`), the scopes
    `manifest.yml` asks for are compared with them; in Socket Mode, the app-level token opens a connection URL.
 4. RingCentral: the service identity signs in with `RINGCENTRAL_JWT`; it is a handler of at least one common
-   resource (a member of a call queue, or it sees message threads); the app has the SMS permission (listing
-   message threads does not answer 403 `CMN-401`).
+   resource (an SMS recipient of a queue or site, or it sees message threads); the app has the SMS
+   permission (listing message threads does not answer 403 `CMN-401`).
 5. Public URL (when `THREAD_NOTE_PUBLIC_URL` is set, or needed by HTTP mode): https (plain http only on this
    machine), and `GET /healthz` of the running bot answers.
 
@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -310,15 +310,7 @@ async def check_ringcentral(settings: Settings) -> list[Result]:
         results.append(
             _ok(f"RingCentral: the service identity signs in with RINGCENTRAL_JWT as {name} (ext {me.id})")
         )
-        handled: list[str] = []
-        queue_error: RingCentralError | None = None
-        try:
-            for queue in (await client.list_call_queues())[:50]:
-                members = await client.list_call_queue_members(queue.id)
-                if any(str(m.id) == str(me.id) for m in members):
-                    handled.append(queue.name or queue.id)
-        except RingCentralError as exc:
-            queue_error = exc
+        handled, recipients_error = await _handled_resources(client, me.id)
         threads_error: RingCentralError | None = None
         visible = 0
         try:
@@ -326,23 +318,28 @@ async def check_ringcentral(settings: Settings) -> list[Result]:
         except RingCentralError as exc:
             threads_error = exc
         if handled:
-            results.append(_ok(f"RingCentral: {name} handles {', '.join(handled)}"))
-        elif visible:
-            results.append(_ok(f"RingCentral: {name} sees message threads (a handler of a site or queue)"))
-        elif queue_error is not None and threads_error is not None:
+            results.append(_ok(f"RingCentral: {name} handles {', '.join(handled)} (an SMS recipient)"))
+        elif visible and recipients_error is not None:
+            results.append(
+                _ok(
+                    f"RingCentral: {name} sees message threads (a handler of a site or queue; RingCentral "
+                    f"does not let this app read SMS recipients: {recipients_error.error_code or 'refused'})"
+                )
+            )
+        elif recipients_error is not None and threads_error is not None:
             results.append(
                 _bad(
                     f"RingCentral: cannot tell what {name} handles "
-                    f"({queue_error.error_code or queue_error.status}): give the app the Read Accounts "
-                    "permission."
+                    f"({recipients_error.error_code or recipients_error.status}): give the app the Read "
+                    "Accounts permission."
                 )
             )
         else:
             results.append(
                 _bad(
-                    f"RingCentral: {name} (ext {me.id}) handles no shared resource: add this user to "
-                    "the call queues whose notes should reach Slack (Admin Portal → Call Queues → "
-                    "Members)."
+                    f"RingCentral: {name} (ext {me.id}) handles no shared resource: make this user an SMS "
+                    "recipient of the call queues and sites whose notes should reach Slack (Admin Portal → "
+                    "Call Queues or Sites → SMS recipients; queue membership alone is not enough)."
                 )
             )
         if threads_error is None:
@@ -509,3 +506,25 @@ def run_check(env_file: str | None = ".env", out: Any = None) -> int:
         return 1
     p.line(f"All {len(results)} checks passed: ready to `thread-note-bot serve`.")
     return 0
+
+
+if TYPE_CHECKING:  # the RingCentral package is imported by the checks themselves, when they run
+    from bot.ringcentral import RingCentralClient, RingCentralError
+
+
+async def _handled_resources(client: RingCentralClient, me: str) -> tuple[list[str], RingCentralError | None]:
+    """The call queues and sites (first 50) whose SMS recipients include `me`, and the error that kept the
+    bot from reading resources or SMS recipients (getSmsRecipients is a Limited API an app may lack)."""
+    from bot.ringcentral import RingCentralError
+
+    handled: list[str] = []
+    try:
+        resources = [(q.id, q.name) for q in await client.list_call_queues()]
+        resources += [(site.id, site.name) for site in await client.list_sites()]
+        for resource_id, resource_name in resources[:50]:
+            recipients = await client.list_sms_recipients(resource_id)
+            if any(r.id == str(me) for r in recipients):
+                handled.append(resource_name or resource_id)
+    except RingCentralError as exc:
+        return handled, exc
+    return handled, None
