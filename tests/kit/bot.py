@@ -269,12 +269,16 @@ def running_bot(
     slack: SlackStandin,
     slack_request: SlackRequests,
     database_url: str,
+    env: dict[str, str] | None = None,
     **overrides: Any,
 ) -> Iterator[RunningBot]:
-    """The bot's web app on a free loopback port against both stand-ins; `overrides` go to
-    `create_web_app` (e.g. `clock=`). Every RingCentral exchange it made must conform to the spec."""
+    """The bot's web app on a free loopback port against both stand-ins; `env` adds settings (by their
+    environment names), `overrides` go to `create_web_app` (e.g. `clock=`). Every RingCentral exchange it
+    made must conform to the spec."""
     server = BackgroundServer()
-    settings = make_settings(slack=slack, rc=rc, database_url=database_url, public_url=server.url)
+    settings = make_settings(
+        slack=slack, rc=rc, database_url=database_url, public_url=server.url, **(env or {})
+    )
     transport = BotSpecTransport()
     server.app = create_web_app(settings, rc_transport=transport, **overrides)
     server.start(timeout=30)

@@ -9,9 +9,13 @@ who may not subscribe learns no resource names and costs the service identity no
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 
-from tests.kit.bot import RunningBot, wait_for
+import pytest
+
+from tests.kit.bot import RunningBot, running_bot, wait_for
 from tests.notify.helpers import SUPPORT_THREAD, Handler, shown, with_note
 
 POLL = 1.0  # the bot fixture's THREAD_NOTE_POLL_INTERVAL
@@ -117,3 +121,34 @@ def test_each_person_may_send_ten_subscription_commands_a_minute(bot: RunningBot
     assert all("Known:" in a for a in answers[:10]) and "You're going fast" in answers[10], answers
     assert "Known:" in bot.command("subscribe Nope", user="alice", channel="handoffs").text  # per person
     assert service_resource_reads(bot) <= 2  # the resource list is read once and cached (queues + sites)
+
+
+@contextmanager
+def bot_with(request: pytest.FixtureRequest, **env: str) -> Iterator[RunningBot]:
+    """A single-workspace bot with extra settings, against this test's stand-ins."""
+    kit = [request.getfixturevalue(name) for name in ("rc_sandbox", "rc_admin", "slack_standin")]
+    requests, database = request.getfixturevalue("slack_request"), request.getfixturevalue("bot_database_url")
+    with running_bot(*kit, requests, database, env=env) as running:
+        yield running
+
+
+def test_one_workspace_lets_its_admins_subscribe_unless_the_operator_turns_it_off(
+    request: pytest.FixtureRequest,
+) -> None:
+    with bot_with(request) as bot:  # the default with one workspace: admins may
+        made = subscribe(bot, "Support", user="alice", channel="handoffs")  # alice is an admin, not connected
+        assert "now receives" in made and "Allowed because you are a Slack workspace admin" in made, made
+        assert "(Slack workspace admin" in bot.command("subscriptions", user="alice", channel="handoffs").text
+    with bot_with(request, THREAD_NOTE_ADMIN_SUBSCRIBE="false") as bot:
+        said = subscribe(bot, "Sales", user="alice", channel="handoffs")
+        assert "connect" in said.lower() and "now receives" not in said, said
+
+
+def test_one_workspace_outside_slack_allowed_teams_is_refused_with_a_sentence(
+    request: pytest.FixtureRequest,
+) -> None:
+    with bot_with(request, SLACK_ALLOWED_TEAMS="T0THEROTHER") as bot:
+        response = bot.requests.send(bot.requests.form(bot.requests.payloads.command("subscribe Support")))
+        assert response.status_code == 200 and "SLACK_ALLOWED_TEAMS" in response.text, response.text
+    with bot_with(request, SLACK_ALLOWED_TEAMS=bot.slack.team_id) as bot:  # listed: served
+        assert "now receives" in subscribe(bot, "Support", user="alice", channel="handoffs")
