@@ -156,18 +156,32 @@ class Subscriptions:
             raise NotConnected()
         return Person(linked[0] if linked else None, admin)
 
-    async def resource(self, text: str) -> Resource:
+    async def resource(self, text: str, actor: Actor, person: Person) -> Resource:
         """A common resource (call queue or site) by name, extension number or extension id, case-insensitive.
-        Call only after `admit`: the names of the unknown-resource answer are for people who may subscribe."""
+        Call only after `admit`. The unknown-resource answer names only what the person may subscribe: every
+        resource for an admin who may, else those whose conversations the person sees in RingCentral."""
         wanted = text.strip().lower()
         resources = await self.resources()
         for r in resources:
             if wanted in (r.id.lower(), r.name.lower(), r.number.lower()) and wanted:
                 return r
-        names = ", ".join(sorted(r.name for r in resources)[:20]) or "none"
+        names = sorted(r.name for r in resources) if person.admin else await self._seen(actor, resources)
+        listed = f" Yours: {', '.join(names[:20])}." if names else ""
         raise SubscriptionRefused(
-            "unknown_resource", f"There is no queue or site called {text.strip()!r}. Known: {names}."
+            "unknown_resource", f"There is no queue or site called {text.strip()!r} that you handle.{listed}"
         )
+
+    async def _seen(self, actor: Actor, resources: list[Resource]) -> list[str]:
+        """Names of the resources whose open threads the person can list (one request, as the person)."""
+        client = await self._accounts.client(actor)
+        try:
+            page = await client.list_threads(status="Open", per_page=1000)
+        except (Forbidden, NotFound):
+            return []
+        finally:
+            await client.aclose()
+        owners = {t.owner.extension_id for t in page.records}
+        return sorted(r.name for r in resources if r.id in owners)
 
     async def resources(self) -> list[Resource]:
         """Call queues and sites, as the service identity sees them; read at most once a RESOURCE_TTL."""

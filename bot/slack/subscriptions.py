@@ -124,9 +124,9 @@ class SlackSubscriptions:
         self, actor: Actor, cmd: grammar.Subscribe, reply: Reply, client: AsyncWebClient, here: str | None
     ) -> None:
         self.service.throttle(actor)
-        await self.service.admit(actor, client)
+        person = await self.service.admit(actor, client)
         target = await self._target(cmd.channel_id, cmd.channel_name, here)
-        resource = await self.service.resource(cmd.resource)
+        resource = await self.service.resource(cmd.resource, actor, person)
         grant = await self.service.role(actor, resource, client)
         channel = await self.service.channel(client, target)
         request = {
@@ -186,8 +186,8 @@ class SlackSubscriptions:
         target = await self._target(cmd.channel_id, cmd.channel_name, here)
         sub = await self.service.find_named(actor.team_id, target, cmd.resource)
         if sub is None:
-            await self.service.admit(actor, client)
-            resource = await self.service.resource(cmd.resource)
+            person = await self.service.admit(actor, client)
+            resource = await self.service.resource(cmd.resource, actor, person)
             sub = await self.service.find(actor.team_id, target, resource.id)
         if sub is None:
             sentence = f"{_channel(target)} is not subscribed to {escape(cmd.resource.strip())}."

@@ -88,9 +88,9 @@ def test_a_site_subscribes_by_name_or_number_and_its_notes_arrive(bot: RunningBo
 def test_resource_names_are_shown_only_to_people_who_may_subscribe(bot: RunningBot) -> None:
     said = bot.command("subscribe Nope", user="dave", channel="handoffs").text  # not connected, no admin
     assert "connect" in said.lower() and "Support" not in said and "Sales" not in said, said
-    bot.connect("dave", "Dana Kowalski")
+    bot.connect("dave", "Dana Kowalski")  # an SMS recipient of Sales only
     said = bot.command("subscribe Nope", user="dave", channel="handoffs").text
-    assert "Known:" in said and "Main Office" in said and "Support" in said, said
+    assert "Yours: Sales." in said and "Support" not in said and "Main Office" not in said, said
 
 
 def test_an_unconnected_strangers_subscribe_storm_costs_the_service_identity_nothing(bot: RunningBot) -> None:
@@ -118,8 +118,9 @@ def test_an_unconnected_strangers_subscribe_storm_costs_the_service_identity_not
 def test_each_person_may_send_ten_subscription_commands_a_minute(bot: RunningBot) -> None:
     bot.connect("bob", "Chen Wei")
     answers = [bot.command("subscribe Nope", user="bob", channel="handoffs").text for _ in range(11)]
-    assert all("Known:" in a for a in answers[:10]) and "You're going fast" in answers[10], answers
-    assert "Known:" in bot.command("subscribe Nope", user="alice", channel="handoffs").text  # per person
+    assert all("Yours: Sales, Support." in a for a in answers[:10]), answers
+    assert "You're going fast" in answers[10], answers
+    assert "Yours:" in bot.command("subscribe Nope", user="alice", channel="handoffs").text  # per person
     assert service_resource_reads(bot) <= 2  # the resource list is read once and cached (queues + sites)
 
 

@@ -226,7 +226,7 @@ def test_an_allowed_workspaces_admin_without_a_ringcentral_link_gets_nothing_not
             _, rid = command(requests, ours, text, user="carol", channel="handoffs")  # the owner
             wait_for(lambda rid=rid: "connect" in answers(slack_standin, rid).lower(), 10.0, "the prompt")
             said = answers(slack_standin, rid)
-            assert "now receives" not in said and "Sales" not in said and "Known" not in said, said
+            assert "now receives" not in said and "Sales" not in said and "Yours" not in said, said
         time.sleep(1.5)
         assert subscriptions(tmp_path / "bot.db") == []
         assert posted(slack_standin, ours.team_id) == {}
