@@ -10,8 +10,11 @@ resource ids come from the service identity's list. The rule used is recorded wi
 
 The resource list (call queues and sites, read as the service identity) is cached for a minute, and each
 Slack user gets a small budget of subscription commands, so nobody can spend the service identity's
-RingCentral budget, which is the feed's. A new subscription starts from now (RingCentral's time, estimated
-from the last sync); `backfill` queues the last N notes of the resource.
+RingCentral budget, which is the feed's. Both live in the process: with several replicas, each keeps its own
+(a person's budget is at most COMMANDS_PER_WINDOW per replica).
+
+A new subscription starts from now (RingCentral's time, estimated from the last sync); `backfill` queues the
+last N notes of the resource.
 """
 
 from __future__ import annotations
@@ -52,10 +55,6 @@ class Resource:
     name: str
     kind: str = "CallQueue"
     number: str = ""  # its extension number
-
-    @property
-    def noun(self) -> str:
-        return "site" if self.kind == "Site" else "queue"
 
 
 # The rules that may allow a subscription (recorded in `Subscription.granted_by`).
