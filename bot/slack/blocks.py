@@ -216,6 +216,8 @@ def format_time(moment: datetime, tz_name: str | None) -> str:
     return f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}, {local:%H:%M}"
 
 
+
+
 def _channel_mention(channel_id: str) -> str:
     return f"<#{channel_id}>" if _CHANNEL_ID.match(channel_id) else escape(channel_id)
 

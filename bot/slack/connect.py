@@ -20,12 +20,8 @@ async def announce_connected(client: AsyncWebClient, connected: Connected) -> No
     ext = connected.extension
     pending = connected.pending or {}
     finish = pending.get("text") if pending.get("kind") == "command" else None
-    await _dm(
-        client,
-        connected.actor,
-        blocks.connected(ext.name or ext.id, ext.id, finish=finish),
-        f"You are connected to RingCentral as {ext.name or ext.id}",
-    )
+    await _dm(client, connected.actor, blocks.connected(ext.name or ext.id, ext.id, finish=finish),
+              f"You are connected to RingCentral as {ext.name or ext.id}")
 
 
 async def announce_failed(client: AsyncWebClient, actor: Actor, reason: str) -> None:

@@ -3,3 +3,4 @@
 
 COMMAND = "/thread-note"
 SAVE_SHORTCUT = "save_as_thread_note"
+

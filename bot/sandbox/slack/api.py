@@ -120,14 +120,8 @@ def _direct_message(ctx: Ctx, user_id: str) -> Channel:
     im_id = make_id("D", ctx.ws.team_id, "im", user_id)
     channel = ctx.ws.channels.get(im_id)
     if channel is None:
-        channel = Channel(
-            id=im_id,
-            team_id=ctx.ws.team_id,
-            name=user_id,
-            is_private=True,
-            is_im=True,
-            members=[ctx.ws.bot_user_id, user_id],
-        )
+        channel = Channel(id=im_id, team_id=ctx.ws.team_id, name=user_id, is_private=True, is_im=True,
+                          members=[ctx.ws.bot_user_id, user_id])
         ctx.ws.channels[im_id] = channel
     return channel
 
