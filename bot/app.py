@@ -133,7 +133,7 @@ class Container:
         s = self.settings
         slack: SlackClients
         if s.oauth:  # each workspace's own bot token, from its installation
-            slack = InstalledWorkspaces(self.store, s.slack_api_url)
+            slack = InstalledWorkspaces(self.store, s.slack_api_url, allowed=s.team_allowed)
         else:
             assert s.slack_bot_token is not None
             # no retry handler: the sender honours Retry-After per channel itself
@@ -152,7 +152,10 @@ class Container:
             lease_ttl=timedelta(seconds=s.lease_ttl) if s.lease_ttl else None,
             recheck_every=s.channel_check_interval,
         )  # fmt: skip
-        service = Subscriptions(self.store, self.accounts, self.clients.service, notifier, clock=self._clock)
+        service = Subscriptions(
+            self.store, self.accounts, self.clients.service, notifier,
+            admin_subscribe=s.admin_subscribe_allowed, clock=self._clock,
+        )  # fmt: skip
         return notifier, SlackSubscriptions(service, self.notes)
 
     async def stop(self) -> None:

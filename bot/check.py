@@ -12,8 +12,8 @@ to do; exit status 1 when any check fails.
    `manifest.yml` asks for are compared with them; in Socket Mode, the app-level token opens a connection URL.
 4. RingCentral: the service identity signs in once with `RINGCENTRAL_JWT` (a handful of requests, then it
    signs out, so a running bot keeps its session and rate budget); it is a handler of at least one common
-   resource (a member of a call queue, or it sees message threads); the app has the SMS permission (listing
-   message threads does not answer 403 `CMN-401`).
+   resource (an SMS recipient of a queue or site, or it sees message threads); the app has the SMS
+   permission (listing message threads does not answer 403 `CMN-401`).
 5. Public URL (needed in both modes: RingCentral returns sign-ins to it): https (plain http only on this
    machine), and `GET /healthz` of the running bot answers (not asked with `--before-start`).
 6. Real time (in the same RingCentral session): RingCentral's list of the webhook subscriptions delivered
@@ -428,13 +428,13 @@ def _check_app_token(settings: Settings, token: str) -> Result:
 #
 # A running bot signs in as the same service user, and RingCentral counts sign-ins per user (Auth group: five
 # a minute) and keeps a few sessions per user (a new one evicts the oldest). So check signs in once, makes a
-# handful of requests with that session (extension, one page of threads, call queues, the members of at most
-# MAX_QUEUES of them), and signs out (revokes it) at the end.
+# handful of requests with that session (extension, one page of threads, call queues and sites, the SMS
+# recipients of at most MAX_RESOURCES of them, its webhook subscriptions), and signs out (revokes it).
 
 RC_SERVERS = (
     "https://platform.ringcentral.com (or https://platform.devtest.ringcentral.com for a sandbox app)"
 )
-MAX_QUEUES = 3
+MAX_RESOURCES = 5
 
 
 async def check_ringcentral(settings: Settings) -> list[Result]:
@@ -550,29 +550,43 @@ async def _threads_visible(client: Any) -> Any:
 
 
 async def _check_handler(settings: Settings, client: Any, me: Any, threads: Any) -> Result:
-    """The service user handles at least one common resource: a member of a call queue (the first few are
-    read), or it sees message threads."""
-    from bot.ringcentral.errors import RateLimited, RingCentralError
+    """The service user handles at least one common resource: an SMS recipient of a call queue or site (up to
+    MAX_RESOURCES are asked, stopping at the first it handles), or, where RingCentral does not let this app
+    read SMS recipients (a Limited API), it sees message threads."""
+    from bot.ringcentral.errors import Forbidden, RateLimited, RingCentralError
 
     name = me.name or "the service user"
-    handled: list[str] = []
+    handled: str | None = None
+    refused: RingCentralError | None = None
     try:
-        for queue in (await client.list_call_queues())[:MAX_QUEUES]:
-            members = await client.list_call_queue_members(queue.id)
-            if any(str(m.id) == str(me.id) for m in members):
-                handled.append(queue.name or queue.id)
+        resources = [(q.id, q.name) for q in await client.list_call_queues()]
+        resources += [(site.id, site.name) for site in await client.list_sites()]
+        for resource_id, resource_name in resources[:MAX_RESOURCES]:
+            if any(str(r.id) == str(me.id) for r in await client.list_sms_recipients(resource_id)):
+                handled = resource_name or resource_id
+                break
     except RateLimited as exc:
-        return _bad(_rc_failure(settings, "reading call queues", exc))
+        return _bad(_rc_failure(settings, "reading SMS recipients", exc))
+    except Forbidden as exc:
+        refused = exc
     except RingCentralError as exc:
-        if not (isinstance(threads, int) and threads):
-            return _bad(_rc_failure(settings, f"telling what {name} handles", exc))
+        return _bad(_rc_failure(settings, f"telling what {name} handles", exc))
     if handled:
-        return _ok(f"RingCentral: {name} handles {', '.join(handled)}")
-    if isinstance(threads, int) and threads:
-        return _ok(f"RingCentral: {name} sees message threads (a handler of a site or queue)")
+        return _ok(f"RingCentral: {name} handles {handled} (an SMS recipient)")
+    if refused is not None and isinstance(threads, int) and threads:
+        return _ok(
+            f"RingCentral: {name} sees message threads (a handler of a site or queue; RingCentral does not "
+            f"let this app read SMS recipients: {refused.error_code or 'refused'})"
+        )
+    if refused is not None:
+        return _bad(
+            f"RingCentral: cannot tell what {name} handles ({refused.error_code or refused.status}): give "
+            "the app the Read Accounts permission."
+        )
     return _bad(
-        f"RingCentral: {name} (ext {me.id}) handles no shared resource: add this user to the call queues "
-        "whose notes should reach Slack (Admin Portal → Call Queues → Members)."
+        f"RingCentral: {name} (ext {me.id}) handles no shared resource: make this user an SMS recipient of "
+        "the call queues and sites whose notes should reach Slack (Admin Portal → Call Queues or Sites → SMS "
+        "recipients; queue membership alone is not enough)."
     )
 
 

@@ -54,6 +54,11 @@ _HINTS = {
     "such as 127.0.0.1:9100",
     "THREAD_NOTE_METRICS_TOKEN": "a long random string that Prometheus sends as `Authorization: Bearer …`",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
+    "SLACK_ALLOWED_TEAMS": (
+        "comma-separated Slack team ids (T…) and/or Enterprise org ids (E…) that may install and use the app"
+    ),
+    "THREAD_NOTE_ADMIN_SUBSCRIBE": "true or false: may Slack workspace admins without a RingCentral link "
+    "subscribe channels",
 }
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -146,6 +151,9 @@ def split_host_port(value: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
+_SLACK_TEAM_ID = re.compile(r"^[TE][A-Z0-9]{2,31}$")
+
+
 def _http_url(value: str | None) -> str | None:
     if value is None or value == "":
         return None
@@ -204,8 +212,15 @@ class Settings(BaseSettings):
         if problem:
             raise SettingProblem(problem)
         return v
+
     # How often subscribed channels are checked again (paused ones resumed, newly shared ones paused).
     channel_check_interval: float = Field(300.0, validation_alias="THREAD_NOTE_CHANNEL_CHECK_INTERVAL", ge=1)
+    # Who may install and be served: Slack team ids and Enterprise org ids. Many workspaces: required for
+    # any install (unset: every install is refused). One workspace: applies when set.
+    allowed_teams: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias="SLACK_ALLOWED_TEAMS")
+    # May a Slack workspace admin/owner without a RingCentral link subscribe channels? None: the mode's
+    # default (see `admin_subscribe_allowed`).
+    admin_subscribe: bool | None = Field(None, validation_alias="THREAD_NOTE_ADMIN_SUBSCRIBE")
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -305,6 +320,23 @@ class Settings(BaseSettings):
             keys.append(SecretStr(text))
         return tuple(keys)
 
+    @field_validator("allowed_teams", mode="before")
+    @classmethod
+    def _allowed_teams(cls, v: object) -> tuple[str, ...]:
+        if v is None or v == "":
+            return ()
+        items = [t.strip() for t in str(v).split(",")] if isinstance(v, str) else [str(t) for t in v]  # type: ignore[attr-defined]
+        teams = tuple(t for t in items if t)
+        for team in teams:
+            if not _SLACK_TEAM_ID.match(team):
+                raise ValueError(f"{team!r} is not a Slack team id (T…) or Enterprise org id (E…)")
+        return teams
+
+    @field_validator("admin_subscribe", mode="before")
+    @classmethod
+    def _admin_subscribe(cls, v: object) -> object:
+        return None if v == "" else v
+
     @field_validator("slack_client_id")
     @classmethod
     def _client_id(cls, v: str | None) -> str | None:
@@ -340,6 +372,21 @@ class Settings(BaseSettings):
     def oauth(self) -> bool:
         """Many workspaces: the app installs through Slack's OAuth instead of one SLACK_BOT_TOKEN."""
         return self.slack_client_id is not None
+
+    @property
+    def admin_subscribe_allowed(self) -> bool:
+        """Whether a Slack admin without RingCentral access may subscribe. Off by default with many
+        workspaces (an installer's admin rights say nothing about our RingCentral account). On by default
+        with one workspace: that workspace is the operator's own, whose admins already control the app and
+        its token, as DESIGN.md grants them; set THREAD_NOTE_ADMIN_SUBSCRIBE=false to require a link."""
+        return self.admin_subscribe if self.admin_subscribe is not None else not self.oauth
+
+    def team_allowed(self, team_id: str | None, enterprise_id: str | None = None) -> bool:
+        """Whether SLACK_ALLOWED_TEAMS lets this team (or its Enterprise org) in. Unset: no workspace with
+        many workspaces, any with one (its single bot token already pins the workspace)."""
+        if not self.allowed_teams:
+            return not self.oauth
+        return bool({team_id, enterprise_id} & set(self.allowed_teams))
 
     def require(self, *names: str) -> Settings:
         """Raise ConfigError naming the first of `names` (env names) that is not set."""

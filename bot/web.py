@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import html
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +38,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.config import ConfigError, Settings, split_host_port
 from bot.logs import get_logger
 from bot.metrics import CONTENT_TYPE_LATEST
+from bot.pages import PAGE_HEADERS, page
+from bot.slack.install import install_refused_page
 
 log = get_logger(__name__)
 
@@ -101,16 +102,16 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
             error=request.query_params.get("error"),
         )
         status = 200 if outcome.ok else 400
-        page = _page(outcome.title, outcome.detail, outcome.form_token)
-        return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
+        body = page(outcome.title, outcome.detail, outcome.form_token)
+        return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
 
     async def oauth_confirm(request: Request) -> Response:
         """The confirmation page's form (same path, POST): "Link" stores the link, "Cancel" drops it."""
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         token = form.get("form_token") or [""]
         outcome = await container.confirm_connect(token[0], accept=form.get("decision") == ["link"])
-        page = _page(outcome.title, outcome.detail)
-        return HTMLResponse(page, status_code=200 if outcome.ok else 400, headers=PAGE_HEADERS)
+        body = page(outcome.title, outcome.detail)
+        return HTMLResponse(body, status_code=200 if outcome.ok else 400, headers=PAGE_HEADERS)
 
     async def ringcentral_webhook(request: Request) -> Response:
         """The handshake is told from a delivery by its body, not by a header: RingCentral's 2024 guide has
@@ -126,9 +127,13 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         return JSONResponse({}, status_code=200 if accepted else 403)
 
     async def slack_oauth(request: Request) -> Response:
-        """Many workspaces: Bolt's install page and OAuth redirect (404 with a single SLACK_BOT_TOKEN)."""
+        """Many workspaces: Bolt's install page and OAuth redirect (404 with a single SLACK_BOT_TOKEN; a page
+        naming SLACK_ALLOWED_TEAMS while it is unset, since then no workspace may install)."""
         if not settings.oauth:
             return JSONResponse({"error": "not_found"}, status_code=404)
+        if not settings.allowed_teams:
+            log.warning("slack.install_refused", reason="SLACK_ALLOWED_TEAMS is not set")
+            return HTMLResponse(install_refused_page(), status_code=403)
         handler: AsyncSlackRequestHandler = request.app.state.slack_handler
         return await handler.handle(request)
 
@@ -358,32 +363,6 @@ class BodyLimit:
         log.warning("web.body_too_large", path=scope.get("path"), limit=limit)
         response = JSONResponse({"error": "request_too_large", "limit": limit}, status_code=413)
         await response(scope, receive, send)
-
-
-# The connect pages: never framed by another site (the Link button must be pressed knowingly), never cached
-# (the form token is one-time), no referrer (the callback URL carried a code and state).
-PAGE_HEADERS = {
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'; form-action 'self'",
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-}
-
-
-def _page(title: str, detail: str, form_token: str | None = None) -> str:
-    form = ""
-    if form_token is not None:  # the connect confirmation: a one-time token, posted back to the same path
-        form = (
-            "<form method='post'>"
-            f"<input type='hidden' name='form_token' value='{html.escape(form_token, quote=True)}'>"
-            "<button type='submit' name='decision' value='link'>Link</button> "
-            "<button type='submit' name='decision' value='cancel'>Cancel</button></form>"
-        )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>thread-note-bot</title>"
-        "<style>body{font:16px system-ui,sans-serif;max-width:36em;margin:4em auto;color:#1d1c1d}</style>"
-        f"</head><body><h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p>{form}</body></html>"
-    )
 
 
 def serve(settings: Settings, host: str, port: int) -> int:

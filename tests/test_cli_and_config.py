@@ -39,12 +39,22 @@ def test_secret_key_accepts_several_keys_for_rotation(monkeypatch: pytest.Monkey
         ("THREAD_NOTE_DATABASE_URL", "mysql://root@localhost/db"),
         ("THREAD_NOTE_POLL_INTERVAL", "0"),
         ("PORT", "70000"),
+        ("SLACK_ALLOWED_TEAMS", "T0ACME, https://acme.slack.com"),
+        ("THREAD_NOTE_ADMIN_SUBSCRIBE", "sometimes"),
     ],
 )
 def test_wrong_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=rf"^{name} (is invalid|is an? )"):
         load_settings(env_file=None)
+
+
+def test_allowed_teams_take_team_and_enterprise_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_ALLOWED_TEAMS", " T0ACME ,E0ORG,")
+    settings = load_settings(env_file=None)
+    assert settings.allowed_teams == ("T0ACME", "E0ORG")
+    assert settings.team_allowed("T0ACME") and settings.team_allowed("T0OTHER", "E0ORG")
+    assert not settings.team_allowed("T0OTHER", None)
 
 
 def test_settings_read_from_dotenv_file(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

@@ -1,18 +1,32 @@
 """Subscriptions as a use case: who may subscribe a channel to a resource, and what subscribing does.
 
-Permission (DESIGN.md "Identity and permissions"): a connected handler of the resource — checked with the
-person's *own* RingCentral token (the resource's call-queue members) — or a Slack workspace admin/owner
-(`users.info`). The bot must be in the channel. A new subscription starts from now (RingCentral's time,
-estimated from the last sync); `backfill` queues the last N notes of the resource.
+Permission (DESIGN.md "Identity and permissions"): the person is checked before anything reaches RingCentral
+as the service identity (`admit`): a connected person, or (only where THREAD_NOTE_ADMIN_SUBSCRIBE allows it)
+a Slack workspace admin/owner; anyone else gets a connect prompt. Then `role` asks RingCentral, with the
+person's *own* token, whether they handle the resource: its SMS recipients (getSmsRecipients), or, where
+RingCentral refuses that Limited API to the app, whether the person can list the resource's threads (a rule
+RingCentral enforces itself). Asking as the person also keeps them to the service identity's account: the
+resource ids come from the service identity's list. The rule used is recorded with the subscription.
+
+The resource list (call queues and sites, read as the service identity) is cached for a minute, and each
+Slack user gets a small budget of subscription commands, so nobody can spend the service identity's
+RingCentral budget, which is the feed's. Both live in the process: with several replicas, each keeps its own
+(a person's budget is at most COMMANDS_PER_WINDOW per replica).
+
+A new subscription starts from now (RingCentral's time, estimated from the last sync); `backfill` queues the
+last N notes of the resource.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from cachetools import TTLCache
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -36,8 +50,18 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class Resource:
+    """A common resource: a call queue (`CallQueue`) or a site (`Site`)."""
+
     id: str
     name: str
+    kind: str = "CallQueue"
+    number: str = ""  # its extension number
+
+
+# The rules that may allow a subscription (recorded in `Subscription.granted_by`).
+BY_RECIPIENTS = "SMS recipient"
+BY_THREADS = "can list its conversations in RingCentral"
+BY_ADMIN = "Slack workspace admin"
 
 
 @dataclass(frozen=True)
@@ -59,6 +83,27 @@ class SubscriptionRefused(ServiceError):
 Role = Literal["handler", "admin"]
 
 
+@dataclass(frozen=True)
+class Grant:
+    """Why the person may manage subscriptions of a resource: `role`, and the rule that decided it."""
+
+    role: Role
+    rule: str
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who asks, as far as the bot knows without RingCentral: their link, and whether an admin may act."""
+
+    extension_id: str | None
+    admin: bool
+
+
+RESOURCE_TTL = 60.0  # seconds a resource list read as the service identity is reused
+COMMANDS_PER_WINDOW = 10  # subscription commands a Slack user may send per window
+COMMAND_WINDOW = timedelta(seconds=60)
+
+
 class Subscriptions:
     def __init__(
         self,
@@ -67,13 +112,20 @@ class Subscriptions:
         service_client: Callable[[], RingCentralClient],
         notifier: Notifier,
         *,
+        admin_subscribe: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
         self._accounts = accounts
         self._service = service_client
         self.notifier = notifier
+        self._admin_subscribe = admin_subscribe
         self._clock = clock
+        self._resources: TTLCache[str, list[Resource]] = TTLCache(maxsize=1, ttl=RESOURCE_TTL)
+        self._resources_lock = asyncio.Lock()
+        self._recent: TTLCache[tuple[str, str], deque[datetime]] = TTLCache(
+            maxsize=100_000, ttl=COMMAND_WINDOW.total_seconds()
+        )
 
     @property
     def store(self) -> Store:
@@ -81,48 +133,123 @@ class Subscriptions:
 
     # --- checks ---------------------------------------------------------------------------------------------
 
-    async def resource(self, text: str) -> Resource:
-        """A common resource by name, extension number or extension id (case-insensitive)."""
-        wanted = text.strip().lower()
-        queues = await self._service().list_call_queues()
-        for q in queues:
-            if wanted in (q.id.lower(), (q.extension_number or "").lower(), (q.name or "").lower()):
-                return Resource(q.id, q.name or q.id)
-        names = ", ".join(sorted(q.name or q.id for q in queues)[:20]) or "none"
-        raise SubscriptionRefused(
-            "unknown_resource", f"There is no queue or site called {text.strip()!r}. Known: {names}."
-        )
+    def throttle(self, actor: Actor) -> None:
+        """A refusal once the person has sent COMMANDS_PER_WINDOW subscription commands in COMMAND_WINDOW."""
+        now = self._clock()
+        key = (actor.team_id, actor.user_id)
+        recent = self._recent.get(key) or deque()
+        while recent and now - recent[0] >= COMMAND_WINDOW:
+            recent.popleft()
+        if len(recent) >= COMMANDS_PER_WINDOW:
+            wait = max(1, int((recent[0] + COMMAND_WINDOW - now).total_seconds() + 0.999))
+            log.info("subscription.throttled", team_id=actor.team_id, user_id=actor.user_id)
+            raise SubscriptionRefused("rate_limited", f"You're going fast: try again in {wait} s.")
+        recent.append(now)
+        self._recent[key] = recent
 
-    async def role(self, actor: Actor, resource: Resource, slack: AsyncWebClient) -> Role:
-        """Why the person may manage subscriptions of `resource`, or a refusal."""
+    async def admit(self, actor: Actor, slack: AsyncWebClient) -> Person:
+        """The person, before anything reaches RingCentral: connected, or an admin where admins may act.
+        Anyone else is `NotConnected` (a connect prompt)."""
         linked = await self._accounts.linked(actor)
-        if linked is not None and await self._handles(actor, linked[0], resource):
-            return "handler"
-        if await self.is_admin(actor, slack):
-            return "admin"
-        if linked is None:
-            if await self._external(actor, slack):
-                raise SubscriptionRefused(
-                    "external_person",
-                    "You are here from another organisation (Slack Connect), so you can't manage this "
-                    "workspace's subscriptions.",
-                )
+        admin = self._admin_subscribe and await self.is_admin(actor, slack)
+        if linked is None and not admin:
+            await self._refuse_external(actor, slack)
             raise NotConnected()
+        return Person(linked[0] if linked else None, admin)
+
+    async def resource(self, text: str, actor: Actor, person: Person) -> Resource:
+        """A common resource (call queue or site) by name, extension number or extension id, case-insensitive.
+        Call only after `admit`. The unknown-resource answer names only what the person may subscribe: every
+        resource for an admin who may, else those whose conversations the person sees in RingCentral."""
+        wanted = text.strip().lower()
+        resources = await self.resources()
+        for r in resources:
+            if wanted in (r.id.lower(), r.name.lower(), r.number.lower()) and wanted:
+                return r
+        names = sorted(r.name for r in resources) if person.admin else await self._seen(actor, resources)
+        listed = f" Yours: {', '.join(names[:20])}." if names else ""
         raise SubscriptionRefused(
-            "not_handler",
-            f"Only a handler of {resource.name} or a workspace admin can subscribe a channel to its notes, "
-            "because they are internal and hold customer details.",
+            "unknown_resource", f"There is no queue or site called {text.strip()!r} that you handle.{listed}"
         )
 
-    async def _handles(self, actor: Actor, extension_id: str, resource: Resource) -> bool:
+    async def known(self, resource_id: str) -> Resource:
+        """A resource by its id (as a button carries it), read again from RingCentral's list, never from the
+        payload; call only after `admit`."""
+        for r in await self.resources():
+            if r.id == resource_id:
+                return r
+        raise SubscriptionRefused("unknown_resource", "That queue or site no longer exists in RingCentral.")
+
+    async def _seen(self, actor: Actor, resources: list[Resource]) -> list[str]:
+        """Names of the resources whose open threads the person can list (one request, as the person)."""
         client = await self._accounts.client(actor)
         try:
-            members = await client.list_call_queue_members(resource.id)
+            page = await client.list_threads(status="Open", per_page=1000)
         except (Forbidden, NotFound):
-            return False
+            return []
         finally:
             await client.aclose()
-        return any(m.id == extension_id for m in members)
+        owners = {t.owner.extension_id for t in page.records}
+        return sorted(r.name for r in resources if r.id in owners)
+
+    async def resources(self) -> list[Resource]:
+        """Call queues and sites, as the service identity sees them; read at most once a RESOURCE_TTL."""
+        async with self._resources_lock:
+            cached: list[Resource] | None = self._resources.get("all")
+            if cached is not None:
+                return cached
+            client = self._service()
+            queues = await client.list_call_queues()
+            sites = await client.list_sites()
+            found = [Resource(q.id, q.name or q.id, "CallQueue", q.extension_number or "") for q in queues]
+            found += [Resource(s.id, s.name or s.id, "Site", s.extension_number or "") for s in sites]
+            self._resources["all"] = found
+            return found
+
+    async def role(self, actor: Actor, resource: Resource, slack: AsyncWebClient) -> Grant:
+        """Why the person may manage subscriptions of `resource`, or a refusal."""
+        linked = await self._accounts.linked(actor)
+        rule = BY_RECIPIENTS
+        if linked is not None:
+            handles, rule = await self._handles(actor, linked[0], resource)
+            if handles:
+                return Grant("handler", rule)
+        if self._admin_subscribe and await self.is_admin(actor, slack):
+            return Grant("admin", BY_ADMIN)
+        if linked is None:
+            await self._refuse_external(actor, slack)
+            raise NotConnected()
+        how = (
+            f"you are not an SMS recipient of {resource.name} in RingCentral"
+            if rule == BY_RECIPIENTS
+            else f"RingCentral does not let this app read SMS recipients, and you can't see any conversation "
+            f"of {resource.name} in RingCentral"
+        )
+        raise SubscriptionRefused(
+            "not_handler",
+            f"Only a handler of {resource.name} can subscribe a channel to its notes, because they are "
+            f"internal and hold customer details; {how}. An admin can add you to its SMS recipients.",
+        )
+
+    async def _handles(self, actor: Actor, extension_id: str, resource: Resource) -> tuple[bool, str]:
+        """Whether the person handles `resource`, asked as the person, and the rule used: its SMS recipients,
+        or (where RingCentral refuses that Limited API to the app) whether they can list its threads."""
+        client = await self._accounts.client(actor)
+        try:
+            try:
+                recipients = await client.list_sms_recipients(resource.id)
+                return any(r.id == extension_id for r in recipients), BY_RECIPIENTS
+            except NotFound:
+                return False, BY_RECIPIENTS
+            except Forbidden:
+                log.info("subscription.sms_recipients_refused", resource_id=resource.id)
+            try:
+                page = await client.list_threads(owner_extension_ids=[resource.id], per_page=1)
+            except (Forbidden, NotFound):
+                return False, BY_THREADS
+            return any(t.owner.extension_id == resource.id for t in page.records), BY_THREADS
+        finally:
+            await client.aclose()
 
     async def is_admin(self, actor: Actor, slack: AsyncWebClient) -> bool:
         """A Slack admin or owner of the actor's own workspace. A person of another organisation (in a
@@ -134,6 +261,15 @@ class Subscriptions:
         if external_person(user, actor.team_id):
             return False
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+    async def _refuse_external(self, actor: Actor, slack: AsyncWebClient) -> None:
+        """A person of another organisation (Slack Connect) is refused in a sentence, not sent to connect."""
+        if await self._external(actor, slack):
+            raise SubscriptionRefused(
+                "external_person",
+                "You are here from another organisation (Slack Connect), so you can't manage this "
+                "workspace's subscriptions.",
+            )
 
     async def _external(self, actor: Actor, slack: AsyncWebClient) -> bool:
         try:
@@ -186,6 +322,7 @@ class Subscriptions:
         deleted_mode: str = "strike",
         backfill: int = 0,
         options: Options | None = None,
+        granted_by: str | None = None,
     ) -> tuple[Subscription, bool]:
         """Create (or update and resume) the subscription; it starts from now, plus `backfill` notes."""
         sub, created = await self._store.save_subscription(
@@ -202,9 +339,13 @@ class Subscriptions:
                 created_by=actor.user_id,
                 start_at=await self.notifier.feed.rc_now(),
                 options=(options or Options()).to_json(),
+                granted_by=granted_by,
             )
         )
-        log.info("subscription.saved", subscription_id=sub.id, created=created, resource_id=resource.id)
+        log.info(
+            "subscription.saved", subscription_id=sub.id, created=created, resource_id=resource.id,
+            granted_by=granted_by,
+        )  # fmt: skip
         if backfill > 0:
             try:
                 await self._backfill(sub, filters, backfill)
@@ -233,6 +374,13 @@ class Subscriptions:
             team_id=team_id, channel_id=channel_id, resource_id=resource_id
         )
         return subs[0] if subs else None
+
+    async def find_named(self, team_id: str, channel_id: str, text: str) -> Subscription | None:
+        """This channel's subscription to the resource named (or id'd) `text`, from our own records: no
+        RingCentral call."""
+        wanted = text.strip().lower()
+        subs = await self._store.list_subscriptions(team_id=team_id, channel_id=channel_id)
+        return next((s for s in subs if wanted in (s.resource_id.lower(), s.resource_name.lower())), None)
 
     async def unsubscribe(self, sub: Subscription) -> bool:
         return await self._store.delete_subscription(sub.id)

@@ -3,7 +3,8 @@
 - `OneWorkspace(client)`: the single-workspace setup (`SLACK_BOT_TOKEN`): the same client for every team.
 - `InstalledWorkspaces(store, base_url)`: many workspaces (Slack OAuth): each team's own bot token, read from
   its installation in the store (encrypted there), cached briefly. A team without an installation raises
-  `NotInstalled`, which the sender treats like a revoked token (the subscription pauses, nothing is lost).
+  `NotInstalled`, which the sender treats like a revoked token (the subscription pauses, nothing is lost);
+  so does a team that SLACK_ALLOWED_TEAMS no longer lets in (`allowed`), even with a stored installation.
 
 Scheduled work is not an incoming request, so Bolt's per-request authorisation does not help here: the sender
 asks for the client of the subscription's own team, and nothing posts into one workspace with another's token.
@@ -56,8 +57,10 @@ class InstalledWorkspaces:
         *,
         ttl: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
+        allowed: Callable[[str, str | None], bool] = lambda team_id, enterprise_id: True,
     ) -> None:
         self._store = store
+        self._allowed = allowed
         self._base_url = base_url
         self._ttl = ttl
         self._monotonic = monotonic
@@ -77,7 +80,7 @@ class InstalledWorkspaces:
             )
             bot = None
         token = (bot or {}).get("bot_token")
-        if not token:
+        if not token or not self._allowed(team_id, (bot or {}).get("enterprise_id")):
             self._cache.pop(team_id, None)
             raise NotInstalled(team_id)
         if cached is not None and cached[1].token == token:

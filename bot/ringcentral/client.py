@@ -54,6 +54,8 @@ from bot.ringcentral.models import (
     NotePage,
     Paging,
     PhoneNumber,
+    Site,
+    SmsRecipient,
     Subscription,
     Thread,
     ThreadPage,
@@ -384,6 +386,18 @@ class RingCentralClient:
         _check_nonempty("groupId", queue_id)
         records = await self._all_pages(f"/restapi/v1.0/account/~/call-queues/{queue_id}/members")
         return [_parse(CallQueueMember, _id_as_str(r)) for r in records]
+
+    async def list_sites(self) -> list[Site]:
+        """listSites: one page holds them all (the spec gives the operation no paging parameters)."""
+        data = _json(await self._request("GET", "/restapi/v1.0/account/~/sites"))
+        return [_parse(Site, _id_as_str(r)) for r in data.get("records") or []]
+
+    async def list_sms_recipients(self, resource_id: str) -> list[SmsRecipient]:
+        """getSmsRecipients: the handlers of a call queue or site (a Limited API: may be Forbidden)."""
+        _check_nonempty("extensionId", resource_id)
+        path = f"/restapi/v1.0/account/~/extension/{resource_id}/sms-recipients"
+        data = _json(await self._request("GET", path))
+        return [_parse(SmsRecipient, _id_as_str(r)) for r in data.get("smsRecipients") or []]
 
     async def list_phone_numbers(self) -> list[PhoneNumber]:
         records = await self._all_pages("/restapi/v1.0/account/~/extension/~/phone-number")

@@ -278,6 +278,24 @@ class CallQueue(Model):
     extension_number: str | None = None
 
 
+class Site(Model):
+    """A site (listSites): a common resource beside call queues, e.g. the company's main number."""
+
+    id: str
+    name: str | None = None
+    extension_number: str | None = None
+
+
+class SmsRecipient(Model):
+    """One handler of a common resource (getSmsRecipients): who sees and writes its threads and notes."""
+
+    id: str
+    extension_number: str | None = None
+    extension_type: str | None = None
+    name: str | None = None
+    assignable: bool | None = None
+
+
 class CallQueueMember(Model):
     id: str
     extension_number: str | None = None

@@ -3,7 +3,8 @@
 One workspace (`SLACK_BOT_TOKEN`), or many (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`: Bolt's OAuth flow with
 the installation and state stores of `bot/slack/install.py` on our database; each request is served with the
 token of the workspace it came from). Either way a request is served only by the token of its own team: a
-payload naming another team than the one the token belongs to is dropped (403) before any listener runs.
+payload naming another team than the one the token belongs to is dropped (403) before any listener runs,
+and a team outside SLACK_ALLOWED_TEAMS is refused before its token is even looked up (`install.py`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def create_bolt_app(settings: Settings, deps: Deps, store: Store | None = None) 
             oauth_settings=install.oauth_settings(settings, store),
             process_before_response=False,
             raise_error_for_unhandled_request=False,
+            before_authorize=install.allowed_teams_gate(settings),
         )
     else:
         assert settings.slack_bot_token is not None
@@ -64,6 +66,7 @@ def create_bolt_app(settings: Settings, deps: Deps, store: Store | None = None) 
             signing_secret=signing,
             process_before_response=False,
             raise_error_for_unhandled_request=False,
+            before_authorize=install.allowed_teams_gate(settings),
         )
     app.middleware(_own_team_only)
     for feature in (commands, modals, actions, home, subscriptions, notifications, two_way, install, errors):

@@ -7,6 +7,13 @@
   (a replayed or foreign `state` fails), so every replica shares them.
 - `oauth_settings(settings, store)`: Bolt's `AsyncOAuthSettings` with both, `/slack/install` and
   `/slack/oauth_redirect`, the scopes of `manifest.yml`, and Slack's authorize page next to SLACK_API_URL.
+- Only the workspaces (or Enterprise orgs) of SLACK_ALLOWED_TEAMS may install: the install page is refused
+  while the setting is unset (`install_refused_page`), an installation of any other team is not stored
+  (nothing of it, its token included, is kept) and the installer is shown why (`refused_install`); each
+  refusal is logged.
+- `allowed_teams_gate(settings)`: the `before_authorize` middleware that refuses every request (command,
+  shortcut, action, event, options, view) of a team outside the list, even one with a stored installation,
+  with a sentence where Slack shows one.
 - `register(app, deps)`: `app_uninstalled` and `tokens_revoked` pause the workspace's subscriptions (their
   rows wait; nothing is deleted) and forget its installation; a revoked user token forgets only that user's.
 """
@@ -14,7 +21,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from logging import Logger, getLogger
@@ -24,14 +31,27 @@ from urllib.parse import urljoin
 
 import yaml
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.error import BoltError
+from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.payload_utils import (
+    is_event,
+    is_options,
+    is_slash_command,
+    is_view_submission,
+)
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import Settings
 from bot.logs import get_logger
+from bot.pages import page
 from bot.slack.deps import Deps
 from bot.slack.errors import guarded
 from bot.store import Store, UndecryptableSecret
@@ -49,10 +69,36 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v.timestamp() if isinstance(v, datetime) else v for k, v in data.items()}
 
 
+ALLOWED_SETTING = "SLACK_ALLOWED_TEAMS"
+
+
+class TeamNotAllowed(BoltError):
+    """An installation of a team (or Enterprise org) that SLACK_ALLOWED_TEAMS does not list."""
+
+    def __init__(self, team_id: str | None, enterprise_id: str | None) -> None:
+        super().__init__(f"team {team_id} (enterprise {enterprise_id}) is not in {ALLOWED_SETTING}")
+        self.team_id = team_id
+        self.enterprise_id = enterprise_id
+
+
+def not_allowed_sentence(team_id: str | None) -> str:
+    return (
+        f"This app is not enabled for this Slack workspace ({team_id or 'unknown'}): its operator lists the "
+        f"workspaces it serves in {ALLOWED_SETTING}. Ask them to add this workspace's team id if it should "
+        "be served."
+    )
+
+
 class StoreInstallationStore(AsyncInstallationStore):
-    def __init__(self, store: Store, client_id: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client_id: str,
+        allowed: Callable[[str | None, str | None], bool] = lambda team_id, enterprise_id: True,
+    ) -> None:
         self._store = store
         self.client_id = client_id
+        self._allowed = allowed
         self._logger = getLogger(__name__)
 
     @property
@@ -60,6 +106,12 @@ class StoreInstallationStore(AsyncInstallationStore):
         return self._logger
 
     async def async_save(self, installation: Installation) -> None:
+        if not self._allowed(installation.team_id, installation.enterprise_id):
+            log.warning(
+                "slack.install_refused", team_id=installation.team_id,
+                enterprise_id=installation.enterprise_id, reason=f"not in {ALLOWED_SETTING}",
+            )  # fmt: skip
+            raise TeamNotAllowed(installation.team_id, installation.enterprise_id)
         bot = _plain(installation.to_bot().to_dict()) if installation.bot_token else None
         await self._store.save_slack_installation(
             installation.enterprise_id,
@@ -176,7 +228,8 @@ def oauth_settings(settings: Settings, store: Store) -> AsyncOAuthSettings:
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret.get_secret_value(),
         scopes=manifest_scopes(),
-        installation_store=StoreInstallationStore(store, settings.slack_client_id),
+        installation_store=StoreInstallationStore(store, settings.slack_client_id, settings.team_allowed),
+        callback_options=AsyncCallbackOptions(success=_installed, failure=_install_failed),
         state_store=StoreOAuthStateStore(store),
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
@@ -184,6 +237,84 @@ def oauth_settings(settings: Settings, store: Store) -> AsyncOAuthSettings:
         authorization_url=authorize_url(settings.slack_api_url),
         state_expiration_seconds=int(STATE_TTL.total_seconds()),
     )
+
+
+async def _installed(args: AsyncSuccessArgs) -> BoltResponse:
+    return await args.default.success(args)
+
+
+async def _install_failed(args: AsyncFailureArgs) -> BoltResponse:
+    """Bolt's own failure page, except for a team outside SLACK_ALLOWED_TEAMS: the installer is told why
+    (its installation was not stored)."""
+    if not isinstance(args.error, TeamNotAllowed):
+        return await args.default.failure(args)
+    return refused_install(args.error.team_id)
+
+
+def refused_install(team_id: str | None) -> BoltResponse:
+    return BoltResponse(
+        status=403,
+        body=page("Not installed", not_allowed_sentence(team_id)),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+
+
+def install_refused_page() -> str:
+    """The install page while SLACK_ALLOWED_TEAMS is unset with many workspaces."""
+    return page(
+        "Installing is closed",
+        f"This app serves only the Slack workspaces its operator lists in {ALLOWED_SETTING}, and that "
+        f"setting is empty, so no workspace can install it. Operator: set {ALLOWED_SETTING} to the "
+        "comma-separated team ids (T…) or Enterprise org ids (E…) to serve, then restart.",
+    )
+
+
+def allowed_teams_gate(
+    settings: Settings,
+) -> Callable[[AsyncBoltRequest, BoltResponse, Callable[[], Awaitable[Any]]], Awaitable[Any]]:
+    """Bolt `before_authorize` middleware: a request of a team SLACK_ALLOWED_TEAMS does not let in is
+    answered with a refusal and goes no further (no listener, no token lookup). Slack's handshakes (no team)
+    and uninstall events (they only remove what we hold) pass."""
+
+    async def gate(req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[Any]]) -> Any:
+        team_id, enterprise_id = req.context.team_id, req.context.enterprise_id
+        event_type = (req.body.get("event") or {}).get("type") if is_event(req.body) else None
+        if (team_id is None and enterprise_id is None) or event_type in ("app_uninstalled", "tokens_revoked"):
+            return await next()
+        if settings.team_allowed(team_id, enterprise_id):
+            return await next()
+        log.warning("slack.team_refused", team_id=team_id, enterprise_id=enterprise_id)
+        return await _refusal(req.body, not_allowed_sentence(team_id))
+
+    return gate
+
+
+async def _refusal(body: dict[str, Any], sentence: str) -> BoltResponse:
+    """The refusal as each kind of request can show it: the command's ephemeral answer, a modal on a view
+    submission, an empty options list, an ephemeral through `response_url` for actions and shortcuts; an
+    event is acknowledged (so Slack does not retry it) and dropped."""
+    if is_slash_command(body):
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": sentence})
+    if is_options(body):
+        return BoltResponse(status=200, body={"options": []})
+    if is_view_submission(body):
+        view = {
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "Thread notes"},
+            "blocks": [{"type": "section", "text": {"type": "plain_text", "text": sentence}}],
+        }
+        return BoltResponse(status=200, body={"response_action": "update", "view": view})
+    response_url = body.get("response_url") or next(
+        (u.get("response_url") for u in body.get("response_urls") or [] if u.get("response_url")), None
+    )
+    if isinstance(response_url, str) and response_url.startswith(("https://", "http://")):
+        try:
+            await AsyncWebhookClient(response_url, timeout=2).send(
+                text=sentence, response_type="ephemeral", replace_original=False
+            )
+        except (SlackApiError, OSError, TimeoutError) as exc:
+            log.info("slack.refusal_not_shown", error=type(exc).__name__)
+    return BoltResponse(status=200, body="")
 
 
 @dataclass

@@ -6,9 +6,10 @@ the commands, `thread_for_slack_thread(team, channel, thread_ts)` for the "Save 
 `for_home(actor)` for App Home. `register(app, deps)` adds the confirmation buttons
 (`subscription_confirm` with the request as JSON in its value, `subscription_cancel`).
 
-Refusals specific to subscribing (unknown resource, not a handler, bot not in the channel, archived) are
-answered privately with one sentence; a person who is not connected (and not an admin) is raised to the one
-error handler, which offers a connect link.
+Refusals specific to subscribing (going too fast, unknown resource, not a handler, bot not in the channel,
+archived) are answered privately with one sentence; a person who is not connected (and not an admin where
+admins may subscribe) is raised to the one error handler, which offers a connect link — before anything
+reaches RingCentral as the service identity.
 """
 
 from __future__ import annotations
@@ -33,7 +34,15 @@ from bot.notify.filters import Filters
 from bot.notify.messages import pause_reason
 from bot.notify.notifier import SubscriptionStatus
 from bot.notify.options import Options
-from bot.notify.service import Channel, Resource, SubscriptionRefused, Subscriptions
+from bot.notify.service import (
+    BY_ADMIN,
+    BY_RECIPIENTS,
+    Channel,
+    Grant,
+    Resource,
+    SubscriptionRefused,
+    Subscriptions,
+)
 from bot.service.notes import Notes
 from bot.service.types import Actor
 from bot.slack import grammar
@@ -114,9 +123,11 @@ class SlackSubscriptions:
     async def _subscribe(
         self, actor: Actor, cmd: grammar.Subscribe, reply: Reply, client: AsyncWebClient, here: str | None
     ) -> None:
+        self.service.throttle(actor)
+        person = await self.service.admit(actor, client)
         target = await self._target(cmd.channel_id, cmd.channel_name, here)
-        resource = await self.service.resource(cmd.resource)
-        await self.service.role(actor, resource, client)
+        resource = await self.service.resource(cmd.resource, actor, person)
+        grant = await self.service.role(actor, resource, client)
         channel = await self.service.channel(client, target, actor.team_id)
         request = {
             "r": resource.id,
@@ -136,10 +147,10 @@ class SlackSubscriptions:
         if not channel.private:
             await reply(confirm_blocks(resource.name, channel.id, request), "Subscribe a public channel?")
             return
-        await reply(*await self._create(actor, request, channel))
+        await reply(*await self._create(actor, request, channel, grant))
 
     async def _create(
-        self, actor: Actor, request: dict[str, Any], channel: Channel
+        self, actor: Actor, request: dict[str, Any], channel: Channel, grant: Grant
     ) -> tuple[list[Block], str]:
         resource = Resource(str(request["r"]), str(request["n"]))
         filters = Filters.from_json(request.get("f"))
@@ -152,6 +163,7 @@ class SlackSubscriptions:
             deleted_mode="remove" if request.get("d") == "remove" else "strike",
             backfill=int(request.get("k") or 0),
             options=Options.from_json(request.get("o")),
+            granted_by=grant.rule,
         )
         verb = "now receives" if created else "keeps receiving (settings updated)"
         text = (
@@ -163,19 +175,25 @@ class SlackSubscriptions:
         extras = Options.from_json(request.get("o")).describe()
         if extras:
             text += "\n" + escape("; ".join(extras)) + "."
+        text += "\n" + escape(allowed_because(grant.rule, resource.name))
         self.service.notifier.poke()
         return [_section(text)], f"Subscribed to {resource.name}"
 
     async def _unsubscribe(
         self, actor: Actor, cmd: grammar.Unsubscribe, reply: Reply, client: AsyncWebClient, here: str | None
     ) -> None:
+        self.service.throttle(actor)
         target = await self._target(cmd.channel_id, cmd.channel_name, here)
-        resource = await self.service.resource(cmd.resource)
-        sub = await self.service.find(actor.team_id, target, resource.id)
+        sub = await self.service.find_named(actor.team_id, target, cmd.resource)
         if sub is None:
-            sentence = f"{_channel(target)} is not subscribed to {escape(resource.name)}."
+            person = await self.service.admit(actor, client)
+            resource = await self.service.resource(cmd.resource, actor, person)
+            sub = await self.service.find(actor.team_id, target, resource.id)
+        if sub is None:
+            sentence = f"{_channel(target)} is not subscribed to {escape(cmd.resource.strip())}."
             await reply([_section(sentence)], "Not subscribed")
             return
+        resource = Resource(sub.resource_id, sub.resource_name)
         if sub.created_by != actor.user_id:
             await self.service.role(actor, resource, client)
         await self.service.unsubscribe(sub)
@@ -230,6 +248,18 @@ async def _options(
 # --- pure builders ------------------------------------------------------------------------------------------
 
 
+def allowed_because(rule: str, resource_name: str) -> str:
+    """The rule that allowed a subscription, as a sentence."""
+    if rule == BY_RECIPIENTS:
+        return f"Allowed because you are an SMS recipient of {resource_name} in RingCentral."
+    if rule == BY_ADMIN:
+        return "Allowed because you are a Slack workspace admin (THREAD_NOTE_ADMIN_SUBSCRIBE)."
+    return (
+        f"Allowed because you can list the conversations of {resource_name} in RingCentral (it does not let "
+        "this app read SMS recipients)."
+    )
+
+
 def confirm_blocks(resource_name: str, channel_id: str, request: dict[str, Any]) -> list[Block]:
     value = json.dumps(request, separators=(",", ":"), ensure_ascii=False)
     if len(value) > 2000:
@@ -281,7 +311,9 @@ def subscription_list(statuses: Sequence[SubscriptionStatus], *, everywhere: boo
                 elements=[
                     _md(
                         clip(
-                            f"by <@{sub.created_by}> on {sub.created_at:%Y-%m-%d %H:%M} UTC · last poll "
+                            f"by <@{sub.created_by}>"
+                            + (f" ({escape(sub.granted_by)})" if sub.granted_by else "")
+                            + f" on {sub.created_at:%Y-%m-%d %H:%M} UTC · last poll "
                             f"{last_poll} · waiting {st.outbox_depth} · lag {int(st.lag_seconds or 0)} s"
                             + (f" · last error: {escape(st.last_error)}" if st.last_error else ""),
                             2000,
@@ -306,13 +338,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         request = json.loads(body["actions"][0]["value"])
         reply = Reply(respond, replace_original=True)
         try:
+            subs.service.throttle(actor)
+            await subs.service.admit(actor, client)
             # A button's value comes back from the client: the resource is resolved again by its id (its
             # name is RingCentral's, not the payload's) and the backfill is capped again.
-            resource = await subs.service.resource(str(request["r"]))
+            resource = await subs.service.known(str(request["r"]))
             request = {**request, "n": resource.name, "k": _backfill(request.get("k"))}
-            await subs.service.role(actor, resource, client)
+            grant = await subs.service.role(actor, resource, client)
             channel = await subs.service.channel(client, str(request["c"]), actor.team_id)
-            await reply(*await subs._create(actor, request, channel))
+            await reply(*await subs._create(actor, request, channel, grant))
         except SubscriptionRefused as refused:
             await reply([_section(f":warning: {escape(refused.sentence)}")], refused.sentence)
 

@@ -55,6 +55,7 @@ class Subscription:
     last_error: str | None
     last_error_at: datetime | None
     options: dict[str, Any] | None = None  # two-way, digest, quiet hours (bot/notify/options.py)
+    granted_by: str | None = None  # the rule that allowed the last subscribe (bot/notify/service.py)
 
     @property
     def active(self) -> bool:
@@ -75,6 +76,7 @@ class NewSubscription:
     created_by: str
     start_at: datetime
     options: dict[str, Any] | None = None
+    granted_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ class NotifyQueries(StoreBase):
                 "broadcast": new.broadcast,
                 "deleted_mode": new.deleted_mode,
                 "options": new.options,
+                "granted_by": new.granted_by,
                 "status": ACTIVE,
                 "paused_reason": None,
                 "paused_at": None,

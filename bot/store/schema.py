@@ -163,6 +163,9 @@ subscriptions = sa.Table(
     sa.Column("last_error_at", UtcDateTime, nullable=True),
     # two_way, digest, quiet hours, tz (see bot/notify/options.py); NULL: none of them (revision 0004)
     sa.Column("options", _json, nullable=True),
+    # The rule that allowed the last subscribe (bot/notify/service.py: SMS recipient, sees its threads,
+    # workspace admin); NULL for subscriptions made before revision 0005.
+    sa.Column("granted_by", sa.String(64), nullable=True),
     sa.UniqueConstraint("team_id", "channel_id", "resource_id"),
 )
 

@@ -12,8 +12,10 @@ import sqlalchemy as sa
 import yaml
 
 from bot.check import MANIFEST_BOT_SCOPES, check_database, signing_secret_problem
+from bot.sandbox.profiles import get_profile
 from tests.demo.helpers import REPO, console_script, user_env
 from tests.kit.bot import RunningBot
+from tests.kit.rc import RcSandbox, sandbox_test_settings, start_rc_sandbox
 
 OK, BAD, SKIP = "✓", "✗", "·"
 
@@ -202,3 +204,46 @@ async def test_a_database_migrated_by_a_newer_bot_is_red_and_an_empty_one_is_fin
 def test_the_scopes_check_compares_with_the_scopes_manifest_yml_asks_for() -> None:
     manifest = yaml.safe_load((REPO / "manifest.yml").read_text())
     assert set(MANIFEST_BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+DEMO_SEED = REPO / "bot" / "sandbox" / "ringcentral" / "seeds" / "demo.yml"
+
+
+def _against(bot: RunningBot, rc: RcSandbox) -> dict[str, str]:
+    return settings_env(bot) | {
+        "RINGCENTRAL_SERVER_URL": rc.url,
+        "RINGCENTRAL_CLIENT_ID": rc.client_id,
+        "RINGCENTRAL_CLIENT_SECRET": rc.client_secret,
+        "RINGCENTRAL_JWT": rc.service_user.jwt,
+    }
+
+
+def test_a_service_identity_that_is_a_queue_member_but_no_sms_recipient_is_named_in_one_red_line(
+    bot: RunningBot, tmp_path: Path
+) -> None:
+    seed = yaml.safe_load(DEMO_SEED.read_text())
+    service = next(u["id"] for u in seed["users"] if u.get("service"))
+    for resource in seed["resources"]:
+        resource["handlers"] = [h for h in resource["handlers"] if h != service]
+        if resource.get("type", "CallQueue") == "CallQueue":
+            resource["members"] = sorted({*resource.get("members", []), service})
+    seed["threads"] = []  # a thread's seeded assignee must handle it; none needed here
+    rc = start_rc_sandbox(seed, sandbox_test_settings())
+    try:
+        status, lines = check(_against(bot, rc), tmp_path)
+    finally:
+        rc.server.stop()
+    assert status == 1
+    one_red_line(lines, "handles no shared resource", "SMS recipient")
+
+
+def test_where_sms_recipients_are_refused_check_judges_by_the_threads_the_service_identity_sees(
+    bot: RunningBot, tmp_path: Path
+) -> None:
+    rc = start_rc_sandbox("demo", sandbox_test_settings(get_profile("no-sms-recipients")))
+    try:
+        status, lines = check(_against(bot, rc), tmp_path)
+    finally:
+        rc.server.stop()
+    assert status == 0, "\n".join(lines)
+    assert any("sees message threads" in line and "SMS recipients" in line for line in marked(lines, OK))

@@ -24,6 +24,6 @@ async def test_service_user_signs_in_with_its_jwt_and_lists_threads(
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
         )
     assert threads.status_code == 200
-    assert len(threads.json()["records"]) == 4
+    assert len(threads.json()["records"]) == 6  # Support 3, Sales 1, the Main Office site 2
     assert rc_admin.requests()["byRoute"]["GET /restapi/v1.0/account/{accountId}/message-threads"] == 1
     assert spec_transport.exchanges == 2

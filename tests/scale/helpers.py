@@ -4,7 +4,9 @@ Slack requests for any workspace, and reading what the stand-in received."""
 from __future__ import annotations
 
 import asyncio
+import html
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -217,3 +219,30 @@ def percentile(values: list[float], q: float) -> float:
 
 def now() -> float:
     return time.time()
+
+
+def install(bot_url: str, ws: WorkspaceInfo) -> httpx.Response:
+    """Add to Slack: the bot's install page, the stand-in's authorize page, back to the bot's redirect."""
+    page = httpx.get(f"{bot_url}/slack/install", timeout=10)
+    assert page.status_code == 200, page.text
+    cookie = page.headers["set-cookie"].split(";")[0]  # Secure: a browser would send it back over https
+    link = html.unescape(re.search(r'href="([^"]*oauth/v2/authorize[^"]*)"', page.text)[1])  # type: ignore[index]
+    consent = httpx.get(f"{link}&team={ws.team_id}", timeout=10)
+    assert consent.status_code == 302, consent.text
+    return httpx.get(consent.headers["location"], headers={"Cookie": cookie}, timeout=10)
+
+
+def connect(requests: SlackRequests, ws: WorkspaceInfo, user: str, extension_id: str) -> None:
+    """`/thread-note connect` from `user` of `ws`, then the emulator signs `extension_id` in and sends the
+    browser back to the bot's callback."""
+    response, rid = command(requests, ws, "connect", user=user)
+    assert response.status_code == 200, response.text
+
+    def link() -> str | None:
+        found = re.search(r'https?://[^"\s\']*oauth/authorize\?[^"\s\'\]]*', response.text + answers(
+            requests.standin, rid))  # fmt: skip
+        return found[0] if found else None
+
+    url = wait_for(link, 10.0, "the connect link")
+    page = httpx.get(f"{url}&sandbox_user={extension_id}", follow_redirects=True, timeout=10)
+    assert page.status_code == 200, page.text

@@ -36,6 +36,7 @@ from bot.sandbox.ringcentral.sync import SyncTokens, entries_sync, threads_sync
 from bot.sandbox.ringcentral.webhooks import Webhooks
 
 MT = "/restapi/v1.0/account/{accountId}/message-threads"
+EXT = "/restapi/v1.0/account/{accountId}/extension/{extensionId}"
 Handler = Callable[["Call"], Awaitable[Response]]
 
 
@@ -120,7 +121,9 @@ class Sandbox:
             "clientSecret": self.seed.client_secret,
             "accountId": self.seed.account_id,
             "redirectUris": self.redirect_uris(),
-            "resources": [{"extensionId": r.id, "name": r.name} for r in self.state.resources.values()],
+            "resources": [
+                {"extensionId": r.id, "name": r.name, "type": r.type} for r in self.state.resources.values()
+            ],
             "users": [
                 {
                     "extensionId": u.id,
@@ -342,11 +345,15 @@ def _extension_json(c: Call, ext_id: str) -> dict[str, Any]:
             "type": "User",
             "contact": {"firstName": first, "lastName": last, "email": user.email},
             "regionalSettings": {"timezone": {"id": user.timezone, "name": user.timezone}},
-            "permissions": {"admin": {"enabled": False}},
+            "permissions": {"admin": {"enabled": user.admin}},
         }
     else:
         resource = c.state.resources[ext_id]
-        body |= {"name": resource.name, "extensionNumber": resource.extension_number, "type": "Department"}
+        body |= {
+            "name": resource.name,
+            "extensionNumber": resource.extension_number,
+            "type": resource.extension_type,
+        }
     return body
 
 
@@ -375,10 +382,11 @@ async def phone_numbers(c: Call) -> Response:
         p.integer(c.query, "page", 1, 1, 1000),
         p.integer(c.query, "perPage", 100, 1, 1000, clamp=True),
     )
+    main = c.sandbox.seed.main_number
     records: list[dict[str, Any]] = [
         {
             "id": 1,
-            "phoneNumber": c.sandbox.seed.main_number,
+            "phoneNumber": main,
             "usageType": "MainCompanyNumber",
             "status": "Normal",
             "paymentType": "Local",
@@ -389,6 +397,18 @@ async def phone_numbers(c: Call) -> Response:
     ]
     for index, resource in enumerate(r for r in c.state.resources.values() if c.user in r.handlers):
         for number in resource.phone_numbers:
+            shared = {
+                "features": ["CallerId", "SmsSender", "A2PSmsSender", "MmsSender"],
+                "extension": {
+                    "id": int(resource.id),
+                    "extensionNumber": resource.extension_number,
+                    "name": resource.name,
+                    "type": resource.extension_type,
+                },
+            }
+            if number == main:  # a site that shares the company number: an SMS recipient may send from it
+                records[0] |= shared
+                continue
             records.append(
                 {
                     "id": 1000 + index,
@@ -398,13 +418,7 @@ async def phone_numbers(c: Call) -> Response:
                     "paymentType": "Local",
                     "type": "VoiceOnly",
                     "primary": False,
-                    "features": ["CallerId", "SmsSender", "A2PSmsSender", "MmsSender"],
-                    "extension": {
-                        "id": int(resource.id),
-                        "extensionNumber": resource.extension_number,
-                        "name": resource.name,
-                        "type": "Department",
-                    },
+                    **shared,
                 }
             )
     chunk, meta = p.paging(records, page, per_page)
@@ -418,7 +432,11 @@ async def call_queues(c: Call) -> Response:
         p.integer(c.query, "page", 1, 1, 1000),
         p.integer(c.query, "perPage", 100, 1, 1000, clamp=True),
     )
-    queues = [r for r in c.state.resources.values() if member is None or member in r.handlers]
+    queues = [
+        r
+        for r in c.state.resources.values()
+        if r.type == "CallQueue" and (member is None or member in r.members)
+    ]
     account = c.sandbox.seed.account_id
     records = [
         {
@@ -439,7 +457,7 @@ async def call_queues(c: Call) -> Response:
 async def call_queue_members(c: Call) -> Response:
     group_id = c.request.path_params["groupId"]
     resource = c.state.resources.get(group_id)
-    if resource is None:
+    if resource is None or resource.type != "CallQueue":
         raise not_found("groupId", group_id)
     page, per_page = (
         p.integer(c.query, "page", 1, 1, 1000),
@@ -452,12 +470,94 @@ async def call_queue_members(c: Call) -> Response:
             "id": int(h),
             "extensionNumber": c.state.users[h].extension_number,
         }
-        for h in resource.handlers
+        for h in resource.members
     ]
     chunk, meta = p.paging(records, page, per_page)
     return _json(
         {"uri": f"{c.base()}{c.request.url.path}", "records": chunk, "navigation": {}, "paging": meta}
     )
+
+
+async def sites(c: Call) -> Response:
+    """listSites: the account's sites (here every seeded one, the main site included)."""
+    account = c.sandbox.seed.account_id
+    records = [
+        {
+            "id": r.id,
+            "uri": f"{c.base()}/restapi/v1.0/account/{account}/sites/{r.id}",
+            "name": r.name,
+            "extensionNumber": r.extension_number,
+        }
+        for r in c.state.resources.values()
+        if r.type == "Site"
+    ]
+    return _json({"uri": f"{c.base()}{c.request.url.path}", "records": records})
+
+
+def _recipients_of(c: Call) -> Any:
+    """The common resource whose SMS recipients are asked for; 403 where the app may not use this Limited
+    API (profile `sms_recipients_refused`); 404 for an id that is no call queue or site."""
+    if c.sandbox.settings.profile.sms_recipients_refused:
+        raise ApiError(
+            403,
+            "CMN-401",
+            "In order to call this API endpoint, application needs to have [ReadAccounts] permission "
+            "and access to this Limited API",
+        )
+    raw = c.request.path_params["extensionId"]
+    resource = c.state.resources.get(raw)
+    if resource is None:
+        raise not_found("extensionId", raw)
+    return resource
+
+
+async def sms_recipients(c: Call) -> Response:
+    resource = _recipients_of(c)
+    records = []
+    for ext_id in resource.handlers:
+        user = c.state.users[ext_id]
+        records.append(
+            {
+                "id": ext_id,
+                "extensionNumber": user.extension_number,
+                "extensionType": "User",
+                "name": user.name,
+                "assignable": True,
+                "hasLicense": True,
+            }
+        )
+    return _json({"smsRecipients": records})
+
+
+async def bulk_assign_sms_recipients(c: Call) -> Response:
+    """Only an account admin may change who handles a resource (EditExtensions)."""
+    resource = _recipients_of(c)
+    body = await p.json_object(c.request)
+    lists: dict[str, list[str]] = {}
+    for name in ("addedExtensionIds", "removedExtensionIds"):
+        value = body.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise invalid(name, f"Parameter [{name}] must be a list of extension ids")
+        if len(value) > 50 or len(set(value)) != len(value):
+            raise invalid(name, f"Parameter [{name}] takes at most 50 distinct extension ids")
+        for ext_id in value:
+            if ext_id not in c.state.users:
+                raise not_found(name, ext_id)
+        lists[name] = value
+    added, removed = lists["addedExtensionIds"], lists["removedExtensionIds"]
+    if not added and not removed:
+        raise invalid("addedExtensionIds", "One of [addedExtensionIds], [removedExtensionIds] must be given")
+    if set(added) & set(removed):
+        raise invalid("removedExtensionIds", "An extension cannot be both added and removed")
+    if not c.state.users[c.user].admin:
+        raise ApiError(
+            403,
+            "CMN-408",
+            "In order to call this API endpoint, user needs to have [EditExtensions] permission "
+            "for the requested extension",
+        )
+    c.state.assign_sms_recipients(resource.id, added, removed)
+    return Response(status_code=204)
 
 
 # ---- subscriptions -----------------------------------------------------------------------------------------
@@ -780,6 +880,9 @@ def create_app(
         ),
         _api(s, "GET", "/restapi/v1.0/account/{accountId}/call-queues", call_queues),
         _api(s, "GET", "/restapi/v1.0/account/{accountId}/call-queues/{groupId}/members", call_queue_members),
+        _api(s, "GET", "/restapi/v1.0/account/{accountId}/sites", sites),
+        _api(s, "GET", f"{EXT}/sms-recipients", sms_recipients),
+        _api(s, "POST", f"{EXT}/sms-recipients/bulk-assign", bulk_assign_sms_recipients),
         _api(s, "GET", "/restapi/v1.0/subscription", list_subscriptions),
         _api(s, "POST", "/restapi/v1.0/subscription", create_subscription),
         _api(s, "GET", "/restapi/v1.0/subscription/{subscriptionId}", get_subscription),

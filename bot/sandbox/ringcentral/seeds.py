@@ -7,10 +7,13 @@ A seed is `"demo"` (the built-in `seeds/demo.yml`), a path to a YAML file, or an
     users:            # people and service identities that can sign in (each gets a signed JWT credential)
       - {id: "62001001", name: Ana Alvarez, extensionNumber: "101", email: ..., timezone: America/New_York}
       - {id: "62001099", name: Thread Note Bot, extensionNumber: "199", service: true}
-    resources:        # common resources (call queues) with shared numbers; handlers = SMS recipients =
-    members
-      - {id: "62000601", name: Support, extensionNumber: "601", phoneNumbers: ["+16505550123"],
-         handlers: ["62001001", "62001099"]}
+    resources:        # common resources (call queues and sites) with shared numbers
+      - {id: "62000601", name: Support, type: CallQueue, extensionNumber: "601",
+         phoneNumbers: ["+16505550123"],
+         handlers: ["62001001", "62001099"],    # the SMS recipients: who handles its threads and notes
+         members: ["62001001", "62001005"]}     # call-queue members (calls only); default: the handlers
+      - {id: "62000100", name: Main Office, type: Site, extensionNumber: "1", phoneNumbers: ["+16505550100"],
+         handlers: ["62001001"]}                # a site has SMS recipients but no queue members
     threads:
       - id: <uuid, optional>
         resource: "62000601"
@@ -50,6 +53,10 @@ class SeedUser:
     email: str
     timezone: str
     service: bool
+    admin: bool = False  # an account admin: may change SMS recipients (bulkAssignSmsRecipients)
+
+
+RESOURCE_TYPES = ("CallQueue", "Site")
 
 
 @dataclass
@@ -58,7 +65,9 @@ class SeedResource:
     name: str
     extension_number: str
     phone_numbers: list[str]
-    handlers: list[str]
+    handlers: list[str]  # SMS recipients
+    type: str = "CallQueue"
+    members: list[str] = field(default_factory=list)  # call-queue members (none for a site)
 
 
 @dataclass
@@ -121,6 +130,7 @@ def _parse(raw: dict[str, Any]) -> Seed:
             email=str(u.get("email", f"user{i}@sandbox.example")),
             timezone=str(u.get("timezone", "UTC")),
             service=bool(u.get("service", False)),
+            admin=bool(u.get("admin", False)),
         )
         for i, u in enumerate(raw.get("users") or [])
     ]
@@ -133,9 +143,15 @@ def _parse(raw: dict[str, Any]) -> Seed:
             if not _E164.match(number):
                 raise SeedError(f"{where}: phone number {number!r} is not E.164 (e.g. +16505550123)")
         handlers = [str(h) for h in r.get("handlers") or []]
-        for handler in handlers:
-            if handler not in user_ids:
-                raise SeedError(f"{where}: handler {handler!r} is not one of the users' ids")
+        kind = str(r.get("type", "CallQueue"))
+        if kind not in RESOURCE_TYPES:
+            raise SeedError(f"{where}: type must be CallQueue or Site, not {kind!r}")
+        if kind == "Site" and r.get("members"):
+            raise SeedError(f"{where}: a site has no call-queue members (its handlers are SMS recipients)")
+        members = [str(m) for m in r.get("members", handlers)] if kind == "CallQueue" else []
+        for person in handlers + members:
+            if person not in user_ids:
+                raise SeedError(f"{where}: handler or member {person!r} is not one of the users' ids")
         resources.append(
             SeedResource(
                 id=str(_req(r, "id", where)),
@@ -143,6 +159,8 @@ def _parse(raw: dict[str, Any]) -> Seed:
                 extension_number=str(r.get("extensionNumber", str(r["id"])[-3:])),
                 phone_numbers=numbers,
                 handlers=handlers,
+                type=kind,
+                members=members,
             )
         )
     if not users:

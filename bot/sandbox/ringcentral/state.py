@@ -36,15 +36,26 @@ class User:
     email: str
     timezone: str
     service: bool
+    admin: bool = False
 
 
 @dataclass
 class Resource:
+    """A common resource. `handlers` are its SMS recipients (who see and touch its threads); `members` are
+    its call-queue members, configured apart and irrelevant to threads (a site has none)."""
+
     id: str
     name: str
     extension_number: str
     phone_numbers: list[str]
     handlers: list[str]
+    type: str = "CallQueue"
+    members: list[str] = field(default_factory=list)
+
+    @property
+    def extension_type(self) -> str:
+        """The extension type RingCentral gives it (a call queue is a `Department`)."""
+        return "Site" if self.type == "Site" else "Department"
 
 
 @dataclass
@@ -169,6 +180,14 @@ class State:
         resource = self.resources.get(resource_id)
         return resource is not None and user_id in resource.handlers
 
+    def assign_sms_recipients(self, resource_id: str, added: list[str], removed: list[str]) -> None:
+        """bulkAssignSmsRecipients: SMS recipients change; queue membership does not."""
+        resource = self.resources[resource_id]
+        for ext_id in added:
+            if ext_id not in resource.handlers:
+                resource.handlers.append(ext_id)
+        resource.handlers = [h for h in resource.handlers if h not in removed]
+
     def user_ref(self, ext_id: str) -> dict[str, Any]:
         user = self.users.get(ext_id)
         return {"extensionId": ext_id, "name": user.name if user else ext_id, "extensionType": "User"}
@@ -181,7 +200,11 @@ class State:
             "id": t.id,
             "status": t.status,
             "availability": t.availability,
-            "owner": {"extensionId": resource.id, "name": resource.name, "extensionType": "Department"},
+            "owner": {
+                "extensionId": resource.id,
+                "name": resource.name,
+                "extensionType": resource.extension_type,
+            },
             "ownerParty": {"phoneNumber": t.owner_number},
             "guestParty": {"phoneNumber": t.guest_number},
             "creationTime": iso_ms(t.created_ms),
@@ -451,11 +474,14 @@ class State:
     def from_seed(cls, seed: Seed, clock: SandboxClock, settings: SandboxSettings) -> State:
         state = cls(seed, clock, settings)
         for u in seed.users:
-            state.users[u.id] = User(u.id, u.name, u.extension_number, u.email, u.timezone, u.service)
+            state.users[u.id] = User(
+                u.id, u.name, u.extension_number, u.email, u.timezone, u.service, u.admin
+            )
         for r in seed.resources:
             state.resources[r.id] = Resource(
-                r.id, r.name, r.extension_number, list(r.phone_numbers), list(r.handlers)
-            )
+                r.id, r.name, r.extension_number, list(r.phone_numbers), list(r.handlers), r.type,
+                list(r.members),
+            )  # fmt: skip
         state._seed_threads(seed.threads, clock.now_ms())
         state.pending.clear()
         return state

@@ -2,7 +2,7 @@
 person to confirm which Slack user it links) and `oauth_states.state_cipher` (the App Home's sign-in link
 is reused while it lives, instead of a new state on every open).
 
-Revision ID: 0005_connect_channels
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-02 05:05:00
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_connect_channels"
+revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
