@@ -141,7 +141,13 @@ class Accounts:
             log.info("account.email_mismatch", team_id=actor.team_id, user_id=actor.user_id)
             raise ConnectFailed("email_mismatch", actor=actor, extension_name=extension.name or extension.id)
         pending = PendingLink(
-            actor.team_id, actor.user_id, extension.id, extension.name, stored, record.pending_action
+            actor.team_id,
+            actor.user_id,
+            extension.id,
+            extension.name,
+            stored,
+            record.pending_action,
+            extension_number=extension.extension_number,
         )
         token = await self._store.create_pending_link(pending, ttl=self._state_ttl)
         return ToConfirm(actor, extension, person, token)
@@ -178,7 +184,9 @@ class Accounts:
             user_id=actor.user_id,
             extension_id=pending.extension_id,
         )
-        extension = Extension(id=pending.extension_id, name=pending.extension_name)
+        extension = Extension(
+            id=pending.extension_id, name=pending.extension_name, extension_number=pending.extension_number
+        )
         return Connected(actor, extension, pending.pending_action, others)
 
     async def _deployment_account(self) -> str | None:

@@ -53,6 +53,7 @@ class PendingLink:
     extension_name: str | None
     tokens: Tokens
     pending_action: dict[str, Any] | None
+    extension_number: str | None = None  # to name the person as the sign-in page did ("(ext. 101)")
 
 
 class OAuthStates(StoreBase):
@@ -121,6 +122,7 @@ class OAuthStates(StoreBase):
                     user_id=link.user_id,
                     extension_id=link.extension_id,
                     extension_name=link.extension_name,
+                    extension_number=link.extension_number,
                     access_token=self._cipher.encrypt(link.tokens.access_token),
                     refresh_token=None if refresh is None else self._cipher.encrypt(refresh),
                     access_expires_at=link.tokens.access_expires_at,
@@ -152,6 +154,7 @@ class OAuthStates(StoreBase):
             user_id=row.user_id,
             extension_id=row.extension_id,
             extension_name=row.extension_name,
+            extension_number=row.extension_number,
             tokens=Tokens(
                 access_token=self._cipher.decrypt(row.access_token),
                 access_expires_at=row.access_expires_at,

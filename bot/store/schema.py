@@ -92,6 +92,7 @@ pending_links = sa.Table(
     sa.Column("user_id", sa.String(32), nullable=False),
     sa.Column("extension_id", sa.String(32), nullable=False),
     sa.Column("extension_name", sa.String(255), nullable=True),
+    sa.Column("extension_number", sa.String(32), nullable=True),
     sa.Column("access_token", sa.Text, nullable=False),  # ciphertext
     sa.Column("refresh_token", sa.Text, nullable=True),  # ciphertext
     sa.Column("access_expires_at", UtcDateTime, nullable=False),

@@ -22,8 +22,7 @@ from tests.check.helpers import run_cli, store_a_link
 from tests.kit.bot import RunningBot, make_settings, wait_for
 from tests.kit.rc import RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin
-from tests.scale.helpers import command
-from tests.scale.test_workspaces import install
+from tests.scale.helpers import command, install
 
 
 def save_link_under_another_key(bot: RunningBot, user: str) -> None:
@@ -143,6 +142,7 @@ def test_an_undecryptable_workspace_installation_is_one_line_not_a_crash(
     settings = make_settings(
         slack=slack_standin, rc=rc_sandbox, database_url=database_url, public_url=server.url,
         SLACK_CLIENT_ID=app["client_id"], SLACK_CLIENT_SECRET=app["client_secret"], SLACK_BOT_TOKEN="",
+        SLACK_ALLOWED_TEAMS=slack_standin.default.team_id,
     )  # fmt: skip
     server.app = create_web_app(settings)
     server.start(timeout=30)

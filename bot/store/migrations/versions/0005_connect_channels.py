@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=32), nullable=False),
         sa.Column("extension_id", sa.String(length=32), nullable=False),
         sa.Column("extension_name", sa.String(length=255), nullable=True),
+        sa.Column("extension_number", sa.String(length=32), nullable=True),
         sa.Column("access_token", sa.Text(), nullable=False),
         sa.Column("refresh_token", sa.Text(), nullable=True),
         sa.Column("access_expires_at", sa.DateTime(timezone=True), nullable=False),
