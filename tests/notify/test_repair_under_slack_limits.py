@@ -1,0 +1,170 @@
+"""Exactly-once into Slack as Slack really behaves: tier-1 history limits for apps outside the Marketplace
+(one request a minute, 15 messages a page, replies oldest first) and posts whose answer never comes but which
+land anyway. The notifier is driven directly (`await notifier.run_once()`) on an injected clock that the test
+moves, against the Slack stand-in over HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.metrics import Metrics
+from bot.notify import Notifier, messages
+from bot.notify.feed import note_json
+from bot.ringcentral.models import Note
+from bot.service.clients import ClientFactory
+from bot.store import Store, TokenCipher
+from bot.store.notify import OutboxEntry, Subscription
+from tests.kit.bot import wait_for
+from tests.kit.rc import RcAdmin, RcSandbox
+from tests.kit.slack import SlackStandin
+from tests.notify.helpers import SUPPORT_THREAD, Handler, with_note
+from tests.notify.test_feed import World
+
+
+class Clock:
+    """Real time plus an offset the test moves forward."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+CLIENT_TIMEOUT = 2.0  # the bot's own is 10 s; shorter here so that a hang past it costs seconds, not tens
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def world(
+    rc_sandbox: RcSandbox, slack_standin: SlackStandin, tmp_path: Path, clock: Clock
+) -> AsyncIterator[World]:
+    store = await Store.open(f"sqlite:///{tmp_path / 'limits.db'}", [TokenCipher.generate_key()], clock=clock)
+    clients = ClientFactory(rc_sandbox.url, rc_sandbox.client_id, rc_sandbox.client_secret,
+                            jwt=rc_sandbox.service_user.jwt)  # fmt: skip
+    slack = slack_standin.client(timeout=CLIENT_TIMEOUT)
+    notifier = Notifier(
+        store, clients.service, slack, Metrics(), poll_interval=1, channel_interval=0, clock=clock
+    )
+    admin = RcAdmin(rc_sandbox.url)
+    try:
+        yield World(rc_sandbox, admin, slack_standin, store, notifier)
+    finally:
+        admin.close()
+        await clients.aclose()
+        await store.close()
+
+
+@pytest.fixture
+def ana(rc_sandbox: RcSandbox) -> Any:
+    handler = Handler(rc_sandbox, "Ana Alvarez")
+    yield handler
+    handler.close()
+
+
+async def row_of(world: World, note_id: str, sub: Subscription) -> Any:
+    return next(
+        r for r in await world.store.outbox_rows() if r.note_id == note_id and r.subscription_id == sub.id
+    )
+
+
+@pytest.mark.parametrize("sandbox_profile", ["slack-tier1-history", "strict"], indirect=True)
+async def test_a_crash_mid_post_in_a_thread_of_more_than_15_replies_is_repaired_not_posted_twice(
+    world: World, ana: Handler, clock: Clock
+) -> None:
+    support = world.rc.resource("Support")
+    handoffs = await world.subscribe(support, "handoffs")
+    await world.subscribe(support, "general")
+    await world.notifier.run_once()
+    opening = ana.add(SUPPORT_THREAD, "opens the conversation's Slack thread")
+    await world.notifier.run_once(send_seconds=3)
+    parent = with_note(world.slack, "handoffs", opening["id"])
+    assert len(parent) == 1 and len(with_note(world.slack, "general", opening["id"])) == 1
+    for i in range(20):  # people talk in the Slack thread: the note's reply will be the 22nd message
+        world.slack.post_as("bob", "handoffs", f"reply {i}", thread_ts=parent[0]["ts"])
+
+    note = Note.model_validate(ana.add(SUPPORT_THREAD, "posted by a process that then died"))
+    entry = OutboxEntry(handoffs.id, note.id, note.version, "note", note.thread_id, note_json(note))
+    await world.store.enqueue([entry])
+    row = await row_of(world, note.id, handoffs)
+    await world.store.mark_attempt(row.id)  # what the dead process committed before posting …
+    await world.slack.client().chat_postMessage(  # … and what it posted, as a reply, before dying
+        channel=world.slack.channel_id("handoffs"),
+        thread_ts=parent[0]["ts"],
+        text="posted by a process that then died",
+        metadata=messages.metadata(
+            subscription_id=handoffs.id, note_id=note.id, version=note.version, thread_id=note.thread_id
+        ),
+    )
+
+    # The look-up reads the thread oldest first, 15 a page: the second page meets the one-a-minute limit.
+    await world.notifier.run_once(send_seconds=3)
+    assert len(with_note(world.slack, "handoffs", note.id)) == 1, "posted again instead of looked up"
+    assert len(with_note(world.slack, "general", note.id)) == 1, "another channel waited for the look-up"
+    assert (await row_of(world, note.id, handoffs)).status == "pending"
+    replies = world.slack.calls("conversations.replies")
+    assert any(c.get("status") == 429 for c in replies), "the look-up was expected to meet the limit"
+
+    world.slack.advance(61)  # a minute later, on both clocks
+    clock.advance(61)
+    await world.notifier.run_once(send_seconds=3)
+    done = await row_of(world, note.id, handoffs)
+    assert done.status == "done", done
+    assert len(with_note(world.slack, "handoffs", note.id)) == 1
+    recorded = await world.store.get_note_message(handoffs.team_id, handoffs.channel_id, note.id)
+    assert recorded is not None and not recorded.is_parent
+    assert recorded.ts == with_note(world.slack, "handoffs", note.id)[0]["ts"]
+
+
+@pytest.mark.parametrize("land", [True, False])
+async def test_a_post_whose_answer_never_came_is_looked_up_after_a_wait_never_posted_again_at_once(
+    world: World,
+    ana: Handler,
+    clock: Clock,
+    land: bool,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handoffs = await world.subscribe(world.rc.resource("Support"), "handoffs")
+    await world.notifier.run_once()
+    # Slack holds the answer past the client's timeout; the message lands after (or, land=False, never).
+    world.slack.fault("chat.postMessage", channel="handoffs", delay=3 * CLIENT_TIMEOUT, land=land)
+    note = ana.add(SUPPORT_THREAD, "the answer to this post never comes")
+    started = time.monotonic()
+    await world.notifier.run_once()
+    assert time.monotonic() - started < 3 * CLIENT_TIMEOUT, "the sender waited for the hung call"
+    row = await row_of(world, note["id"], handoffs)
+    assert row.status == "pending" and row.attempted_at is not None
+
+    clock.advance(10)  # a short backoff later, the message has not landed yet: it must not be posted again
+    await world.notifier.run_once()
+    time.sleep(max(0.0, started + 3 * CLIENT_TIMEOUT + 0.5 - time.monotonic()))  # the hung call has ended
+    wait_for(lambda: world.slack.calls("chat.postMessage"), 5, "the hung call to be recorded")
+    landed = 1 if land else 0
+    assert len(with_note(world.slack, "handoffs", note["id"])) == landed
+
+    clock.advance(120)  # well after Slack's processing time: the look-up decides
+    await world.notifier.run_once()
+    assert len(with_note(world.slack, "handoffs", note["id"])) == 1
+    assert (await row_of(world, note["id"], handoffs)).status == "done"
+    recorded = await world.store.get_note_message(handoffs.team_id, handoffs.channel_id, note["id"])
+    assert recorded is not None and recorded.ts == with_note(world.slack, "handoffs", note["id"])[0]["ts"]
+    posts = [c for c in world.slack.calls("chat.postMessage") if c.get("status") != 504]
+    assert len(posts) == 1, "posted more than once"
+    logged = capsys.readouterr()
+    text = logged.out + logged.err + caplog.text
+    assert "sender.maybe_posted" in text and "sender.slack_timeout" in text
+    assert "the answer to this post never comes" not in text, "a log line carries the note's text"
