@@ -5,6 +5,9 @@ moves, against the Slack stand-in over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -16,14 +19,16 @@ import pytest
 from bot.metrics import Metrics
 from bot.notify import Notifier, messages
 from bot.notify.feed import note_json
+from bot.notify.posting import CLOCK_SKEW
 from bot.ringcentral.models import Note
 from bot.service.clients import ClientFactory
 from bot.store import Store, TokenCipher
 from bot.store.notify import OutboxEntry, Subscription
 from tests.kit.bot import wait_for
 from tests.kit.rc import RcAdmin, RcSandbox
-from tests.kit.slack import SlackStandin
+from tests.kit.slack import SlackRequests, SlackStandin
 from tests.notify.helpers import SUPPORT_THREAD, Handler, with_note
+from tests.notify.test_crash_restart import BotProcess, bot_env  # noqa: F401 - bot_env is a fixture
 from tests.notify.test_feed import World
 
 
@@ -151,7 +156,9 @@ async def test_a_post_whose_answer_never_came_is_looked_up_after_a_wait_never_po
 
     clock.advance(10)  # a short backoff later, the message has not landed yet: it must not be posted again
     await world.notifier.run_once()
-    time.sleep(max(0.0, started + 3 * CLIENT_TIMEOUT + 0.5 - time.monotonic()))  # the hung call has ended
+    await asyncio.sleep(
+        max(0.0, started + 3 * CLIENT_TIMEOUT + 0.5 - time.monotonic())
+    )  # the hung call ended
     wait_for(lambda: world.slack.calls("chat.postMessage"), 5, "the hung call to be recorded")
     landed = 1 if land else 0
     assert len(with_note(world.slack, "handoffs", note["id"])) == landed
@@ -168,3 +175,74 @@ async def test_a_post_whose_answer_never_came_is_looked_up_after_a_wait_never_po
     text = logged.out + logged.err + caplog.text
     assert "sender.maybe_posted" in text and "sender.slack_timeout" in text
     assert "the answer to this post never comes" not in text, "a log line carries the note's text"
+
+
+@pytest.mark.parametrize("sandbox_profile", ["slack-tier1-history"], indirect=True)
+def test_sigkill_mid_post_in_a_thread_of_more_than_15_replies_then_restart_leaves_the_note_once(
+    bot_env: dict[str, str],  # noqa: F811 - the fixture imported above
+    rc_sandbox: RcSandbox,
+    slack_standin: SlackStandin,
+    slack_request: SlackRequests,
+    tmp_path: Path,
+) -> None:
+    """A real `serve` process is killed while Slack holds its post (which lands afterwards); the next process
+    finds the post in a thread longer than a tier-1 page and records it. Its log has one line per delivered
+    notification, with ids and never the text."""
+    database = tmp_path / "bot.db"
+    ana = Handler(rc_sandbox, "Ana Alvarez")
+    processes: list[BotProcess] = []
+    try:
+        first = BotProcess(bot_env, tmp_path, "first")
+        processes.append(first)
+        slack_request.app_url = first.url
+        assert slack_request.command("subscribe Support", user="alice", channel="handoffs").status_code == 200
+        wait_for(lambda: "now receives" in str(slack_standin.responses()), 10.0, "the subscription")
+        time.sleep(1.5)  # it starts from now: let one poll pass
+        opening = ana.add(SUPPORT_THREAD, "opens the conversation's Slack thread")
+        parent = wait_for(lambda: with_note(slack_standin, "handoffs", opening["id"]), 20.0, "the parent")
+        for i in range(20):
+            slack_standin.post_as("bob", "handoffs", f"reply {i}", thread_ts=parent[0]["ts"])
+        time.sleep(CLOCK_SKEW.total_seconds() + 1)  # the people's replies are older than the look-up's window
+
+        slack_standin.fault("chat.postMessage", channel="handoffs", delay=5, land=True)
+        text = "the post that a killed process left behind"
+        note = ana.add(SUPPORT_THREAD, text)
+
+        def attempted() -> bool:
+            with sqlite3.connect(database) as db:
+                row = db.execute(
+                    "SELECT attempted_at FROM outbox WHERE note_id = ?", (note["id"],)
+                ).fetchone()
+            return row is not None and row[0] is not None
+
+        wait_for(attempted, 20.0, "the post to be under way")
+        first.kill()
+        wait_for(lambda: with_note(slack_standin, "handoffs", note["id"]), 10.0, "the held post to land")
+        with sqlite3.connect(
+            database
+        ) as db:  # the dead process's leases expire, as the clock would make them
+            db.execute("UPDATE leases SET expires_at = '2000-01-01 00:00:00.000000'")
+
+        second = BotProcess(bot_env, tmp_path, "second")
+        processes.append(second)
+
+        def recorded() -> bool:
+            with sqlite3.connect(database) as db:
+                row = db.execute("SELECT status FROM outbox WHERE note_id = ?", (note["id"],)).fetchone()
+            return row is not None and row[0] == "done"
+
+        wait_for(recorded, 30.0, "the repair")
+        time.sleep(1.5)  # and nothing more arrives
+        assert len(with_note(slack_standin, "handoffs", note["id"])) == 1
+        second.kill()
+        lines = [json.loads(x) for x in second.log.read_text().splitlines() if x.startswith("{")]
+        delivered = [
+            x for x in lines if x.get("event") == "sender.delivered" and x.get("note_id") == note["id"]
+        ]
+        assert len(delivered) == 1 and delivered[0]["outcome"] == "repaired", delivered
+        for log in (first.log, second.log):
+            assert text not in log.read_text(), f"{log.name} carries a note's text"
+    finally:
+        ana.close()
+        for process in processes:
+            process.kill()
