@@ -16,20 +16,17 @@ from typing import Any
 
 import pytest
 
-from bot.metrics import Metrics
-from bot.notify import Notifier, messages
+from bot.notify import messages
 from bot.notify.feed import note_json
 from bot.notify.posting import CLOCK_SKEW
 from bot.ringcentral.models import Note
-from bot.service.clients import ClientFactory
-from bot.store import Store, TokenCipher
 from bot.store.notify import OutboxEntry, Subscription
 from tests.kit.bot import wait_for
-from tests.kit.rc import RcAdmin, RcSandbox
+from tests.kit.rc import RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin
 from tests.notify.helpers import SUPPORT_THREAD, Handler, with_note
 from tests.notify.test_crash_restart import BotProcess, bot_env  # noqa: F401 - bot_env is a fixture
-from tests.notify.test_feed import World
+from tests.notify.test_feed import World, make_world
 
 
 class Clock:
@@ -57,20 +54,8 @@ def clock() -> Clock:
 async def world(
     rc_sandbox: RcSandbox, slack_standin: SlackStandin, tmp_path: Path, clock: Clock
 ) -> AsyncIterator[World]:
-    store = await Store.open(f"sqlite:///{tmp_path / 'limits.db'}", [TokenCipher.generate_key()], clock=clock)
-    clients = ClientFactory(rc_sandbox.url, rc_sandbox.client_id, rc_sandbox.client_secret,
-                            jwt=rc_sandbox.service_user.jwt)  # fmt: skip
-    slack = slack_standin.client(timeout=CLIENT_TIMEOUT)
-    notifier = Notifier(
-        store, clients.service, slack, Metrics(), poll_interval=1, channel_interval=0, clock=clock
-    )
-    admin = RcAdmin(rc_sandbox.url)
-    try:
-        yield World(rc_sandbox, admin, slack_standin, store, notifier)
-    finally:
-        admin.close()
-        await clients.aclose()
-        await store.close()
+    async for w in make_world(rc_sandbox, slack_standin, tmp_path, clock=clock, timeout=CLIENT_TIMEOUT):
+        yield w
 
 
 @pytest.fixture
