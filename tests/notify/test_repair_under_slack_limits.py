@@ -20,6 +20,7 @@ from bot.notify import messages
 from bot.notify.feed import note_json
 from bot.notify.posting import CLOCK_SKEW
 from bot.ringcentral.models import Note
+from bot.store.beyond import SUMMARY
 from bot.store.notify import OutboxEntry, Subscription
 from tests.kit.bot import wait_for
 from tests.kit.rc import RcSandbox
@@ -231,3 +232,35 @@ def test_sigkill_mid_post_in_a_thread_of_more_than_15_replies_then_restart_leave
         ana.close()
         for process in processes:
             process.kill()
+
+
+async def test_a_summary_posted_by_a_process_that_died_is_repaired_and_logged_like_a_note(
+    world: World, ana: Handler, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    sub = await world.subscribe(world.rc.resource("Support"), "handoffs")
+    await world.notifier.run_once()
+    note = Note.model_validate(ana.add(SUPPORT_THREAD, "held in quiet hours"))
+    await world.store.enqueue(
+        [OutboxEntry(sub.id, note.id, note.version, "note", note.thread_id, note_json(note))]
+    )
+    await world.store.hold_outbox((await row_of(world, note.id, sub)).id)
+    assert await world.store.release_held(sub.id) == 1  # the quiet hours ended: one summary row
+    summary = next(r for r in await world.store.outbox_rows() if r.kind == SUMMARY)
+    await world.store.mark_attempt(summary.id)  # what the dead process committed before posting …
+    posted = await world.slack.client().chat_postMessage(  # … and the summary it posted before dying
+        channel=world.slack.channel_id("handoffs"),
+        text="a summary posted by a process that then died",
+        metadata=messages.metadata(
+            subscription_id=sub.id, note_id=summary.note_id, version=summary.version, thread_id=""
+        ),
+    )
+    await world.notifier.run_once()
+    top = world.slack.messages(world.slack.channel_id("handoffs"))
+    assert [m["ts"] for m in top if "summary" in m["text"].lower()] == [posted["ts"]]
+    done = await world.store.get_outbox(summary.id)
+    assert done is not None and done.status == "done"
+    shown = await world.store.get_note_message(sub.team_id, sub.channel_id, note.id)
+    assert shown is not None and shown.in_summary and shown.ts == posted["ts"]
+    logged = capsys.readouterr()
+    lines = [x for x in (logged.out + logged.err + caplog.text).splitlines() if "sender.delivered" in x]
+    assert any("summary" in x and "repaired" in x for x in lines), lines
