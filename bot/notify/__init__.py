@@ -1,6 +1,7 @@
-"""Channel notifications: the change feed (`feed.py`), the durable outbox and its sender (`sender.py`), the
-scheduler and lease (`notifier.py`), subscriptions as a use case (`service.py`), filters and Block Kit
-(`filters.py`, `messages.py`). Storage is `bot/store/notify.py`.
+"""Channel notifications: the change feed (`feed.py`), the durable outbox and its sender (`sender.py`, with
+`posting.py`, `deliveries.py`, `summaries.py`), the scheduler and lease (`notifier.py`), subscriptions as a
+use case (`service.py`), filters and Block Kit (`filters.py`, `messages.py`). Storage is
+`bot/store/notify.py`.
 """
 
 from bot.notify.notifier import Notifier, SubscriptionStatus

@@ -9,7 +9,8 @@ notifier's injected clock: ending quiet hours and posting the daily handoff dige
 - Digest: when `Options.digest_due` says a local day's digest is due, the day is claimed (`digest_runs`),
   the resource's open threads and their notes are read with the service identity (two list requests, not one
   per thread), and one message is posted. Posting fails → the claim is dropped and the next run retries; a
-  crash after the claim loses that day's digest rather than posting it twice.
+  crash after the claim, or a post whose answer never came (a WARNING), loses that day's digest rather than
+  posting it twice.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.logs import get_logger
 from bot.notify import messages
 from bot.notify.filters import Filters, passes
 from bot.notify.options import Options
+from bot.notify.posting import NETWORK_ERRORS
 from bot.notify.roundups import DigestItem, digest_message, local_when, needs_someone
 from bot.notify.workspaces import NotInstalled, SlackClients
 from bot.ringcentral import RingCentralClient
@@ -91,6 +93,9 @@ class Schedules:
             error = exc.response.get("error") if isinstance(exc, SlackApiError) else "not_installed"
             log.info("digest.post_failed", subscription_id=sub.id, error=error)
             await self._store.drop_digest(sub.id, day)
+            return False
+        except NETWORK_ERRORS as exc:  # no answer: it may have landed, so the day stays claimed
+            log.warning("digest.maybe_posted", subscription_id=sub.id, day=day, reason=type(exc).__name__)
             return False
         await self._store.finish_digest(sub.id, day, str(response["ts"]), len(items))
         log.info("digest.posted", subscription_id=sub.id, day=day, threads=len(items))

@@ -215,11 +215,15 @@ class SlackStandin:
         retry_after: int | None = None,
         delay: float | None = None,
         team_id: str | None = None,
+        land: bool | None = None,
     ) -> JSON:
         """The next `count` calls of `method` (for `channel`, a name or id) fail with `error` / `status`,
-        after `delay` seconds; `delay` alone is latency, a long one a hang (cleared at teardown)."""
+        after `delay` seconds; `delay` alone is latency, a long one a hang (cleared at teardown), after which
+        the call goes through even if the client gave up; `land=False` drops it unperformed instead."""
+        extra: JSON = {} if land is None else {"land": land}
         return self._post(
             "/faults",
+            **extra,
             method=method,
             error=error,
             count=count,

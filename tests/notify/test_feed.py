@@ -16,6 +16,7 @@ from bot.notify import Notifier
 from bot.notify.feed import TOKEN_KEY
 from bot.service.clients import ClientFactory
 from bot.store import Store, TokenCipher
+from bot.store._base import Clock, utcnow
 from bot.store.notify import NewSubscription, Subscription
 from tests.kit.rc import RcAdmin, RcSandbox, sandbox_test_settings, start_rc_sandbox
 from tests.kit.slack import SlackStandin
@@ -58,12 +59,16 @@ class World:
         return sum(users.get(service, 0) for route, users in by_route.items() if "/restapi/v1.0/" in route)
 
 
-async def make_world(rc: RcSandbox, slack: SlackStandin, tmp_path: Path) -> AsyncIterator[World]:
-    store = await Store.open(f"sqlite:///{tmp_path / 'feed.db'}", [TokenCipher.generate_key()])
+async def make_world(
+    rc: RcSandbox, slack: SlackStandin, tmp_path: Path, *, clock: Clock = utcnow, **slack_options: Any
+) -> AsyncIterator[World]:
+    """The feed and the sender on `clock` (store and notifier), Slack's client made with `slack_options`."""
+    store = await Store.open(f"sqlite:///{tmp_path / 'feed.db'}", [TokenCipher.generate_key()], clock=clock)
     clients = ClientFactory(rc.url, rc.client_id, rc.client_secret, jwt=rc.service_user.jwt)
     notifier = Notifier(
-        store, clients.service, slack.client(), Metrics(), poll_interval=1, channel_interval=0
-    )
+        store, clients.service, slack.client(**slack_options), Metrics(), poll_interval=1, channel_interval=0,
+        clock=clock,
+    )  # fmt: skip
     admin = RcAdmin(rc.url)
     try:
         yield World(rc, admin, slack, store, notifier)

@@ -59,9 +59,15 @@ Control routes (tests and `demo` only), all under `/sandbox/slack/`, JSON in and
 - `GET views?user=`: views, modal stacks, home tabs.
 - `GET calls?method=&team_id=`, `DELETE calls`: the record, `{method, args, team_id, token_type, time,
   status, ok, error}` per call.
-- `POST faults` `{method (or "*"), channel?, team_id?, error?, status?, retry_after?, delay?, count=1}`: the
-  next `count` calls answer `error` (with HTTP `status`; `ratelimited` → 429 + `Retry-After`) after waiting
-  `delay` seconds; a delay alone is latency. `GET faults`; `DELETE faults` clears all and frees hung calls.
+- `POST faults` `{method (or "*"), channel?, team_id?, error?, status?, retry_after?, delay?, land?,
+  count=1}`: the next `count` calls answer `error` (with HTTP `status`; `ratelimited` → 429 + `Retry-After`)
+  after waiting `delay` seconds; a delay alone is latency, and the call goes through after it even if the
+  client gave up (`land: true`, the default: a timed-out post may still land); `land: false` drops it
+  unperformed (504 `request_timeout`). `GET faults`; `DELETE faults` clears all and frees hung calls.
+- Profiles (`create_slack_app(profile=...)`; README.md has the table of readings): `slack_history_tier1`
+  limits `conversations.history`/`replies` to one request a minute per method and workspace, 15 a page;
+  `slack_workspace_post_limit` adds a workspace-wide `chat.postMessage` limit. These hold whatever
+  `rate-limits` says.
 - `POST rate-limits`: off by default; `{preset: "slack", scale?}` (chat.postMessage 1/s per channel, the
   tiers per method per workspace, limits times scale) or `{method, limit, window?, per?}` or `{rules: [...]}`.
   `DELETE rate-limits` turns them off.

@@ -86,6 +86,12 @@ class Ctx:
     token_type: str
     base_url: str
     mint_ticket: Callable[[str], str]
+    # conversations.history/replies return at most this many messages a page (tier-1 profile); None: Slack's
+    # usual maxima
+    history_page_max: int | None = None
+
+    def page_max(self, usual: int) -> int:
+        return usual if self.history_page_max is None else min(usual, self.history_page_max)
 
     @property
     def now(self) -> float:
@@ -557,7 +563,7 @@ async def conversations_history(ctx: Ctx, a: Args) -> JSON:
         items += [r for r in msg.live_replies() if r.reply_broadcast]
     items = sorted(_in_window(items, a), key=lambda m: float(m.ts), reverse=True)
     meta = a.flag("include_all_metadata")
-    out = _paged("messages", items, a, default=100, maximum=999)
+    out = _paged("messages", items, a, default=ctx.page_max(100), maximum=ctx.page_max(999))
     out["messages"] = [_with_parent(channel, m, meta) for m in out["messages"]]
     out["pin_count"] = 0
     return out
@@ -572,7 +578,7 @@ async def conversations_replies(ctx: Ctx, a: Args) -> JSON:
     parent = msg if msg.is_parent else channel.index[msg.thread_ts or ""]
     items = [parent, *_in_window(parent.live_replies(), a)]
     meta = a.flag("include_all_metadata")
-    out = _paged("messages", items, a, default=1000, maximum=1000)
+    out = _paged("messages", items, a, default=ctx.page_max(1000), maximum=ctx.page_max(1000))
     out["messages"] = [_with_parent(channel, m, meta) for m in out["messages"]]
     return out
 

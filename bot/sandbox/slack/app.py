@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,7 +19,7 @@ from bot.sandbox.slack import page
 from bot.sandbox.slack.api import METHODS, Args, Ctx
 from bot.sandbox.slack.control import Control, guarded
 from bot.sandbox.slack.events import EventEmitter
-from bot.sandbox.slack.limits import Faults, RateLimits
+from bot.sandbox.slack.limits import TIER1_PAGE_MAX, Faults, RateLimits, profile_limits
 from bot.sandbox.slack.oauth import OAuth
 from bot.sandbox.slack.seed import DEFAULT_TEAM_ID, seed_default
 from bot.sandbox.slack.socket import SocketHub
@@ -42,6 +42,8 @@ class SlackSandbox:
     oauth: OAuth
     events: EventEmitter
     profile: Profile = DEFAULT
+    # the limits the profile's readings impose (tier-1 history, a workspace-wide posting limit)
+    profile_limits: RateLimits = field(default_factory=RateLimits)
 
 
 def create_slack_app(
@@ -65,6 +67,7 @@ def create_slack_app(
         oauth=OAuth(state),
         events=EventEmitter(hub, chosen),
         profile=chosen,
+        profile_limits=profile_limits(chosen),
     )
     app = Starlette(routes=_routes(sandbox))
     app.state.slack = sandbox
@@ -182,6 +185,8 @@ async def _api(sb: SlackSandbox, request: Request) -> Response:
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 raise SlackError(fault.error, status=fault.status, headers=headers)
         retry_after = sb.limits.check(name, ws.team_id, channel, state.clock())
+        if retry_after is None:
+            retry_after = sb.profile_limits.check(name, ws.team_id, channel, state.clock())
         if retry_after is not None:
             raise SlackError("ratelimited", status=429, headers={"Retry-After": str(retry_after)})
         ctx = Ctx(
@@ -190,6 +195,7 @@ async def _api(sb: SlackSandbox, request: Request) -> Response:
             token_type=known.kind,
             base_url=str(request.base_url),
             mint_ticket=sb.hub.mint_ticket,
+            history_page_max=TIER1_PAGE_MAX if sb.profile.slack_history_tier1 else None,
         )
         result = await handler(ctx, Args(args))
     except SlackError as exc:

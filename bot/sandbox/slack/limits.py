@@ -2,9 +2,13 @@
 
 Faults (`POST /sandbox/slack/faults`) make the next `count` calls of a method (optionally for one channel or
 workspace) answer with an error, an HTTP status, a 429 with `Retry-After`, or wait first (latency / hang).
+A delay alone holds the answer, then the call goes through (`land: true`, the default): when the client gave
+up meanwhile, the message is stored all the same, as a Slack call that timed out may still land. `land: false`
+holds the answer, then drops the call unperformed (HTTP 504 `request_timeout`): a request that never landed.
 Rate limits (`POST /sandbox/slack/rate-limits`) are off until asked for; then a sliding window per method,
 keyed per channel or per workspace, answers HTTP 429 `{"ok": false, "error": "ratelimited"}` with
-`Retry-After` (whole seconds) like Slack. The window runs on the stand-in's clock.
+`Retry-After` (whole seconds) like Slack. The window runs on the stand-in's clock. The profile's own limits
+(`profile_limits`) hold whatever is configured: they are the reading of Slack's docs being played.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.sandbox.profiles import Profile
 from bot.sandbox.slack.state import JSON
 
 # Slack's published tiers (calls per minute), and chat.postMessage's "about one per second per channel".
@@ -58,6 +63,7 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     remaining: int = 1
+    land: bool = True  # after the delay the call goes through; False: dropped unperformed (504)
 
     def matches(self, method: str, channel: str | None, team_id: str | None) -> bool:
         return (
@@ -96,6 +102,15 @@ class Faults:
             retry_after = int(retry_after if retry_after is not None else 1)
         if status >= 500:
             error = error or "internal_error"
+        land = body.get("land", True)
+        if not isinstance(land, bool):
+            raise ControlError("`land` is true or false")
+        if not land:
+            if delay <= 0 or error is not None:
+                raise ControlError(
+                    "`land: false` needs a `delay` and no `error` (a call dropped after a hang)"
+                )
+            error, status = "request_timeout", 504
         if error is None and delay <= 0:
             raise ControlError("give an `error`, a `status`, or a `delay` (seconds to hang)")
         if not 0 <= delay <= self.MAX_DELAY:
@@ -114,6 +129,7 @@ class Faults:
             retry_after=retry_after,
             delay=delay,
             remaining=count,
+            land=land,
         )
         self.items.append(fault)
         return fault
@@ -204,3 +220,27 @@ class RateLimits:
             return max(1, math.ceil(hits[0] + rule.window - now))
         hits.append(now)
         return None
+
+
+# The non-Marketplace limits of conversations.history/replies since 2025-05-29 (Slack changelog "Rate limit
+# changes for non-Marketplace apps"): one request a minute per method and workspace, at most 15 a page.
+TIER1_HISTORY_METHODS = ("conversations.history", "conversations.replies")
+TIER1_PAGE_MAX = 15
+
+
+def profile_limits(profile: Profile) -> RateLimits:
+    """The limits the profile's readings impose, always on (apart from those configured by tests)."""
+    limits = RateLimits()
+    if profile.slack_history_tier1:
+        for name in TIER1_HISTORY_METHODS:
+            limits.configure({"method": name, "limit": TIERS[1], "window": 60.0, "per": "workspace"})
+    if profile.slack_workspace_post_limit is not None:
+        limits.configure(
+            {
+                "method": "chat.postMessage",
+                "limit": profile.slack_workspace_post_limit,
+                "window": 60.0,
+                "per": "workspace",
+            }
+        )
+    return limits
