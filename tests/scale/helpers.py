@@ -23,6 +23,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from bot.demo import click_link
 from bot.sandbox.ringcentral.settings import RateLimit, SandboxSettings
 from tests.kit.bot import wait_for
 from tests.kit.db import POSTGRES_ENV
@@ -232,9 +233,16 @@ def install(bot_url: str, ws: WorkspaceInfo) -> httpx.Response:
     return httpx.get(consent.headers["location"], headers={"Cookie": cookie}, timeout=10)
 
 
+def colleague(standin: SlackStandin, ws: WorkspaceInfo, name: str, email: str) -> None:
+    """A Slack user of `ws` in its #handoffs and #general whose email is `email` (their RingCentral one)."""
+    user = standin.add_user(name, email=email, team_id=ws.team_id, channels=["handoffs", "general"])
+    ws.users[name] = str(user["id"])
+
+
 def connect(requests: SlackRequests, ws: WorkspaceInfo, user: str, extension_id: str) -> None:
-    """`/thread-note connect` from `user` of `ws`, then the emulator signs `extension_id` in and sends the
-    browser back to the bot's callback."""
+    """`/thread-note connect` from `user` of `ws`, then the emulator signs `extension_id` in, sends the
+    browser back to the bot's callback, and the person presses Link there. Where the workspace shares emails
+    (users:read.email), `user`'s must be the RingCentral user's (`colleague()` makes such a user)."""
     response, rid = command(requests, ws, "connect", user=user)
     assert response.status_code == 200, response.text
 
@@ -244,5 +252,5 @@ def connect(requests: SlackRequests, ws: WorkspaceInfo, user: str, extension_id:
         return found[0] if found else None
 
     url = wait_for(link, 10.0, "the connect link")
-    page = httpx.get(f"{url}&sandbox_user={extension_id}", follow_redirects=True, timeout=10)
-    assert page.status_code == 200, page.text
+    page = click_link(httpx.get(f"{url}&sandbox_user={extension_id}", follow_redirects=True, timeout=10))
+    assert page.status_code == 200 and "You are connected" in page.text, page.text

@@ -25,7 +25,7 @@ from tests.kit.bot import make_settings, wait_for
 from tests.kit.rc import RcAdmin, RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin, WorkspaceInfo
 from tests.notify.helpers import SUPPORT_THREAD, Handler
-from tests.scale.helpers import answers, command, connect, install, posted
+from tests.scale.helpers import answers, colleague, command, connect, install, posted
 
 
 @contextmanager
@@ -87,10 +87,16 @@ def test_two_workspaces_each_get_their_own_copy_and_cannot_act_in_each_other(
     wait_for(lambda: "connect" in answers(slack_standin, rid).lower(), 10.0, "the connect prompt")
     assert "now receives" not in answers(slack_standin, rid) and subscriptions(tmp_path / "bot.db") == []
     # A handler of Support (one of its SMS recipients) connects in each workspace, and subscribes.
-    connect(requests, w1, "alice", rc_sandbox.user("Ana").extension_id)
-    connect(requests, w2, "alice", rc_sandbox.user("Ben").extension_id)
+    # (Each workspace shares emails with the app: each connects as a Slack user with the RingCentral email.)
+    handlers = {w1.team_id: "ana", w2.team_id: "ben"}
+    colleague(slack_standin, w1, "ana", "ana@acme.example")
+    colleague(slack_standin, w2, "ben", "ben@acme.example")
+    connect(requests, w1, "ana", rc_sandbox.user("Ana").extension_id)
+    connect(requests, w2, "ben", rc_sandbox.user("Ben").extension_id)
     for ws in (w1, w2):
-        response, rid = command(requests, ws, "subscribe Support", channel="handoffs")
+        response, rid = command(
+            requests, ws, "subscribe Support", user=handlers[ws.team_id], channel="handoffs"
+        )
         assert response.status_code == 200, response.text
         wait_for(
             lambda rid=rid: "now receives" in answers(slack_standin, rid), 15.0, f"subscribe in {ws.team}"
@@ -170,8 +176,9 @@ def test_an_outsider_workspace_installs_nothing_and_is_served_nothing_even_with_
     with oauth_server(rc_sandbox, slack_standin, db, [ours, outsider], THREAD_NOTE_SECRET_KEY=key) as url:
         requests.app_url = url
         assert install(url, outsider).status_code == 200
-        connect(requests, outsider, "alice", rc_sandbox.user("Ana").extension_id)
-        _, rid = command(requests, outsider, "subscribe Support", channel="handoffs")
+        colleague(slack_standin, outsider, "ana", "ana@acme.example")
+        connect(requests, outsider, "ana", rc_sandbox.user("Ana").extension_id)
+        _, rid = command(requests, outsider, "subscribe Support", user="ana", channel="handoffs")
         wait_for(lambda: "now receives" in answers(slack_standin, rid), 15.0, "the early subscription")
     with oauth_server(rc_sandbox, slack_standin, db, [ours], THREAD_NOTE_SECRET_KEY=key) as url:
         requests.app_url = url
