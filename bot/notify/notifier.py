@@ -30,7 +30,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -60,6 +60,7 @@ LEASE = "notify:feed"
 CHANNEL_LEASE = "notify:channel:"
 REPLICA_LEASE = "replica:"
 POKE_KEY = "notify:poke"
+STOP_GRACE_SECONDS = 10.0  # how long `stop` lets running jobs finish before the scheduler cancels them
 CHANNEL_REASONS = ("channel_not_found", "is_archived", "not_in_channel")
 
 
@@ -107,6 +108,7 @@ class Notifier:
         self._poll_lock = asyncio.Lock()
         self._renewed_at = float("-inf")  # when `notify:feed` was last taken or renewed (monotonic)
         self._claims: dict[str, float] = {}  # channel claims held, and when each was last renewed
+        self._running: set[asyncio.Task[Any]] = set()  # job runs in flight (see `_tracked`)
         self._heartbeat_at = float("-inf")
         self._polled_at: datetime | None = None
 
@@ -263,21 +265,21 @@ class Notifier:
     def start(self) -> None:
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
         common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        scheduler.add_job(
-            self._poll_job, "interval", seconds=self.poll_interval, id="notify-poll",
-            next_run_time=datetime.now(UTC), **common,
-        )  # fmt: skip
-        scheduler.add_job(self._send_job, "interval", seconds=1.0, id="notify-send", **common)
-        scheduler.add_job(self._poke_job, "interval", seconds=0.25, id="notify-poke", **common)
-        scheduler.add_job(self._schedules_job, "interval", seconds=1.0, id="notify-schedules", **common)
-        scheduler.add_job(
-            self._recheck_job, "interval", seconds=self.recheck_every, id="notify-recheck", **common
-        )
+        now = datetime.now(UTC)
+        jobs: list[tuple[str, Callable[[], Awaitable[None]], float, datetime | None]] = [
+            ("notify-poll", self._poll_job, self.poll_interval, now),
+            ("notify-send", self._send_job, 1.0, None),
+            ("notify-poke", self._poke_job, 0.25, None),
+            ("notify-schedules", self._schedules_job, 1.0, None),
+            ("notify-recheck", self._recheck_job, self.recheck_every, None),
+        ]
         if self.webhook is not None:  # first run once the server listens (the handshake needs it)
-            scheduler.add_job(
-                self._webhook_job, "interval", seconds=self.webhook.check_every, id="notify-webhook",
-                next_run_time=datetime.now(UTC) + timedelta(seconds=1), **common,
-            )  # fmt: skip
+            jobs.append(
+                ("notify-webhook", self._webhook_job, self.webhook.check_every, now + timedelta(seconds=1))
+            )
+        for job_id, job, seconds, first in jobs:
+            when = {"next_run_time": first} if first is not None else {}
+            scheduler.add_job(self._tracked(job), "interval", seconds=seconds, id=job_id, **when, **common)
         scheduler.start()
         # A line per job run (eight a second with the poke check) would drown the bot's own log.
         logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
@@ -294,8 +296,28 @@ class Notifier:
             if job is not None:
                 job.modify(next_run_time=datetime.now(UTC))
 
+    def _tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """The job, with its run remembered while it runs, so `stop` can let it finish (APScheduler's asyncio
+        executor cancels running jobs on shutdown, mid-query, and logs that as a failure)."""
+
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                await job()
+            finally:
+                if task is not None:
+                    self._running.discard(task)
+
+        run.__name__ = run.__qualname__ = getattr(job, "__name__", "job")
+        return run
+
     async def stop(self) -> None:
         if self._scheduler is not None:
+            self._scheduler.pause()  # no new runs; the running ones finish (a few seconds at most)
+            if self._running:
+                await asyncio.wait(set(self._running), timeout=STOP_GRACE_SECONDS)
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         try:
