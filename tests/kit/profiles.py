@@ -1,10 +1,11 @@
 """Profiles under test (pytest plugin): `sandbox_profile`, the reading of the docs both stand-ins play.
 
 Every fixture that starts a stand-in (`rc_sandbox`, `slack_standin`, so `bot`) takes `sandbox_profile`.
-Outside the core suites it is `default`. The core suites (the folders in `PROFILED`: notifications,
-crash-restart, commands, two-way) run once per profile in `THREAD_NOTE_TEST_PROFILES` (comma-separated
-names, or `all`; default `default,strict`): `strict` plays every pessimistic reading at once, and each
-single-ambiguity profile has targeted tests of its own. A test that needs one reading asks for it:
+Outside the core suites it is `default`. The core suites (`PROFILED`: notifications, crash-restart,
+commands, two-way) run once per profile in `THREAD_NOTE_TEST_PROFILES` (comma-separated names, or `all`;
+default `default,strict`: `strict` plays every pessimistic reading at once). Their heart (`EVERY_READING`:
+channel notifications, crash-restart, the commands) runs under every profile, each single reading too, in
+every run; and each reading has targeted tests of its own. A test that needs one reading asks for it:
 
     @pytest.mark.parametrize("sandbox_profile", ["capped-sync"], indirect=True)
 """
@@ -22,6 +23,12 @@ PROFILES_ENV = "THREAD_NOTE_TEST_PROFILES"
 _TESTS = Path(__file__).resolve().parents[1]
 # The core suites, run under each profile in THREAD_NOTE_TEST_PROFILES.
 PROFILED = ("notify", "slack_app", "beyond", "reliability/test_crash_loop.py")
+# Their heart, run under every profile in every run.
+EVERY_READING = (
+    "notify/test_channel_notifications.py",
+    "notify/test_crash_restart.py",
+    "slack_app/test_commands.py",
+)
 
 
 def profiles_under_test() -> list[str]:
@@ -32,9 +39,18 @@ def profiles_under_test() -> list[str]:
     return names
 
 
-def _profiled(path: Path) -> bool:
+def _under(path: Path, places: tuple[str, ...]) -> bool:
     rel = path.resolve().relative_to(_TESTS).as_posix()
-    return any(rel == p or rel.startswith(p + "/") for p in PROFILED)
+    return any(rel == p or rel.startswith(p + "/") for p in places)
+
+
+def profiles_for(path: Path) -> list[str]:
+    """The profiles a test module runs under (none: it is not parametrized, `default`)."""
+    if _under(path, EVERY_READING):
+        return list(dict.fromkeys([*profiles_under_test(), *PROFILES]))
+    if _under(path, PROFILED):
+        return profiles_under_test()
+    return []
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -44,8 +60,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         m.name == "parametrize" and "sandbox_profile" in m.args[0] for m in metafunc.definition.iter_markers()
     ):
         return  # the test chose its readings itself
-    if _profiled(Path(str(metafunc.definition.path))):
-        metafunc.parametrize("sandbox_profile", profiles_under_test(), indirect=True, scope="function")
+    names = profiles_for(Path(str(metafunc.definition.path)))
+    if names:
+        metafunc.parametrize("sandbox_profile", names, indirect=True, scope="function")
 
 
 @pytest.fixture
