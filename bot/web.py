@@ -368,9 +368,26 @@ class BodyLimit:
 def serve(settings: Settings, host: str, port: int) -> int:
     if settings.metrics_address:
         _can_listen(settings.metrics_address)
+    _database_opens(settings)
     log.info("serve.start", host=host, port=port, mode="socket" if settings.socket_mode else "http")
     uvicorn.run(create_web_app(settings), host=host, port=port, log_config=None, ws="websockets-sansio")
     return 0
+
+
+def _database_opens(settings: Settings) -> None:
+    """Open (and migrate) the database once before the server starts, so that an unreachable or refused
+    database is one line naming THREAD_NOTE_DATABASE_URL and exit status 2, not a lifespan traceback; the
+    supervisor's restart then tries again."""
+    from bot.store import Store, StoreError
+
+    async def probe() -> None:
+        store = await Store.open(settings.database_url, [k.get_secret_value() for k in settings.secret_keys])
+        await store.close()
+
+    try:
+        asyncio.run(probe())
+    except StoreError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _can_listen(address: str) -> None:

@@ -4,6 +4,8 @@ names the setting and the next step, exit status 1, never a traceback, never a s
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -326,3 +328,19 @@ def test_slack_answering_429_or_503_is_not_blamed_on_the_url(
 def test_check_creates_no_database_file(env: Env, check: Check, tmp_path: Path) -> None:
     assert check(env, "--before-start").status == 0
     assert not (tmp_path / "bot.db").exists()
+
+
+def test_serve_with_an_unreachable_database_says_so_in_one_line(env: Env, tmp_path: Path) -> None:
+    """`serve` opens the database before it starts serving: no lifespan traceback, exit status 2."""
+    env["THREAD_NOTE_DATABASE_URL"] = "postgresql://bot:secret@127.0.0.1:1/bot"
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "RINGCENTRAL_", "THREAD_NOTE_"))
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", "0"],
+        env={**clean, **{k: v for k, v in env.items() if v is not None}, "NO_COLOR": "1"},
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr and "secret" not in done.stderr
+    assert "THREAD_NOTE_DATABASE_URL" in done.stderr, done.stderr
