@@ -64,6 +64,23 @@ class BotProcess:
         self.proc.wait(timeout=10)
 
 
+def subscribed_bot(
+    env: dict[str, str], workdir: Path, requests: SlackRequests, standin: SlackStandin, name: str = "first"
+) -> BotProcess:
+    """A `serve` process whose #handoffs Alice (a workspace admin, no RingCentral link needed) subscribed to
+    Support, once one poll has passed: notes written from now on reach the channel."""
+    bot = BotProcess(env, workdir, name)
+    try:
+        requests.app_url = bot.url
+        assert requests.command("subscribe Support", user="alice", channel="handoffs").status_code == 200
+        wait_for(lambda: "now receives" in str(standin.responses()), 10.0, "the subscription")
+        time.sleep(1.5)  # it starts from now: let one poll pass
+    except BaseException:
+        bot.kill()
+        raise
+    return bot
+
+
 @pytest.fixture
 def bot_env(rc_sandbox: RcSandbox, slack_standin: SlackStandin, tmp_path: Path) -> Iterator[dict[str, str]]:
     ours = ("SLACK_", "RINGCENTRAL_", "THREAD_NOTE_")
@@ -94,13 +111,8 @@ def test_sigkill_during_a_burst_then_restart_leaves_every_note_in_slack_exactly_
     processes: list[BotProcess] = []
     ana = Handler(rc_sandbox, "Ana Alvarez")
     try:
-        first = BotProcess(bot_env, tmp_path, "first")
+        first = subscribed_bot(bot_env, tmp_path, slack_request, slack_standin)
         processes.append(first)
-        slack_request.app_url = first.url
-        # Alice is a workspace admin: she may subscribe without a RingCentral link.
-        assert slack_request.command("subscribe Support", user="alice", channel="handoffs").status_code == 200
-        wait_for(lambda: "now receives" in str(slack_standin.responses()), 10.0, "the subscription")
-        time.sleep(1.5)  # it starts from now: let one poll pass
 
         notes = [ana.add((SUPPORT_THREAD, SUPPORT_THREAD_2)[i % 2], f"burst note {i}") for i in range(10)]
         ids = [n["id"] for n in notes]

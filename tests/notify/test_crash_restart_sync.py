@@ -16,7 +16,11 @@ from tests.kit.bot import wait_for
 from tests.kit.rc import RcAdmin, RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin
 from tests.notify.helpers import SUPPORT_THREAD, Handler, shown, with_note
-from tests.notify.test_crash_restart import BotProcess, bot_env  # noqa: F401 - bot_env is a fixture
+from tests.notify.test_crash_restart import (  # noqa: F401 - bot_env is a fixture
+    BotProcess,
+    bot_env,
+    subscribed_bot,
+)
 
 THREAD_ROUTE = "/restapi/v1.0/account/{accountId}/message-threads/{threadId}"
 SYNC_ROUTE = "GET /restapi/v1.0/account/{accountId}/message-threads/entries/sync"
@@ -39,12 +43,8 @@ def test_sigkill_between_a_single_use_sync_answer_and_the_commit_loses_and_repea
     processes: list[BotProcess] = []
     ana = Handler(rc_sandbox, "Ana Alvarez")
     try:
-        first = BotProcess(bot_env, tmp_path, "first")
+        first = subscribed_bot(bot_env, tmp_path, slack_request, slack_standin)
         processes.append(first)
-        slack_request.app_url = first.url
-        assert slack_request.command("subscribe Support", user="alice", channel="handoffs").status_code == 200
-        wait_for(lambda: "now receives" in str(slack_standin.responses()), 10.0, "the subscription")
-        time.sleep(1.5)  # it starts from now: let one poll pass
         early = ana.add(SUPPORT_THREAD, "posted before the crash")
         wait_for(lambda: with_note(slack_standin, "handoffs", early["id"]), 10.0, "the first note")
         # A thread the bot has never looked up: routing its note needs a lookup, which is held.

@@ -26,7 +26,11 @@ from tests.kit.bot import wait_for
 from tests.kit.rc import RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin
 from tests.notify.helpers import SUPPORT_THREAD, Handler, with_note
-from tests.notify.test_crash_restart import BotProcess, bot_env  # noqa: F401 - bot_env is a fixture
+from tests.notify.test_crash_restart import (  # noqa: F401 - bot_env is a fixture
+    BotProcess,
+    bot_env,
+    subscribed_bot,
+)
 from tests.notify.test_feed import World, make_world
 
 
@@ -178,12 +182,8 @@ def test_sigkill_mid_post_in_a_thread_of_more_than_15_replies_then_restart_leave
     ana = Handler(rc_sandbox, "Ana Alvarez")
     processes: list[BotProcess] = []
     try:
-        first = BotProcess(bot_env, tmp_path, "first")
+        first = subscribed_bot(bot_env, tmp_path, slack_request, slack_standin)
         processes.append(first)
-        slack_request.app_url = first.url
-        assert slack_request.command("subscribe Support", user="alice", channel="handoffs").status_code == 200
-        wait_for(lambda: "now receives" in str(slack_standin.responses()), 10.0, "the subscription")
-        time.sleep(1.5)  # it starts from now: let one poll pass
         opening = ana.add(SUPPORT_THREAD, "opens the conversation's Slack thread")
         parent = wait_for(lambda: with_note(slack_standin, "handoffs", opening["id"]), 20.0, "the parent")
         for i in range(20):
