@@ -425,7 +425,7 @@ class Notifier:
             self._claims[before.name] = now
         got = {before.name for before in won}
         for name in set(self._claims) - got:
-            del self._claims[name]
+            self._claims.pop(name, None)
         return [names[n] for n in names if n in got]
 
     async def _release_idle(self, waiting: list[tuple[str, str]] | None = None) -> None:
@@ -438,7 +438,7 @@ class Notifier:
         if idle:
             await self._store.release_leases(idle, self.holder)
             for name in idle:
-                del self._claims[name]
+                self._claims.pop(name, None)
 
     async def _channel_mine(self, team_id: str, channel_id: str) -> bool:
         name = _channel_lease(team_id, channel_id)
@@ -448,7 +448,7 @@ class Notifier:
         if time.monotonic() - renewed < self.lease_ttl.total_seconds() / 4:
             return True
         if await self._store.renew_lease(name, self.holder, self.lease_ttl) is None:
-            del self._claims[name]
+            self._claims.pop(name, None)
             return False
         self._claims[name] = time.monotonic()
         return True
