@@ -23,16 +23,16 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from bot.sandbox.ringcentral import params as p
-from bot.sandbox.ringcentral.auth import Auth
+from bot.sandbox.ringcentral.account_data import State
 from bot.sandbox.ringcentral.clock import SandboxClock, iso_ms
-from bot.sandbox.ringcentral.errors import ApiError, OAuthError, invalid, not_found
+from bot.sandbox.ringcentral.error_bodies import ApiError, OAuthError, invalid, not_found
 from bot.sandbox.ringcentral.faults import Faults, InjectedRateLimit
-from bot.sandbox.ringcentral.ratelimit import RateLimiter
+from bot.sandbox.ringcentral.oauth_server import Auth
 from bot.sandbox.ringcentral.seeds import load_seed
 from bot.sandbox.ringcentral.settings import SandboxSettings
 from bot.sandbox.ringcentral.spec import throttling_group
-from bot.sandbox.ringcentral.state import State
 from bot.sandbox.ringcentral.sync import SyncTokens, entries_sync, threads_sync
+from bot.sandbox.ringcentral.throttling import RateLimiter
 from bot.sandbox.ringcentral.webhooks import Webhooks
 
 MT = "/restapi/v1.0/account/{accountId}/message-threads"

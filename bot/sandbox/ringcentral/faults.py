@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sandbox.ringcentral.errors import ApiError
+from bot.sandbox.ringcentral.error_bodies import ApiError
 
 KINDS = ("latency", "latency_after", "status", "rate_limit", "expire_tokens", "hold")
 _STATUS_BODIES = {

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.sandbox.ringcentral.account_data import State, Thread
 from bot.sandbox.ringcentral.clock import iso_ms
-from bot.sandbox.ringcentral.errors import invalid
-from bot.sandbox.ringcentral.state import State, Thread
+from bot.sandbox.ringcentral.error_bodies import invalid
 
 SCOPES = ("Accessible", "Unassigned", "AssignedToMe", "AssignedToMeAndUnassigned", "Explicit")
 

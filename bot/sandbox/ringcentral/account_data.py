@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.sandbox.ringcentral.clock import SandboxClock, iso_ms
-from bot.sandbox.ringcentral.errors import ApiError, invalid, not_found
+from bot.sandbox.ringcentral.error_bodies import ApiError, invalid, not_found
 from bot.sandbox.ringcentral.seeds import Seed, parse_duration
 from bot.sandbox.ringcentral.settings import SandboxSettings
 

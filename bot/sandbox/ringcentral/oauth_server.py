@@ -27,7 +27,7 @@ from typing import Any
 import jwt
 
 from bot.sandbox.ringcentral.clock import SandboxClock
-from bot.sandbox.ringcentral.errors import ApiError, OAuthError
+from bot.sandbox.ringcentral.error_bodies import ApiError, OAuthError
 from bot.sandbox.ringcentral.settings import SandboxSettings
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
