@@ -9,14 +9,17 @@
 
 `rc_sandbox` runs the demo seed with test-friendly settings (`rc_sandbox_settings`, override it in a test
 module to change them): access tokens live 60 s on the emulator's clock, the Auth rate limit is relaxed to
-1000/min, every redirect URI is accepted; every other rule is the real one. Spec validation lives in
-tests/kit/openapi.py (`spec_transport`), re-exported here so this one plugin brings both.
+1000/min, every redirect URI is accepted; every other rule is the real one. Override `rc_sandbox_accounts`
+(default 1) to serve several accounts (the demo's, then copies of it with ids of their own):
+`rc_sandbox.accounts[1]` is the second account seen like `rc_sandbox` (its users, resources, account id).
+Spec validation lives in tests/kit/openapi.py (`spec_transport`), re-exported here so this one plugin
+brings both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -81,17 +84,29 @@ class RcSandbox:
         rid = self.resource(resource)
         return [u for u in self.users if rid in u.resources]
 
+    @property
+    def accounts(self) -> list[RcSandbox]:
+        """Every account of the emulator (the default one first), each seen like this one: the same server,
+        that account's credentials, users and resources."""
+        entries = self.credentials.get("accounts") or [self.credentials]
+        return [replace(self, credentials=entry, users=_users(entry)) for entry in entries]
 
-def start_rc_sandbox(seed: Any = "demo", settings: SandboxSettings | None = None) -> RcSandbox:
-    """Start an emulator on a free loopback port (stop it with `.server.stop()`)."""
-    settings = settings or SandboxSettings()
-    server = BackgroundServer(create_app(seed, settings=settings)).start()
-    credentials = httpx.get(server.url + "/sandbox/credentials", timeout=10).json()
-    users = [
+
+def _users(credentials: dict[str, Any]) -> list[SandboxUser]:
+    return [
         SandboxUser(u["extensionId"], u["name"], u["jwt"], list(u["resources"]), bool(u["service"]))
         for u in credentials["users"]
     ]
-    return RcSandbox(server.url, credentials, server, settings, users)
+
+
+def start_rc_sandbox(
+    seed: Any = "demo", settings: SandboxSettings | None = None, accounts: int = 1
+) -> RcSandbox:
+    """Start an emulator on a free loopback port (stop it with `.server.stop()`)."""
+    settings = settings or SandboxSettings()
+    server = BackgroundServer(create_app(seed, settings=settings, accounts=accounts)).start()
+    credentials = httpx.get(server.url + "/sandbox/credentials", timeout=10).json()
+    return RcSandbox(server.url, credentials, server, settings, _users(credentials))
 
 
 def sandbox_test_settings(profile: Profile | None = None) -> SandboxSettings:
@@ -107,8 +122,14 @@ def rc_sandbox_settings(sandbox_profile: Profile) -> SandboxSettings:
 
 
 @pytest.fixture
-def rc_sandbox(rc_sandbox_settings: SandboxSettings) -> Iterator[RcSandbox]:
-    sandbox = start_rc_sandbox("demo", rc_sandbox_settings)
+def rc_sandbox_accounts() -> int:
+    """How many accounts `rc_sandbox` serves; override this fixture to serve more."""
+    return 1
+
+
+@pytest.fixture
+def rc_sandbox(rc_sandbox_settings: SandboxSettings, rc_sandbox_accounts: int) -> Iterator[RcSandbox]:
+    sandbox = start_rc_sandbox("demo", rc_sandbox_settings, rc_sandbox_accounts)
     yield sandbox
     sandbox.server.stop()
 
@@ -135,6 +156,7 @@ class RcAdmin:
         status: int | None = None,
         retry_after: int | None = None,
         extension_id: str | None = None,
+        account_id: str | None = None,
     ) -> str:
         body = {
             "kind": kind,
@@ -145,6 +167,7 @@ class RcAdmin:
             "status": status,
             "retryAfter": retry_after,
             "extensionId": extension_id,
+            "accountId": account_id,
         }
         return str(
             self._ok(
@@ -188,8 +211,10 @@ class RcAdmin:
     def reset_requests(self) -> None:
         self._ok(self.http.delete("/sandbox/requests"))
 
-    def state(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._ok(self.http.get("/sandbox/state"))
+    def state(self, account_id: str | None = None) -> dict[str, Any]:
+        """Every account's threads, notes, messages, subscriptions and deliveries (or one account's)."""
+        params = {"accountId": account_id} if account_id else {}
+        result: dict[str, Any] = self._ok(self.http.get("/sandbox/state", params=params))
         return result
 
     def close(self) -> None:

@@ -2,50 +2,20 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlparse
-
 import httpx
 
 from tests.kit.rc import RcAdmin, RcSandbox
-from tests.sandbox.helpers import JWT_GRANT, MT, bearer, error_code, login, pkce
-
-CALLBACK = "http://127.0.0.1:3000/ringcentral/oauth/callback"
-
-
-async def _code(
-    http: httpx.AsyncClient, rc: RcSandbox, user: str, challenge: str, method: str = "S256"
-) -> str:
-    answer = await http.get(
-        "/restapi/oauth/authorize",
-        params={
-            "client_id": rc.client_id,
-            "response_type": "code",
-            "redirect_uri": CALLBACK,
-            "state": "s-1",
-            "code_challenge": challenge,
-            "code_challenge_method": method,
-            "sandbox_user": user,
-        },
-    )
-    assert answer.status_code == 302, answer.text
-    location = urlparse(answer.headers["location"])
-    assert f"{location.scheme}://{location.netloc}{location.path}" == CALLBACK
-    query = parse_qs(location.query)
-    assert query["state"] == ["s-1"]
-    return query["code"][0]
-
-
-async def _exchange(http: httpx.AsyncClient, rc: RcSandbox, code: str, verifier: str) -> httpx.Response:
-    return await http.post(
-        "/restapi/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": CALLBACK,
-            "code_verifier": verifier,
-        },
-        auth=(rc.client_id, rc.client_secret),
-    )
+from tests.sandbox.helpers import (
+    CALLBACK,
+    JWT_GRANT,
+    MT,
+    auth_code,
+    bearer,
+    error_code,
+    exchange_code,
+    login,
+    pkce,
+)
 
 
 async def test_jwt_grant_gives_tokens_for_the_jwt_owner(
@@ -101,25 +71,25 @@ async def test_pkce_code_exchange_signs_in_the_picked_user_once(
     http: httpx.AsyncClient, rc_sandbox: RcSandbox
 ) -> None:
     verifier, challenge = pkce()
-    code = await _code(http, rc_sandbox, "62001002", challenge)
-    first = await _exchange(http, rc_sandbox, code, verifier)
+    code = await auth_code(http, rc_sandbox, "62001002", challenge)
+    first = await exchange_code(http, rc_sandbox, code, verifier)
     assert first.status_code == 200 and first.json()["owner_id"] == "62001002"
-    again = await _exchange(http, rc_sandbox, code, verifier)
+    again = await exchange_code(http, rc_sandbox, code, verifier)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
 
 
 async def test_plain_pkce_is_accepted(http: httpx.AsyncClient, rc_sandbox: RcSandbox) -> None:
-    code = await _code(http, rc_sandbox, "62001002", "plain-verifier-" + "x" * 40, method="plain")
-    assert (await _exchange(http, rc_sandbox, code, "plain-verifier-" + "x" * 40)).status_code == 200
+    code = await auth_code(http, rc_sandbox, "62001002", "plain-verifier-" + "x" * 40, method="plain")
+    assert (await exchange_code(http, rc_sandbox, code, "plain-verifier-" + "x" * 40)).status_code == 200
 
 
 async def test_code_with_wrong_verifier_or_redirect_uri_is_refused(
     http: httpx.AsyncClient, rc_sandbox: RcSandbox
 ) -> None:
     verifier, challenge = pkce()
-    code = await _code(http, rc_sandbox, "62001002", challenge)
-    assert (await _exchange(http, rc_sandbox, code, verifier + "x")).json()["error"] == "invalid_grant"
-    code = await _code(http, rc_sandbox, "62001002", challenge)
+    code = await auth_code(http, rc_sandbox, "62001002", challenge)
+    assert (await exchange_code(http, rc_sandbox, code, verifier + "x")).json()["error"] == "invalid_grant"
+    code = await auth_code(http, rc_sandbox, "62001002", challenge)
     other = await http.post(
         "/restapi/oauth/token",
         data={
@@ -137,9 +107,9 @@ async def test_code_expires_after_sixty_seconds(
     http: httpx.AsyncClient, rc_sandbox: RcSandbox, rc_admin: RcAdmin
 ) -> None:
     verifier, challenge = pkce()
-    code = await _code(http, rc_sandbox, "62001002", challenge)
+    code = await auth_code(http, rc_sandbox, "62001002", challenge)
     rc_admin.advance(61)
-    assert (await _exchange(http, rc_sandbox, code, verifier)).status_code == 400
+    assert (await exchange_code(http, rc_sandbox, code, verifier)).status_code == 400
 
 
 async def test_unregistered_redirect_uri_is_refused(

@@ -13,35 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from bot.sandbox.ringcentral.app import create_app
 from bot.sandbox.ringcentral.seeds import SeedError, load_seed
 from bot.servers import BackgroundServer
 from tests.kit.rc import RcSandbox
-from tests.sandbox.helpers import ANA_THREAD, MT, bearer, error_code, login
+from tests.sandbox.helpers import ANA_THREAD, MT, bearer, error_code, login, receiver
 
 ENTRIES = "/restapi/v1.0/account/~/message-threads/entries/sync"
-
-
-def receiver(echo: bool = True) -> tuple[Starlette, list[tuple[dict[str, str], Any]]]:
-    got: list[tuple[dict[str, str], Any]] = []
-
-    async def hook(request: Request) -> Response:
-        token = request.headers.get("validation-token")
-        if token is not None:
-            return Response(
-                status_code=200,
-                headers={"Validation-Token": token} if echo else {},
-                media_type="application/json",
-            )
-        got.append((dict(request.headers), await request.json()))
-        return Response(status_code=200)
-
-    return Starlette(routes=[Route("/hook", hook, methods=["POST"])]), got
 
 
 async def test_webhook_handshake_then_notes_are_pushed_with_verification_token(

@@ -9,7 +9,7 @@ import re
 
 import httpx
 
-from bot.sandbox.slack.state import SEEDED_SCOPES
+from bot.sandbox.slack.workspace_data import SEEDED_SCOPES
 from tests.kit.bot import RunningBot, texts, wait_for
 
 

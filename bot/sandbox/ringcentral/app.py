@@ -8,11 +8,12 @@ go on every answer the limiter saw; changes are pushed to webhooks afterwards, i
 from __future__ import annotations
 
 import html
+import itertools
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -23,16 +24,16 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from bot.sandbox.ringcentral import params as p
-from bot.sandbox.ringcentral.auth import Auth
+from bot.sandbox.ringcentral.account_data import State
 from bot.sandbox.ringcentral.clock import SandboxClock, iso_ms
-from bot.sandbox.ringcentral.errors import ApiError, OAuthError, invalid, not_found
-from bot.sandbox.ringcentral.faults import Faults, InjectedRateLimit
-from bot.sandbox.ringcentral.ratelimit import RateLimiter
+from bot.sandbox.ringcentral.error_bodies import ApiError, OAuthError, invalid, not_found
+from bot.sandbox.ringcentral.faults import Faults, InjectedRateLimit, Requested
+from bot.sandbox.ringcentral.oauth_server import Auth
 from bot.sandbox.ringcentral.seeds import load_seed
 from bot.sandbox.ringcentral.settings import SandboxSettings
 from bot.sandbox.ringcentral.spec import throttling_group
-from bot.sandbox.ringcentral.state import State
 from bot.sandbox.ringcentral.sync import SyncTokens, entries_sync, threads_sync
+from bot.sandbox.ringcentral.throttling import RateLimiter
 from bot.sandbox.ringcentral.webhooks import Webhooks
 
 MT = "/restapi/v1.0/account/{accountId}/message-threads"
@@ -41,7 +42,7 @@ Handler = Callable[["Call"], Awaitable[Response]]
 
 
 class Call:
-    """One API request as a handler sees it."""
+    """One API request as a handler sees it: `user` is the token's extension, `account` its account."""
 
     def __init__(self, sandbox: Sandbox, request: Request, user: str | None) -> None:
         self.sandbox = sandbox
@@ -56,50 +57,102 @@ class Call:
         return self._user
 
     @property
+    def account(self) -> Account:
+        return self.sandbox.account_of(self.user)
+
+    @property
     def state(self) -> State:
-        return self.sandbox.state
+        return self.account.state
 
     def base(self) -> str:
         return str(self.request.base_url).rstrip("/")
 
 
+@dataclass
+class Account:
+    """One emulated account: its data and rules, its sync tokens and its webhook subscriptions. Nothing
+    here is shared with another account, so a token of one account reaches nothing of another."""
+
+    state: State
+    tokens: SyncTokens
+    webhooks: Webhooks
+
+    @property
+    def id(self) -> str:
+        return self.state.account_id
+
+
 class Sandbox:
-    """Everything the emulator holds; one per app."""
+    """Everything the emulator holds; one per app. The app (client id and secret) is one for every account,
+    as a RingCentral app is; people, resources, threads, notes, sync tokens and subscriptions are each
+    account's own. The first account is the default one."""
 
     def __init__(
-        self, seed: str | Path | dict[str, Any], clock: SandboxClock, settings: SandboxSettings
+        self,
+        seed: str | Path | dict[str, Any],
+        clock: SandboxClock,
+        settings: SandboxSettings,
+        accounts: int = 1,
     ) -> None:
-        self.seed = load_seed(seed)
+        self.seed = load_seed(seed, accounts=accounts)
         self.clock = clock
         self.settings = settings
-        self.state = State.from_seed(self.seed, clock, settings)
+        message_ids = itertools.count(2268298947)
+        self.accounts = {
+            a.account_id: Account(
+                State.from_seed(a, clock, settings, message_ids),
+                SyncTokens(),
+                Webhooks(clock, settings, a.account_id),
+            )
+            for a in self.seed.accounts
+        }
+        # Extension ids are unique across accounts (as RingCentral's are): each names its account.
+        self._owners = {
+            ext_id: account
+            for account in self.accounts.values()
+            for ext_id in [*account.state.users, *account.state.resources]
+        }
         self.auth = Auth(
             self.seed.client_id,
             self.seed.client_secret,
             self.seed.jwt_secret,
             clock,
             settings,
-            set(self.state.users),
+            {u for a in self.accounts.values() for u in a.state.users},
         )
         self.limiter = RateLimiter(settings)
         self.faults = Faults()
-        self.tokens = SyncTokens()
-        self.webhooks = Webhooks(clock, settings, self.seed.account_id)
         self.requests: Counter[str] = Counter()
         self.requests_by_user: Counter[str] = Counter()
         self.requests_by_route_user: dict[str, Counter[str]] = {}
         self.requests_by_status: Counter[str] = Counter()
         self.requests_by_route_status: dict[str, Counter[str]] = {}
 
+    @property
+    def default(self) -> Account:
+        return next(iter(self.accounts.values()))
+
+    def account_of(self, extension_id: str | None) -> Account:
+        """The account of a person or resource; the default one for an unknown id (which it then refuses)."""
+        return self._owners.get(extension_id or "", self.default)
+
+    def account_named(self, account_id: str) -> Account:
+        """An account by id, for the control routes (404 `SBX-404` when there is none)."""
+        if account_id not in self.accounts:
+            raise ApiError(404, "SBX-404", f"no account {account_id!r}; known: {sorted(self.accounts)}")
+        return self.accounts[account_id]
+
     def tick(self) -> None:
         """Apply the passage of time (thread TTL) and push pending changes."""
-        self.state.expire_threads()
+        for account in self.accounts.values():
+            account.state.expire_threads()
         self.flush()
 
     def flush(self) -> None:
-        if self.state.pending:
-            pending, self.state.pending = self.state.pending, []
-            self.webhooks.dispatch(pending)
+        for account in self.accounts.values():
+            if account.state.pending:
+                pending, account.state.pending = account.state.pending, []
+                account.webhooks.dispatch(pending)
 
     def log(self, method: str, template: str, user: str | None) -> None:
         key = f"{method} {template}"
@@ -116,25 +169,43 @@ class Sandbox:
         return self.seed.redirect_uris if self.settings.redirect_uris is None else self.settings.redirect_uris
 
     def credentials(self) -> dict[str, Any]:
+        """The default account's credentials at the top level (as with one account), and every account's
+        under `accounts`, each with the same fields."""
+        accounts = [self._credentials_of(a.state) for a in self.accounts.values()]
+        return {**accounts[0], "accounts": accounts}
+
+    def _credentials_of(self, state: State) -> dict[str, Any]:
         return {
             "clientId": self.seed.client_id,
             "clientSecret": self.seed.client_secret,
-            "accountId": self.seed.account_id,
+            "accountId": state.account_id,
+            "accountName": state.account_name,
             "redirectUris": self.redirect_uris(),
             "resources": [
-                {"extensionId": r.id, "name": r.name, "type": r.type} for r in self.state.resources.values()
+                {"extensionId": r.id, "name": r.name, "type": r.type} for r in state.resources.values()
             ],
             "users": [
                 {
                     "extensionId": u.id,
                     "name": u.name,
                     "jwt": self.auth.user_jwt(u.id),
-                    "resources": [r.id for r in self.state.resources.values() if u.id in r.handlers],
+                    "resources": [r.id for r in state.resources.values() if u.id in r.handlers],
                     "service": u.service,
                 }
-                for u in self.state.users.values()
+                for u in state.users.values()
             ],
         }
+
+    def requested(self, method: str, template: str, request: Request, bearer: bool) -> Requested:
+        """The request as faults match it (the caller's account from its token, unchecked)."""
+        holder = self.auth.holder(request.headers.get("authorization")) if bearer else None
+        return Requested(
+            method,
+            request.url.path,
+            template,
+            tuple(self.accounts),
+            self.account_of(holder).id if holder else None,
+        )
 
 
 def _api(sandbox: Sandbox, method: str, template: str, handler: Handler, *, bearer: bool = True) -> Route:
@@ -145,10 +216,11 @@ def _api(sandbox: Sandbox, method: str, template: str, handler: Handler, *, bear
         user: str | None = None
         call: Call | None = None
         headers: dict[str, str] = {}
+        requested = sandbox.requested(method, template, request, bearer)
         try:
             account = request.path_params.get("accountId")
             try:
-                await sandbox.faults.apply(method, request.url.path, template, sandbox.seed.account_id)
+                await sandbox.faults.apply(requested)
             except InjectedRateLimit as injected:
                 if bearer:  # like a real 429: the caller's penalty starts, with the limiter's headers
                     user = sandbox.auth.bearer(request.headers.get("authorization"))
@@ -159,11 +231,12 @@ def _api(sandbox: Sandbox, method: str, template: str, handler: Handler, *, bear
             if bearer:
                 user = sandbox.auth.bearer(request.headers.get("authorization"))
                 headers = sandbox.limiter.hit(user, sandbox.seed.client_id, group, sandbox.clock.now())
-            if account is not None and account not in ("~", sandbox.seed.account_id):
+            # `~` is the token's own account; any other account's id is as unknown as a made-up one.
+            if account is not None and account not in ("~", sandbox.account_of(user).id):
                 raise not_found("accountId", account)
             call = Call(sandbox, request, user)
             response = await handler(call)
-            await sandbox.faults.apply_after(method, request.url.path, template, sandbox.seed.account_id)
+            await sandbox.faults.apply_after(requested)
         except (ApiError, OAuthError) as exc:
             response = exc.response()
             headers = {**headers, **exc.headers}
@@ -238,11 +311,11 @@ async def assign_thread(c: Call) -> Response:
 
 
 async def sync_threads(c: Call) -> Response:
-    return _json(threads_sync(c.state, c.sandbox.tokens, c.user, c.query))
+    return _json(threads_sync(c.state, c.account.tokens, c.user, c.query))
 
 
 async def sync_entries(c: Call) -> Response:
-    return _json(entries_sync(c.state, c.sandbox.tokens, c.user, c.query))
+    return _json(entries_sync(c.state, c.account.tokens, c.user, c.query))
 
 
 async def list_messages(c: Call) -> Response:
@@ -327,7 +400,7 @@ async def delete_notes(c: Call) -> Response:
 
 
 def _extension_json(c: Call, ext_id: str) -> dict[str, Any]:
-    account = c.sandbox.seed.account_id
+    account = c.state.account_id
     uri = f"{c.base()}/restapi/v1.0/account/{account}/extension/{ext_id}"
     body: dict[str, Any] = {
         "id": int(ext_id),
@@ -382,7 +455,7 @@ async def phone_numbers(c: Call) -> Response:
         p.integer(c.query, "page", 1, 1, 1000),
         p.integer(c.query, "perPage", 100, 1, 1000, clamp=True),
     )
-    main = c.sandbox.seed.main_number
+    main = c.state.main_number
     records: list[dict[str, Any]] = [
         {
             "id": 1,
@@ -437,7 +510,7 @@ async def call_queues(c: Call) -> Response:
         for r in c.state.resources.values()
         if r.type == "CallQueue" and (member is None or member in r.members)
     ]
-    account = c.sandbox.seed.account_id
+    account = c.state.account_id
     records = [
         {
             "uri": f"{c.base()}/restapi/v1.0/account/{account}/call-queues/{r.id}",
@@ -463,7 +536,7 @@ async def call_queue_members(c: Call) -> Response:
         p.integer(c.query, "page", 1, 1, 1000),
         p.integer(c.query, "perPage", 100, 1, 1000, clamp=True),
     )
-    account = c.sandbox.seed.account_id
+    account = c.state.account_id
     records = [
         {
             "uri": f"{c.base()}/restapi/v1.0/account/{account}/extension/{h}",
@@ -480,7 +553,7 @@ async def call_queue_members(c: Call) -> Response:
 
 async def sites(c: Call) -> Response:
     """listSites: the account's sites (here every seeded one, the main site included)."""
-    account = c.sandbox.seed.account_id
+    account = c.state.account_id
     records = [
         {
             "id": r.id,
@@ -564,8 +637,10 @@ async def bulk_assign_sms_recipients(c: Call) -> Response:
 
 
 def _subs(c: Call) -> Webhooks:
-    c.sandbox.webhooks.base_url = c.base()
-    return c.sandbox.webhooks
+    """The caller's account's subscriptions: another account's subscription id is unknown (404)."""
+    hooks = c.account.webhooks
+    hooks.base_url = c.base()
+    return hooks
 
 
 async def list_subscriptions(c: Call) -> Response:
@@ -688,8 +763,8 @@ async def authorize(c: Call) -> Response:
         # An absolute URL, as the spec's Location header (format: uri) and real servers give it.
         login = str(c.request.url_for("sandbox_login"))
         return RedirectResponse(f"{login}?{urlencode(args)}", status_code=302)
-    if picked not in sandbox.state.users:
-        raise bad("access_denied", f"sandbox_user [{picked}] is not a user of this account", "sandbox_user")
+    if picked not in sandbox.account_of(picked).state.users:  # whoever signs in gets a token of their account
+        raise bad("access_denied", f"sandbox_user [{picked}] is not a user of any account", "sandbox_user")
     code = sandbox.auth.new_code(picked, redirect_uri, challenge, method)
     target = redirect_uri or allowed[0]
     extra = {"code": code, "expires_in": str(int(sandbox.settings.auth_code_ttl))}
@@ -712,6 +787,52 @@ def person_label(name: str, extension_number: str | None) -> str:
 
 def _login_query(args: list[tuple[str, str]], user_id: str) -> str:
     return html.escape(urlencode([*args, ("sandbox_user", user_id)]))
+
+
+def _snapshot(account: Account) -> dict[str, list[dict[str, Any]]]:
+    """One account's records for `GET /sandbox/state`, each tagged with its `accountId`."""
+    s, hooks, tag = account.state, account.webhooks, {"accountId": account.id}
+    return {
+        "threads": [{**s.thread_json(t), **tag} for t in s.threads.values()],
+        "notes": [
+            {**asdict(n), **s.note_json(n), "text": n.text, "authorId": n.author_id, **tag}
+            for n in s.notes.values()
+        ],
+        "messages": [{**s.message_json(m), **tag} for m in s.messages.values()],
+        "subscriptions": [
+            {**hooks.to_json(x), "ownerId": x.user_id, **tag} for x in hooks.subscriptions.values()
+        ],
+        "deliveries": [{**asdict(d), **tag} for d in hooks.deliveries],
+    }
+
+
+def _login_page(sandbox: Sandbox, args: list[tuple[str, str]]) -> str:
+    """The sign-in page: every person, under their account's name when there are several accounts."""
+
+    def people(state: State) -> str:
+        rows = "".join(
+            f'<li><a href="/restapi/oauth/authorize?{_login_query(args, u.id)}">'
+            f"{html.escape(person_label(u.name, u.extension_number))}</a>"
+            f"{' — the service user' if u.service else ''}</li>"
+            for u in state.users.values()
+        )
+        return f"<ul>{rows}</ul>"
+
+    head = "<!doctype html><html><head><title>RingCentral sandbox sign-in</title></head><body>"
+    if len(sandbox.accounts) == 1:
+        state = sandbox.default.state
+        return (
+            f"{head}<h1>{html.escape(state.account_name)} — sign in to the RingCentral sandbox</h1>"
+            f"<p>Pick the person to sign in as:</p>{people(state)}</body></html>"
+        )
+    sections = "".join(
+        f"<h2>{html.escape(a.state.account_name)} (account {html.escape(a.id)})</h2>{people(a.state)}"
+        for a in sandbox.accounts.values()
+    )
+    return (
+        f"{head}<h1>Sign in to the RingCentral sandbox</h1>"
+        f"<p>Pick the person to sign in as; each belongs to one account:</p>{sections}</body></html>"
+    )
 
 
 def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
@@ -745,9 +866,11 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
 
     async def add_fault(request: Request) -> Any:
         body = await body_of(request)
+        scope = sandbox.account_named(str(body["accountId"])) if body.get("accountId") else None
         fault = sandbox.faults.add(body)
         if fault.kind == "expire_tokens":
-            sandbox.auth.expire_access(body.get("extensionId"))
+            users = set(scope.state.users) if scope is not None else None
+            sandbox.auth.expire_access({body["extensionId"]} if body.get("extensionId") else users)
         return {"id": fault.id}
 
     async def list_faults(_: Request) -> Any:
@@ -771,8 +894,10 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
             raise ApiError(400, "SBX-400", "guestNumber must be E.164, e.g. +14155550142")
         sandbox.tick()
         text = str(body.get("text") or "Hello, I need some help.")
-        thread, created = sandbox.state.customer_texts(str(body.get("resourceId")), guest, text)
-        return JSONResponse(sandbox.state.thread_json(thread), status_code=201 if created else 200)
+        resource_id = str(body.get("resourceId"))
+        state = sandbox.account_of(resource_id).state  # the resource's account: its ids are unique
+        thread, created = state.customer_texts(resource_id, guest, text)
+        return JSONResponse(state.thread_json(thread), status_code=201 if created else 200)
 
     async def clock(request: Request) -> Any:
         if request.method == "POST":
@@ -781,7 +906,7 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
         return {"now": iso_ms(sandbox.clock.now_ms()), "offset": sandbox.clock.offset}
 
     async def expire_sync(_: Request) -> Any:
-        return {"expired": sandbox.tokens.expire_all()}
+        return {"expired": sum(a.tokens.expire_all() for a in sandbox.accounts.values())}
 
     async def revoke_user(request: Request) -> Any:
         return {"revokedSessions": sandbox.auth.revoke_user(str((await body_of(request))["extensionId"]))}
@@ -802,38 +927,17 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
             "byRouteAndUser": {k: dict(v) for k, v in sandbox.requests_by_route_user.items()},
         }
 
-    async def state(_: Request) -> Any:
+    async def state(request: Request) -> Any:
         sandbox.tick()
-        s = sandbox.state
-        hooks = sandbox.webhooks
-        return {
-            "now": iso_ms(sandbox.clock.now_ms()),
-            "threads": [s.thread_json(t) for t in s.threads.values()],
-            "notes": [
-                {**asdict(n), **s.note_json(n), "text": n.text, "authorId": n.author_id}
-                for n in s.notes.values()
-            ],
-            "messages": [s.message_json(m) for m in s.messages.values()],
-            "subscriptions": [
-                {**hooks.to_json(x), "ownerId": x.user_id} for x in hooks.subscriptions.values()
-            ],
-            "deliveries": [asdict(d) for d in hooks.deliveries],
-        }
+        chosen = request.query_params.get("accountId")
+        accounts = [sandbox.account_named(chosen)] if chosen else list(sandbox.accounts.values())
+        out: dict[str, Any] = {"now": iso_ms(sandbox.clock.now_ms())}
+        for key in ("threads", "notes", "messages", "subscriptions", "deliveries"):
+            out[key] = [record for account in accounts for record in _snapshot(account)[key]]
+        return out
 
     async def login(request: Request) -> Response:
-        args = list(request.query_params.multi_items())
-        rows = "".join(
-            f'<li><a href="/restapi/oauth/authorize?{_login_query(args, u.id)}">'
-            f"{html.escape(person_label(u.name, u.extension_number))}</a>"
-            f"{' — the service user' if u.service else ''}</li>"
-            for u in sandbox.state.users.values()
-        )
-        page = (
-            f"<!doctype html><html><head><title>RingCentral sandbox sign-in</title></head><body>"
-            f"<h1>{html.escape(sandbox.seed.account_name)} — sign in to the RingCentral sandbox</h1>"
-            f"<p>Pick the person to sign in as:</p><ul>{rows}</ul></body></html>"
-        )
-        return HTMLResponse(page)
+        return HTMLResponse(_login_page(sandbox, list(request.query_params.multi_items())))
 
     return [
         Route("/sandbox/credentials", control(credentials), methods=["GET"]),
@@ -857,9 +961,11 @@ def create_app(
     *,
     clock: Callable[[], float] | None = None,
     settings: SandboxSettings | None = None,
+    accounts: int = 1,
 ) -> Starlette:
-    """The emulator as an ASGI app. `clock` returns epoch seconds (default `time.time`)."""
-    sandbox = Sandbox(seed, SandboxClock(clock), settings or SandboxSettings())
+    """The emulator as an ASGI app. `clock` returns epoch seconds (default `time.time`); `accounts=N` adds
+    copies of the seed's first account until there are N (`seeds.copy_account`)."""
+    sandbox = Sandbox(seed, SandboxClock(clock), settings or SandboxSettings(), accounts)
     s = sandbox
     routes: list[BaseRoute] = [
         _api(s, "GET", MT, list_threads),
@@ -903,7 +1009,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
-        await sandbox.webhooks.drain()
+        for account in sandbox.accounts.values():
+            await account.webhooks.drain()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.sandbox = sandbox

@@ -12,10 +12,11 @@ from bot.sandbox.ringcentral.seeds import SeedError
 from bot.sandbox.ringcentral.settings import SandboxSettings
 
 
-def run_sandbox(host: str, port: int, seed: str, profile: str | None = None) -> int:
+def run_sandbox(host: str, port: int, seed: str, profile: str | None = None, accounts: int = 1) -> int:
+    """`accounts`: how many accounts to serve at least (copies of the seed's first one fill up)."""
     try:
         chosen = get_profile(profile)
-        app = create_app(seed, settings=SandboxSettings(profile=chosen))
+        app = create_app(seed, settings=SandboxSettings(profile=chosen), accounts=accounts)
     except (SeedError, UnknownProfile) as exc:
         print(f"thread-note-bot sandbox: {exc}", file=sys.stderr)
         return 2

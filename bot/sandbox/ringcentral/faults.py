@@ -12,9 +12,10 @@ access token of `extensionId`, or of everyone, becomes expired → 401 `OAU-128`
 
 `path` is a prefix (`/restapi/v1.0/account/~/message-threads/notes`) or a template with `{placeholders}`
 (`/restapi/v1.0/account/{accountId}/message-threads/{threadId}`, which then means exactly that route, not
-`…/message-threads/notes`); `~` in a prefix also matches the real
-account id. `method` defaults to any. `count` = how many matching requests are affected (default: all, until
-`DELETE /sandbox/faults`).
+`…/message-threads/notes`); `~` in a prefix also matches every account's real id. `method` defaults to any.
+`accountId` limits a fault to requests made with a token of that account (`expire_tokens`: that account's
+tokens), so one account's RingCentral can fail while another's works. `count` = how many matching requests
+are affected (default: all, until `DELETE /sandbox/faults`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sandbox.ringcentral.errors import ApiError
+from bot.sandbox.ringcentral.error_bodies import ApiError
 
 KINDS = ("latency", "latency_after", "status", "rate_limit", "expire_tokens", "hold")
 _STATUS_BODIES = {
@@ -34,6 +35,18 @@ _STATUS_BODIES = {
     503: ("CMN-201", "Service Temporary Unavailable"),
     504: ("CMN-203", "Gateway Timeout"),
 }
+
+
+@dataclass(frozen=True)
+class Requested:
+    """An API request as faults match it: `account_ids` are every account's id (what `~` may stand for),
+    `caller_account` the account of the bearer token it carries, if any."""
+
+    method: str
+    path: str
+    template: str
+    account_ids: tuple[str, ...]
+    caller_account: str | None = None
 
 
 @dataclass
@@ -47,6 +60,7 @@ class Fault:
     status: int = 503
     retry_after: int | None = None
     extension_id: str | None = None
+    account_id: str | None = None
     hits: int = 0
     released: asyncio.Event = field(default_factory=asyncio.Event)
     _pattern: re.Pattern[str] | None = None
@@ -56,8 +70,11 @@ class Fault:
             regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(self.path))
             self._pattern = re.compile(f"^{regex}$")
 
-    def matches(self, method: str, path: str, template: str, account_id: str) -> bool:
+    def matches(self, request: Requested) -> bool:
+        method, path, template = request.method, request.path, request.template
         if self.count is not None and self.hits >= self.count:
+            return False
+        if self.account_id is not None and request.caller_account != self.account_id:
             return False
         if self.method and self.method.upper() != method.upper():
             return False
@@ -65,10 +82,10 @@ class Fault:
             return True
         if self._pattern is not None:  # a template names one route: compare with the route's template
             return self.path.replace("/account/~/", "/account/{accountId}/") == template
-        return (
-            path.startswith(self.path)
-            or path.startswith(self.path.replace("/account/~", f"/account/{account_id}"))
+        return path.startswith(self.path) or any(
+            path.startswith(self.path.replace("/account/~", f"/account/{account_id}"))
             or path.replace(f"/account/{account_id}", "/account/~").startswith(self.path)
+            for account_id in request.account_ids
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -82,6 +99,7 @@ class Fault:
             "seconds": self.seconds,
             "status": self.status,
             "retryAfter": self.retry_after,
+            "accountId": self.account_id,
         }
 
 
@@ -116,6 +134,7 @@ class Faults:
             status=status,
             retry_after=body.get("retryAfter"),
             extension_id=body.get("extensionId"),
+            account_id=body.get("accountId"),
         )
         if kind != "expire_tokens":
             self.active.append(fault)
@@ -137,10 +156,10 @@ class Faults:
         self.active.clear()
         return count
 
-    async def apply(self, method: str, path: str, template: str, account_id: str) -> None:
+    async def apply(self, request: Requested) -> None:
         """Run the faults matching this request: sleep, wait, or raise the injected error."""
         for fault in list(self.active):
-            if not fault.matches(method, path, template, account_id):
+            if not fault.matches(request):
                 continue
             if fault.kind == "latency_after":
                 continue  # runs after the handler: see apply_after
@@ -156,9 +175,9 @@ class Faults:
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 raise ApiError(fault.status, code, message, headers=headers)
 
-    async def apply_after(self, method: str, path: str, template: str, account_id: str) -> None:
+    async def apply_after(self, request: Requested) -> None:
         """Run the `latency_after` faults matching a request that has been carried out."""
         for fault in list(self.active):
-            if fault.kind == "latency_after" and fault.matches(method, path, template, account_id):
+            if fault.kind == "latency_after" and fault.matches(request):
                 fault.hits += 1
                 await asyncio.sleep(fault.seconds)

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 
 from bot.sandbox.ringcentral.clock import parse_rfc3339
-from bot.sandbox.ringcentral.errors import ApiError, invalid
+from bot.sandbox.ringcentral.error_bodies import ApiError, invalid
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

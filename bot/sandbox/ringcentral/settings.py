@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.sandbox.profiles import DEFAULT, Profile
-from bot.sandbox.ringcentral.errors import ApiError
+from bot.sandbox.ringcentral.error_bodies import ApiError
 
 
 @dataclass

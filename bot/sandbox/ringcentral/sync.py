@@ -5,7 +5,8 @@ spec says) and the change-log position. Tokens can be replayed (same answer plus
 expire (`syncTokenTtl`, or `POST /sandbox/sync/expire`).
 
 Errors: an expired token → 400 `MSG-333` ("full synchronization is required", parameterName `syncToken`);
-a token that was never issued, belongs to another user or to the other sync endpoint → 400 `CMN-101`.
+a token that was never issued, belongs to another user or to the other sync endpoint → 400 `CMN-101`. Each
+account keeps its own `SyncTokens`, so a token of another account is one that was never issued.
 `syncType=ISync` without a token, or a token with `syncType` FSync/absent → 400 `CMN-101`.
 
 Readings of the docs played under a profile (bot/sandbox/profiles.py, the README's table):
@@ -25,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.sandbox.ringcentral.account_data import State, Thread
 from bot.sandbox.ringcentral.clock import iso_ms
-from bot.sandbox.ringcentral.errors import invalid
-from bot.sandbox.ringcentral.state import State, Thread
+from bot.sandbox.ringcentral.error_bodies import invalid
 
 SCOPES = ("Accessible", "Unassigned", "AssignedToMe", "AssignedToMeAndUnassigned", "Explicit")
 

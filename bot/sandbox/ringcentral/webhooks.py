@@ -30,10 +30,10 @@ from typing import Any
 import httpx
 
 from bot.logs import get_logger
+from bot.sandbox.ringcentral.account_data import Notification
 from bot.sandbox.ringcentral.clock import SandboxClock, iso_ms
-from bot.sandbox.ringcentral.errors import ApiError
+from bot.sandbox.ringcentral.error_bodies import ApiError
 from bot.sandbox.ringcentral.settings import SandboxSettings
-from bot.sandbox.ringcentral.state import Notification
 
 log = get_logger(__name__)
 MAX_PER_USER = 30

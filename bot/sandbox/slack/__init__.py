@@ -82,7 +82,7 @@ Control routes (tests and `demo` only), all under `/sandbox/slack/`, JSON in and
   acks, 504 `no_ack` after 3 s, 409 `no_socket_connection`. `POST socket/disconnect` asks apps to reconnect;
   `GET socket/envelopes` lists the envelopes sent and their acks.
 
-Install flow (`oauth.py`): `GET /oauth/v2/authorize` (consents at once, `team=`/`user=` pick who) and
+Install flow (`install_flow.py`): `GET /oauth/v2/authorize` (consents at once, `team=`/`user=` pick who) and
 `oauth.v2.access` (code → the workspace's bot token, bound to the app's client id/secret and redirect URI,
 single use); `GET /sandbox/slack/app` gives the app's client id and secret; `POST /sandbox/slack/uninstall
 {team_id}` revokes a workspace's tokens until it installs again.
@@ -98,7 +98,7 @@ from bot.sandbox.slack.seed import (
     DEFAULT_SIGNING_SECRET,
     DEFAULT_TEAM_ID,
 )
-from bot.sandbox.slack.state import ShiftableClock
+from bot.sandbox.slack.workspace_data import ShiftableClock
 
 __all__ = [
     "DEFAULT_APP_TOKEN",

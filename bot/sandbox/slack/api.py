@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot.sandbox.slack.blocks import check_blocks, check_view
-from bot.sandbox.slack.state import (
+from bot.sandbox.slack.blockkit_checks import check_blocks, check_view
+from bot.sandbox.slack.workspace_data import (
     EMAIL_SCOPE,
     JSON,
     Channel,

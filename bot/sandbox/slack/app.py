@@ -19,11 +19,11 @@ from bot.sandbox.slack import page
 from bot.sandbox.slack.api import METHODS, Args, Ctx
 from bot.sandbox.slack.control import Control, guarded
 from bot.sandbox.slack.events import EventEmitter
+from bot.sandbox.slack.install_flow import OAuth
 from bot.sandbox.slack.limits import TIER1_PAGE_MAX, Faults, RateLimits, profile_limits
-from bot.sandbox.slack.oauth import OAuth
 from bot.sandbox.slack.seed import DEFAULT_TEAM_ID, seed_default
 from bot.sandbox.slack.socket import SocketHub
-from bot.sandbox.slack.state import JSON, Call, Clock, ShiftableClock, SlackError, SlackState
+from bot.sandbox.slack.workspace_data import JSON, Call, Clock, ShiftableClock, SlackError, SlackState
 
 log = get_logger(__name__)
 
@@ -82,7 +82,7 @@ def _routes(sb: SlackSandbox) -> list[BaseRoute]:
         return await _api(sb, request)
 
     return [
-        # The install flow (oauth.py): no bearer token, the app's client credentials instead.
+        # The install flow (install_flow.py): no bearer token, the app's client credentials instead.
         Route("/api/oauth.v2.access", sb.oauth.access, methods=["GET", "POST"]),
         Route("/oauth/v2/authorize", sb.oauth.authorize, methods=["GET"]),
         Route(f"{p}/app", guarded(sb.oauth.app), methods=["GET"]),

@@ -14,11 +14,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from bot.sandbox.slack.blocks import check_blocks
+from bot.sandbox.slack.blockkit_checks import check_blocks
 from bot.sandbox.slack.events import EventEmitter
 from bot.sandbox.slack.limits import ControlError, Faults, RateLimits
 from bot.sandbox.slack.seed import build_workspace
-from bot.sandbox.slack.state import (
+from bot.sandbox.slack.workspace_data import (
     JSON,
     Channel,
     Message,

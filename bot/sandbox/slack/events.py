@@ -44,7 +44,7 @@ from bot.sandbox.slack.limits import ControlError
 from bot.sandbox.slack.payloads import load_fixture
 from bot.sandbox.slack.requests import sign
 from bot.sandbox.slack.socket import SocketHub
-from bot.sandbox.slack.state import JSON, Channel, Message, Workspace
+from bot.sandbox.slack.workspace_data import JSON, Channel, Message, Workspace
 
 log = get_logger(__name__)
 

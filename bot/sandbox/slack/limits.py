@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.sandbox.profiles import Profile
-from bot.sandbox.slack.state import JSON
+from bot.sandbox.slack.workspace_data import JSON
 
 # Slack's published tiers (calls per minute), and chat.postMessage's "about one per second per channel".
 TIERS = {1: 1, 2: 20, 3: 50, 4: 100}

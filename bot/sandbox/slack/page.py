@@ -28,7 +28,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from bot.sandbox.slack.state import JSON, Channel, SlackState, Workspace
+from bot.sandbox.slack.workspace_data import JSON, Channel, SlackState, Workspace
 
 REFRESH_MS = 1000
 

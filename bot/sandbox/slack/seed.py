@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from bot.sandbox.slack.state import Channel, SlackState, User, Workspace, make_id
+from bot.sandbox.slack.workspace_data import Channel, SlackState, User, Workspace, make_id
 
 DEFAULT_TEAM_ID = "T0SANDBOX"
 DEFAULT_BOT_TOKEN = "xoxb-1000000001-2000000002-SandboxBotToken0000000"

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bot.logs import get_logger
-from bot.sandbox.slack.state import JSON, SlackState
+from bot.sandbox.slack.workspace_data import JSON, SlackState
 
 log = get_logger(__name__)
 

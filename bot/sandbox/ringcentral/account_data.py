@@ -1,7 +1,9 @@
-"""The emulated account: users, common resources, threads, messages, notes, and RingCentral's rules.
+"""One emulated account: users, common resources, threads, messages, notes, and RingCentral's rules.
 
-Every change gets a strictly increasing millisecond timestamp (`stamp`) and an entry in the change log that
-`sync.py` reads. Handlers (SMS recipients) of a resource are the only ones who see or touch its threads.
+Each account (`State`) holds only its own people and data, so a caller acting in one account can reach
+nothing of another: an id of another account is simply unknown here (404). Every change gets a strictly
+increasing millisecond timestamp (`stamp`) and an entry in the change log that `sync.py` reads. Handlers
+(SMS recipients) of a resource are the only ones who see or touch its threads.
 
 Error codes where RingCentral's are undocumented (NOTES.md §2.2) — the client must not key on them:
 
@@ -17,12 +19,13 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.sandbox.ringcentral.clock import SandboxClock, iso_ms
-from bot.sandbox.ringcentral.errors import ApiError, invalid, not_found
-from bot.sandbox.ringcentral.seeds import Seed, parse_duration
+from bot.sandbox.ringcentral.error_bodies import ApiError, invalid, not_found
+from bot.sandbox.ringcentral.seeds import SeedAccount, parse_duration
 from bot.sandbox.ringcentral.settings import SandboxSettings
 
 Availability = Literal["Alive", "Deleted"]
@@ -132,7 +135,9 @@ class Notification:
 
 @dataclass
 class State:
-    seed: Seed
+    account_id: str
+    account_name: str
+    main_number: str
     clock: SandboxClock
     settings: SandboxSettings
     users: dict[str, User] = field(default_factory=dict)
@@ -145,7 +150,8 @@ class State:
     pending: list[Notification] = field(default_factory=list)
     _last_ms: int = 0
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(2268298947))
+    # Message ids are numbers RingCentral-wide: the accounts of one emulator share this counter.
+    _message_ids: Iterator[int] = field(default_factory=lambda: itertools.count(2268298947))
 
     # ---- time -------------------------------------------------------------------------------------------
 
@@ -471,8 +477,16 @@ class State:
     # ---- seeding ----------------------------------------------------------------------------------------
 
     @classmethod
-    def from_seed(cls, seed: Seed, clock: SandboxClock, settings: SandboxSettings) -> State:
-        state = cls(seed, clock, settings)
+    def from_seed(
+        cls,
+        seed: SeedAccount,
+        clock: SandboxClock,
+        settings: SandboxSettings,
+        message_ids: Iterator[int] | None = None,
+    ) -> State:
+        state = cls(seed.account_id, seed.account_name, seed.main_number, clock, settings)
+        if message_ids is not None:
+            state._message_ids = message_ids
         for u in seed.users:
             state.users[u.id] = User(
                 u.id, u.name, u.extension_number, u.email, u.timezone, u.service, u.admin

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from bot.sandbox.ringcentral.errors import ApiError
+from bot.sandbox.ringcentral.error_bodies import ApiError
 from bot.sandbox.ringcentral.settings import SandboxSettings
 
 

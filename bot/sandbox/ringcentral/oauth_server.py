@@ -21,13 +21,14 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 
 from bot.sandbox.ringcentral.clock import SandboxClock
-from bot.sandbox.ringcentral.errors import ApiError, OAuthError
+from bot.sandbox.ringcentral.error_bodies import ApiError, OAuthError
 from bot.sandbox.ringcentral.settings import SandboxSettings
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -315,16 +316,24 @@ class Auth:
             self.revoke_session(session.id)
         return len(sessions)
 
-    def expire_access(self, user_id: str | None) -> int:
+    def expire_access(self, user_ids: Collection[str] | None) -> int:
+        """Expire the current access tokens of these users (None: of everyone)."""
         count = 0
         for session in self.sessions.values():
-            if user_id is None or session.user_id == user_id:
+            if user_ids is None or session.user_id in user_ids:
                 for token in session.access:
                     session.access[token] = -1.0
                     count += 1
         return count
 
     # ---- API calls --------------------------------------------------------------------------------------
+
+    def holder(self, authorization: str | None) -> str | None:
+        """Whose bearer token this claims to be, checking nothing (faults scoped to an account use it
+        before the real check)."""
+        token = (authorization or "")[7:].strip()
+        session = self._by_access.get(token) if token else None
+        return session.user_id if session is not None else None
 
     def bearer(self, authorization: str | None) -> str:
         """The extension id behind `Authorization: Bearer …`, or a 401 `ApiError`."""

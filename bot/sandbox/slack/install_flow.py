@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from bot.sandbox.slack.state import JSON, SlackError, SlackState
+from bot.sandbox.slack.workspace_data import JSON, SlackError, SlackState
 
 DEFAULT_CLIENT_ID = "1000000001.4000000004"
 DEFAULT_CLIENT_SECRET = "sandbox0client0secret0000000000a"
