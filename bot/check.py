@@ -856,7 +856,7 @@ def _never_crash(label: str, check: Callable[[], list[Result]]) -> list[Result]:
 
 def run_check(env_file: str | None = ".env", out: Any = None, before_start: bool = False) -> int:
     from bot import logs
-    from bot.demo import Printer  # the demo's ✓/✗ lines, colours and fallbacks
+    from bot.console import Printer  # the ✓/✗ lines, colours and fallbacks shared with the demo
 
     logs.configure("WARNING")  # the report is the output; request logs would drown it
     p = Printer(out)
