@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-from bot.slack.grammar.model import (
-    Add,
-    Command,
-    Connect,
-    Delete,
-    Disconnect,
-    Edit,
-    Help,
-    Invalid,
-    List,
-    Mute,
-    PhoneRef,
-    Status,
-    Subscribe,
-    Subscriptions,
-    ThreadRef,
-    Unknown,
-    Unmute,
-    Unsubscribe,
-)
+from bot.slack.grammar import model
 from bot.slack.grammar.tokens import parse_thread_ref
 
 
-def _render_ref(ref: ThreadRef) -> str:
-    if isinstance(ref, PhoneRef):
+def _render_ref(ref: model.ThreadRef) -> str:
+    if isinstance(ref, model.PhoneRef):
         return f'"{ref.e164}"'
     if parse_thread_ref(ref.value) != ref:
         return f"id:{ref.value}"
@@ -45,35 +26,35 @@ def _render_channel(channel_id: str | None, channel_name: str | None) -> list[st
     return []
 
 
-def render(command: Command) -> str:
+def render(command: model.Command) -> str:
     """Canonical `/thread-note` text for a command: `parse(render(c)) == c` for every valid command.
 
     Useful to keep an action for later ("finish after connecting") as the text that would redo it.
     """
     match command:
-        case Help():
+        case model.Help():
             return "help"
-        case Add(thread, text):
+        case model.Add(thread, text):
             return f"add {_render_ref(thread)} {text}"
-        case List(thread):
+        case model.List(thread):
             return f"list {_render_ref(thread)}"
-        case Mute(thread):
+        case model.Mute(thread):
             return f"mute {_render_ref(thread)}"
-        case Unmute(thread):
+        case model.Unmute(thread):
             return f"unmute {_render_ref(thread)}"
-        case Edit(note_id, text):
+        case model.Edit(note_id, text):
             return f"edit {note_id} {text}"
-        case Delete(note_ids):
+        case model.Delete(note_ids):
             return "delete " + " ".join(note_ids)
-        case Connect():
+        case model.Connect():
             return "connect"
-        case Disconnect():
+        case model.Disconnect():
             return "disconnect"
-        case Status():
+        case model.Status():
             return "status"
-        case Subscriptions(all=every):
+        case model.Subscriptions(all=every):
             return "subscriptions all" if every else "subscriptions"
-        case Subscribe(resource, channel_id, filters, channel_name):
+        case model.Subscribe(resource, channel_id, filters, channel_name):
             parts = ["subscribe", _quote(resource), *_render_channel(channel_id, channel_name)]
             if filters.tags:
                 parts.append("tags:" + ",".join(f"#{t}" for t in filters.tags))
@@ -96,9 +77,9 @@ def render(command: Command) -> str:
             if filters.tz:
                 parts.append(f"tz:{filters.tz}")
             return " ".join(parts)
-        case Unsubscribe(resource, channel_id, channel_name):
+        case model.Unsubscribe(resource, channel_id, channel_name):
             return " ".join(["unsubscribe", _quote(resource), *_render_channel(channel_id, channel_name)])
-        case Unknown(word, _):
+        case model.Unknown(word, _):
             return word
-        case Invalid(subcommand, _):
+        case model.Invalid(subcommand, _):
             return subcommand
