@@ -12,27 +12,12 @@ Stored as the subscription's `options` JSON (NULL when nothing is set).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-def parse_hhmm(text: str) -> str | None:
-    """ "9:00" → "09:00"; None when it is not a time of day."""
-    m = _HHMM.match(text.strip())
-    return f"{int(m.group(1)):02d}:{m.group(2)}" if m else None
-
-
-def valid_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+from bot.clock_text import parse_hhmm, valid_zone
 
 
 def _clock_time(hhmm: str) -> time:

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.demo import Printer, Stack, Story, play
+from bot.console import Printer
+from bot.demo import Stack, Story, play
 from tests.demo.helpers import (
     ARTIFACTS,
     CHROMIUM,

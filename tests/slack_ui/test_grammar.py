@@ -32,12 +32,13 @@ from bot.slack.grammar import (
     parse,
     render,
 )
+from bot.slack.grammar.tokens import parse_id
 
 PHONES = ["+16505550101", "+12125550199", "+442079460958", "+4930123456", "+33612345678", "+819012345678"]
 
 ids = st.one_of(
     st.uuids().map(str),
-    st.from_regex(r"[0-9A-Za-z-]{6,40}", fullmatch=True).filter(lambda s: grammar._parse_id(s) == s),
+    st.from_regex(r"[0-9A-Za-z-]{6,40}", fullmatch=True).filter(lambda s: parse_id(s) == s),
 )
 thread_refs = st.one_of(ids.map(ThreadId), st.sampled_from(PHONES).map(PhoneRef))
 note_texts = st.text(min_size=1, max_size=1000).map(str.strip).filter(bool)
