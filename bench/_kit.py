@@ -479,7 +479,7 @@ class Notifying:
         return cls(store, clients, slack_client, notifier, clock)
 
     async def subscribe(self, team_id: str, channel_id: str, resource_id: str, creator: str) -> Any:
-        from bot.store.notify import NewSubscription
+        from bot.store.subscriptions import NewSubscription
 
         sub, _ = await self.store.save_subscription(
             NewSubscription(

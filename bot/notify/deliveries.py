@@ -23,8 +23,10 @@ from bot.notify.feed import thread_from
 from bot.notify.options import Options
 from bot.notify.posting import Poster, Wait, ignore_gone
 from bot.ringcentral.models import Note, OwnerResource, Thread
-from bot.store import Store
-from bot.store.notify import NoteMessage, OutboxRow, SlackThread, Subscription
+from bot.store.outbox import OutboxRow
+from bot.store.protocols import DeliveryStore
+from bot.store.slack_messages import NoteMessage, SlackThread
+from bot.store.subscriptions import Subscription
 
 CLAIM_WAIT = timedelta(seconds=60)  # a two-way claim older than this is a crash's leftover: stop waiting
 
@@ -34,7 +36,7 @@ UpdateSummary = Callable[[OutboxRow, Subscription, NoteMessage, bool], Awaitable
 
 class Deliveries:
     def __init__(
-        self, store: Store, poster: Poster, *, finish: Finish, update_summary: UpdateSummary
+        self, store: DeliveryStore, poster: Poster, *, finish: Finish, update_summary: UpdateSummary
     ) -> None:
         self._store = store
         self._poster = poster

@@ -49,8 +49,9 @@ from bot.ringcentral.models import (
     Note,
     Thread,
 )
-from bot.store import Store
-from bot.store.notify import OutboxEntry, Subscription
+from bot.store.outbox import OutboxEntry
+from bot.store.protocols import FeedStore
+from bot.store.subscriptions import Subscription
 
 log = get_logger(__name__)
 
@@ -92,7 +93,7 @@ def note_json(note: Note) -> dict[str, Any]:
 class Feed:
     def __init__(
         self,
-        store: Store,
+        store: FeedStore,
         client: Callable[[], RingCentralClient],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),

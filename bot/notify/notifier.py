@@ -51,8 +51,8 @@ from bot.notify.webhook import WebhookSubscription
 from bot.notify.workspaces import NotInstalled, SlackClients
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.models import Thread
-from bot.store import Store
-from bot.store.notify import Subscription
+from bot.store.protocols import NotifierStore
+from bot.store.subscriptions import Subscription
 
 log = get_logger(__name__)
 
@@ -76,7 +76,7 @@ class SubscriptionStatus:
 class Notifier:
     def __init__(
         self,
-        store: Store,
+        store: NotifierStore,
         service_client: Callable[[], RingCentralClient],
         slack: AsyncWebClient | SlackClients,
         metrics: Metrics,

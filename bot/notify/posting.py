@@ -49,8 +49,9 @@ from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.notify import messages
 from bot.notify.workspaces import SlackClients
-from bot.store import Store
-from bot.store.notify import OutboxRow, Subscription
+from bot.store.outbox import OutboxRow
+from bot.store.protocols import OutboxStore
+from bot.store.subscriptions import Subscription
 
 log = get_logger(__name__)
 
@@ -133,7 +134,7 @@ class Poster:
 
     def __init__(
         self,
-        store: Store,
+        store: OutboxStore,
         clients: SlackClients,
         metrics: Metrics,
         pacer: Pacer,

@@ -30,8 +30,8 @@ from bot.notify.workspaces import NotInstalled, SlackClients
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.errors import RingCentralError
 from bot.ringcentral.models import Note
-from bot.store import Store
-from bot.store.notify import Subscription
+from bot.store.protocols import ScheduleStore
+from bot.store.subscriptions import Subscription
 
 log = get_logger(__name__)
 
@@ -39,7 +39,7 @@ log = get_logger(__name__)
 class Schedules:
     def __init__(
         self,
-        store: Store,
+        store: ScheduleStore,
         service_client: Callable[[], RingCentralClient],
         slack: SlackClients,
         *,

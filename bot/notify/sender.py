@@ -46,9 +46,11 @@ from bot.notify.posting import (
 from bot.notify.summaries import Summaries
 from bot.notify.workspaces import NotInstalled, OneWorkspace, SlackClients
 from bot.ringcentral.models import Thread
-from bot.store import Store
-from bot.store.beyond import SUMMARY
-from bot.store.notify import OutboxRow, SlackThread, Subscription
+from bot.store.outbox import OutboxRow
+from bot.store.protocols import SenderStore
+from bot.store.quiet_hours import SUMMARY
+from bot.store.slack_messages import SlackThread
+from bot.store.subscriptions import Subscription
 
 log = get_logger(__name__)
 
@@ -64,7 +66,7 @@ StillMine = Callable[[str, str], Awaitable[bool]]
 class Sender:
     def __init__(
         self,
-        store: Store,
+        store: SenderStore,
         slack: AsyncWebClient | SlackClients,
         metrics: Metrics,
         *,

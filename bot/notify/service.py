@@ -42,8 +42,9 @@ from bot.ringcentral.models import Note, Thread
 from bot.service.accounts import Accounts
 from bot.service.errors import NotConnected, ServiceError
 from bot.service.types import Actor
-from bot.store import Store
-from bot.store.notify import NewSubscription, OutboxEntry, Subscription
+from bot.store.outbox import OutboxEntry
+from bot.store.protocols import SubscribeStore
+from bot.store.subscriptions import NewSubscription, Subscription
 
 log = get_logger(__name__)
 
@@ -107,7 +108,7 @@ COMMAND_WINDOW = timedelta(seconds=60)
 class Subscriptions:
     def __init__(
         self,
-        store: Store,
+        store: SubscribeStore,
         accounts: Accounts,
         service_client: Callable[[], RingCentralClient],
         notifier: Notifier,
@@ -128,7 +129,7 @@ class Subscriptions:
         )
 
     @property
-    def store(self) -> Store:
+    def store(self) -> SubscribeStore:
         return self._store
 
     # --- checks ---------------------------------------------------------------------------------------------

@@ -18,15 +18,17 @@ from bot.notify.options import Options
 from bot.notify.posting import Poster, ignore_gone
 from bot.notify.roundups import SummaryLine, summary_message
 from bot.ringcentral.models import Note, Thread
-from bot.store import Store
-from bot.store.notify import NoteMessage, OutboxRow, Subscription
+from bot.store.outbox import OutboxRow
+from bot.store.protocols import SummaryStore
+from bot.store.slack_messages import NoteMessage
+from bot.store.subscriptions import Subscription
 
 Finish = Callable[[OutboxRow, str, str], Awaitable[None]]
 ThreadOf = Callable[[str, Subscription], Awaitable[Thread]]
 
 
 class Summaries:
-    def __init__(self, store: Store, poster: Poster, *, finish: Finish, thread_of: ThreadOf) -> None:
+    def __init__(self, store: SummaryStore, poster: Poster, *, finish: Finish, thread_of: ThreadOf) -> None:
         self._store = store
         self._poster = poster
         self._finish = finish

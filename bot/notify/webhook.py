@@ -37,7 +37,8 @@ from bot.logs import get_logger
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.errors import NotFound, RingCentralError
 from bot.ringcentral.models import Subscription
-from bot.store import Store, UndecryptableSecret
+from bot.store import UndecryptableSecret
+from bot.store.protocols import WebhookStore
 
 log = get_logger(__name__)
 
@@ -55,7 +56,7 @@ EVENT_FILTERS = (
 class WebhookSubscription:
     def __init__(
         self,
-        store: Store,
+        store: WebhookStore,
         service_client: Callable[[], RingCentralClient],
         *,
         address: str,

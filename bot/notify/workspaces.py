@@ -19,7 +19,8 @@ from typing import Protocol
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import get_logger
-from bot.store import Store, UndecryptableSecret
+from bot.store import UndecryptableSecret
+from bot.store.protocols import SlackInstallStore
 
 log = get_logger(__name__)
 
@@ -52,7 +53,7 @@ class OneWorkspace:
 class InstalledWorkspaces:
     def __init__(
         self,
-        store: Store,
+        store: SlackInstallStore,
         base_url: str,
         *,
         ttl: float = 10.0,

@@ -28,9 +28,10 @@ from bot.ringcentral.models import Extension, TokenSet
 from bot.service.clients import ClientFactory, tokens_for_store
 from bot.service.errors import ConnectFailed, NotConnected
 from bot.service.types import Actor
-from bot.store import NotFoundInStore, StaleLink, Store
+from bot.store import NotFoundInStore, StaleLink
 from bot.store.errors import StoreError
 from bot.store.oauth import PendingLink
+from bot.store.protocols import AccountStore
 
 log = get_logger(__name__)
 
@@ -71,7 +72,7 @@ WhoIs = Callable[[Actor], Awaitable[SlackPerson]]
 class Accounts:
     def __init__(
         self,
-        store: Store,
+        store: AccountStore,
         clients: ClientFactory,
         *,
         redirect_uri: str,

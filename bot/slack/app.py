@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.logs import get_logger
 from bot.slack import actions, commands, errors, home, install, modals, notifications, subscriptions, two_way
 from bot.slack.deps import Deps
-from bot.store import Store
+from bot.store.protocols import SlackInstallStore
 
 log = get_logger(__name__)
 
@@ -38,7 +38,7 @@ class _OAuthClient(AsyncWebClient):
         return await self.api_call("oauth.v2.access", data={k: v for k, v in data.items() if v is not None})
 
 
-def create_bolt_app(settings: Settings, deps: Deps, store: Store | None = None) -> AsyncApp:
+def create_bolt_app(settings: Settings, deps: Deps, store: SlackInstallStore | None = None) -> AsyncApp:
     client = (_OAuthClient if settings.oauth else AsyncWebClient)(
         # many workspaces: no default token, Bolt gives each request its own workspace's
         token=None

@@ -54,7 +54,8 @@ from bot.logs import get_logger
 from bot.pages import page
 from bot.slack.deps import Deps
 from bot.slack.errors import guarded
-from bot.store import Store, UndecryptableSecret
+from bot.store import UndecryptableSecret
+from bot.store.protocols import SlackInstallStore, UninstallStore
 
 log = get_logger(__name__)
 
@@ -92,7 +93,7 @@ def not_allowed_sentence(team_id: str | None) -> str:
 class StoreInstallationStore(AsyncInstallationStore):
     def __init__(
         self,
-        store: Store,
+        store: SlackInstallStore,
         client_id: str,
         allowed: Callable[[str | None, str | None], bool] = lambda team_id, enterprise_id: True,
     ) -> None:
@@ -186,7 +187,7 @@ def _undecryptable(exc: UndecryptableSecret, enterprise_id: str | None, team_id:
 
 
 class StoreOAuthStateStore(AsyncOAuthStateStore):
-    def __init__(self, store: Store, ttl: timedelta = STATE_TTL) -> None:
+    def __init__(self, store: SlackInstallStore, ttl: timedelta = STATE_TTL) -> None:
         self._store = store
         self.expiration_seconds = int(ttl.total_seconds())
         self._ttl = ttl
@@ -221,7 +222,7 @@ def authorize_url(api_url: str) -> str:
     return urljoin(api_url if api_url.endswith("/") else api_url + "/", "../oauth/v2/authorize")
 
 
-def oauth_settings(settings: Settings, store: Store) -> AsyncOAuthSettings:
+def oauth_settings(settings: Settings, store: SlackInstallStore) -> AsyncOAuthSettings:
     assert settings.slack_client_id and settings.slack_client_secret
     base = settings.public_url or f"http://localhost:{settings.port}"
     return AsyncOAuthSettings(
@@ -321,7 +322,7 @@ async def _refusal(body: dict[str, Any], sentence: str) -> BoltResponse:
 class Workspaces:
     """What the uninstall listeners do, handed in by the composition root."""
 
-    store: Store
+    store: UninstallStore
     forget_client: Callable[[str], None]
 
     async def uninstalled(self, enterprise_id: str | None, team_id: str) -> list[int]:

@@ -34,8 +34,8 @@ from bot.service.types import Actor
 from bot.slack.deps import Deps
 from bot.slack.errors import guarded
 from bot.slack.replies import plain_text
-from bot.store import Store
-from bot.store.beyond import SlackNote
+from bot.store.protocols import TwoWayStore
+from bot.store.slack_notes import SlackNote
 
 log = get_logger(__name__)
 
@@ -53,7 +53,7 @@ class TwoWay:
         self._seen: TTLCache[str, bool] = TTLCache(maxsize=4096, ttl=600)
 
     @property
-    def _store(self) -> Store | None:
+    def _store(self) -> TwoWayStore | None:
         subs = self._deps.subscriptions
         return None if subs is None else subs.service.store
 
@@ -66,7 +66,9 @@ class TwoWay:
         self._seen[event_id] = True
         return True
 
-    async def _two_way_thread(self, store: Store, team: str, channel: str, thread_ts: str) -> str | None:
+    async def _two_way_thread(
+        self, store: TwoWayStore, team: str, channel: str, thread_ts: str
+    ) -> str | None:
         """The RingCentral thread of this Slack thread, when a two-way subscription of its resource holds."""
         found = await store.slack_thread_by_ts(team, channel, thread_ts)
         if found is None:

@@ -6,11 +6,16 @@
 
 Layout: `urls.py` (plain URL → async driver), `engine.py` (per-backend connection settings), `schema.py`
 (tables), `migrations/` (Alembic revisions; see `migrate.py` for adding one), `crypto.py` (`TokenCipher`),
-`errors.py` (the error tree and the one translation boundary), and one module per domain (`links.py`,
-`oauth.py`, `audit.py`, `state.py`, `leases.py`) whose methods `Store` (`store.py`) combines.
+`errors.py` (the error tree and the one translation boundary), and one module per domain, named for what it
+keeps, whose methods `Store` (`store.py`) combines: `links.py`, `oauth.py`, `audit.py`, `state.py`,
+`leases.py`, `slack_installs.py`, `subscriptions.py`, `outbox.py`, `slack_messages.py` (Slack threads and
+note messages), `feed_state.py` (the thread cache, each resource's health), `slack_notes.py` (two-way),
+`quiet_hours.py`, `digests.py`. Consumers are typed against the `Protocol`s in `protocols.py` (one per domain,
+combined per consumer), not against `Store`; only the composition roots hold a `Store`.
 
-New tables (subscriptions, outbox, Slack message map, …): add them to `schema.py`, add a revision with
-`python -m bot.store.migrations revision --autogenerate -m "…"`, add a domain module and mix it into `Store`.
+New tables: add them to `schema.py`, add a revision with
+`python -m bot.store.migrations revision --autogenerate -m "…"`, add a domain module, mix it into `Store`, and
+list the methods consumers call in a `Protocol` in `protocols.py`.
 """
 
 from bot.store.audit import AuditAction, AuditEntry

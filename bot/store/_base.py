@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import RowMapping
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.schema import Column, Table
@@ -15,6 +16,7 @@ from bot.store.crypto import TokenCipher
 from bot.store.errors import translated
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -41,6 +43,11 @@ class StoreBase:
         """One transaction, committed on success; every driver error inside becomes a `StoreError`."""
         async with translated(self._where), self._engine.begin() as conn:
             yield conn
+
+
+def from_row(cls: type[T], row: RowMapping) -> T:
+    """The dataclass `cls` built from the row's columns of the same names (the row may have more)."""
+    return cls(**{k: row[k] for k in cls.__dataclass_fields__})  # type: ignore[attr-defined]
 
 
 def upsert(conn: AsyncConnection, table: Table) -> Any:

@@ -13,15 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store._base import Clock, utcnow
 from bot.store.audit import AuditLog
-from bot.store.beyond import BeyondQueries
 from bot.store.crypto import Key, TokenCipher
+from bot.store.digests import DigestRuns
 from bot.store.engine import CONNECT_TIMEOUT_S, check_reachable, make_engine
 from bot.store.errors import StoreError, UndecryptableSecret, translated
+from bot.store.feed_state import FeedState
 from bot.store.leases import Leases
 from bot.store.links import LinkQueries
 from bot.store.migrate import upgrade_to_head
-from bot.store.notify import NotifyQueries
 from bot.store.oauth import OAuthStates
+from bot.store.outbox import Outbox
+from bot.store.quiet_hours import QuietHours
 from bot.store.schema import (
     kv_state,
     oauth_states,
@@ -31,7 +33,10 @@ from bot.store.schema import (
     slack_installations,
 )
 from bot.store.slack_installs import SlackInstalls
+from bot.store.slack_messages import SlackMessages
+from bot.store.slack_notes import SlackNotes
 from bot.store.state import NamedState
+from bot.store.subscriptions import SubscriptionQueries
 from bot.store.urls import async_url, describe
 
 # Every column that holds ciphertext, by table, with the table's primary key: what key rotation rewrites.
@@ -69,7 +74,19 @@ async def count_undecryptable(
 
 
 class Store(
-    LinkQueries, OAuthStates, AuditLog, NamedState, Leases, NotifyQueries, SlackInstalls, BeyondQueries
+    LinkQueries,
+    OAuthStates,
+    AuditLog,
+    NamedState,
+    Leases,
+    SubscriptionQueries,
+    Outbox,
+    SlackMessages,
+    FeedState,
+    SlackInstalls,
+    SlackNotes,
+    QuietHours,
+    DigestRuns,
 ):
     """Open with `await Store.open(url, keys)`; close with `await store.close()` (or `async with`)."""
 

@@ -2,10 +2,11 @@
 
 Every fixture that starts a stand-in (`rc_sandbox`, `slack_standin`, so `bot`) takes `sandbox_profile`.
 Outside the core suites it is `default`. The core suites (`PROFILED`: notifications, crash-restart,
-commands, two-way) run once per profile in `THREAD_NOTE_TEST_PROFILES` (comma-separated names, or `all`;
-default `default,strict`: `strict` plays every pessimistic reading at once). Their heart (`EVERY_READING`:
-channel notifications, crash-restart, the commands) runs under every profile, each single reading too, in
-every run; and each reading has targeted tests of its own. A test that needs one reading asks for it:
+commands, two-way, quiet hours, digests) run once per profile in `THREAD_NOTE_TEST_PROFILES`
+(comma-separated names, or `all`; default `default,strict`: `strict` plays every pessimistic reading at
+once). Their heart (`EVERY_READING`: channel notifications, crash-restart, the commands) runs under every
+profile, each single reading too, in every run; and each reading has targeted tests of its own. A test
+that needs one reading asks for it:
 
     @pytest.mark.parametrize("sandbox_profile", ["capped-sync"], indirect=True)
 """
@@ -22,7 +23,7 @@ from bot.sandbox.profiles import PROFILES, Profile, get_profile
 PROFILES_ENV = "THREAD_NOTE_TEST_PROFILES"
 _TESTS = Path(__file__).resolve().parents[1]
 # The core suites, run under each profile in THREAD_NOTE_TEST_PROFILES.
-PROFILED = ("notify", "slack_app", "beyond", "reliability/test_crash_loop.py")
+PROFILED = ("notify", "slack_app", "two_way", "quiet_hours", "digests", "reliability/test_crash_loop.py")
 # Their heart, run under every profile in every run.
 EVERY_READING = (
     "notify/test_channel_notifications.py",

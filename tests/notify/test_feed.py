@@ -17,7 +17,7 @@ from bot.notify.feed import TOKEN_KEY
 from bot.service.clients import ClientFactory
 from bot.store import Store, TokenCipher
 from bot.store._base import Clock, utcnow
-from bot.store.notify import NewSubscription, Subscription
+from bot.store.subscriptions import NewSubscription, Subscription
 from tests.kit.rc import RcAdmin, RcSandbox, sandbox_test_settings, start_rc_sandbox
 from tests.kit.slack import SlackStandin
 from tests.notify.helpers import SUPPORT_THREAD, SUPPORT_THREAD_2, Handler, shown, with_note
@@ -181,7 +181,7 @@ async def test_a_crash_between_posting_and_recording_is_repaired_by_lookup_not_b
     from bot.notify import messages
     from bot.notify.feed import note_json
     from bot.ringcentral.models import Note
-    from bot.store.notify import OutboxEntry
+    from bot.store.outbox import OutboxEntry
 
     sub = await world.subscribe(world.rc.resource("Support"))
     await world.notifier.run_once()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.store import Store
-from bot.store.notify import NewSubscription, OutboxEntry
+from bot.store.outbox import OutboxEntry
+from bot.store.subscriptions import NewSubscription
 from tests.kit.db import FakeClock
 
 
@@ -52,7 +53,7 @@ async def test_a_paused_subscription_keeps_its_rows_and_resubscribing_resumes_it
 async def test_shown_notes_are_those_of_the_given_channels_and_threads_not_shown_as_deleted(
     store: Store, clock: FakeClock
 ) -> None:
-    from bot.store.notify import NoteMessage
+    from bot.store.slack_messages import NoteMessage
 
     sub = await _subscription(store, clock)
     other = await _subscription(store, clock, channel="C2")

@@ -20,8 +20,9 @@ from bot.notify import messages
 from bot.notify.feed import note_json
 from bot.notify.posting import CLOCK_SKEW
 from bot.ringcentral.models import Note
-from bot.store.beyond import SUMMARY
-from bot.store.notify import OutboxEntry, Subscription
+from bot.store.outbox import OutboxEntry
+from bot.store.quiet_hours import SUMMARY
+from bot.store.subscriptions import Subscription
 from tests.kit.bot import wait_for
 from tests.kit.rc import RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.beyond.conftest import FakeClock
 from tests.kit.bot import RunningBot, running_bot, wait_for
+from tests.kit.clocked import FakeClock
 from tests.kit.rc import RcAdmin, RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin
 

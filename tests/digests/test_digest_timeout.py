@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from tests.beyond.conftest import FakeClock
-from tests.beyond.test_quiet_and_digest import POLL, _digests
+from tests.digests.test_digest import POLL, _digests
 from tests.kit.bot import RunningBot, wait_for
+from tests.kit.clocked import FakeClock
 
 
 def test_a_digest_whose_answer_never_came_is_a_warning_and_is_not_posted_again(

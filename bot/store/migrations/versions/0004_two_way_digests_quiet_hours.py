@@ -1,6 +1,11 @@
 """Two-way threads, handoff digests, quiet hours: subscription options, the Slack reply ↔ note map, digest
 runs, notes shown in a quiet-hours summary.
 
+The file was `0004_beyond.py`, after the milestone that brought these features; it is named for what it adds
+now. Only the file name changed: Alembic finds a revision by its `revision` variable, never by its file name,
+and a migrated database records only that id ("0004") in `alembic_version`, so databases already at or past
+this revision see no difference.
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-27 11:21:00.705362

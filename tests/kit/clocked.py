@@ -1,9 +1,12 @@
 """The real bot (web app, scheduler, stand-ins) with an injected clock the test moves: quiet hours and digests
-happen at a time of day, so the clock starts at a known second of a known minute and is advanced past it."""
+happen at a time of day, so the clock starts at a known second of a known minute and is advanced past it.
+
+Not a plugin: its `clock` and `bot` replace the kit's, so only the suites that want them (two-way, quiet
+hours, digests) take them, in their conftest: `bot` together with `clock` (else it gets the kit's frozen one).
+"""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -70,10 +73,3 @@ def ben(bot: RunningBot) -> Iterator[Handler]:
     handler = Handler(bot.rc, "Ben Okafor")
     yield handler
     handler.close()
-
-
-def outbox_statuses(bot: RunningBot) -> list[str]:
-    """The outbox rows' statuses, read from the bot's own SQLite file (what quiet hours did with them)."""
-    path = bot.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as db:
-        return [r[0] for r in db.execute("SELECT status FROM outbox ORDER BY id")]

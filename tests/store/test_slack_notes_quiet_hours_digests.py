@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from bot.store import Store
-from bot.store.notify import NewSubscription, NoteMessage, OutboxEntry
+from bot.store.outbox import OutboxEntry
+from bot.store.slack_messages import NoteMessage
+from bot.store.subscriptions import NewSubscription
 
 
 async def _subscription(store: Store) -> int:

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.beyond.test_two_way import TEAM_TEXT, _notes, _reactions, _subscribe_two_way
 from tests.kit.bot import RunningBot, wait_for
 from tests.notify.helpers import SUPPORT_THREAD_2, Handler
+from tests.two_way.test_two_way import TEAM_TEXT, _notes, _reactions, _subscribe_two_way
 
 FAST_RETRIES = [1.0, 1.0, 1.0]  # Slack waits ~0 s, 1 min and 5 min; the same order, shorter
 

@@ -1,5 +1,5 @@
-"""The pure rules behind the features: the subscribe grammar's new options, quiet windows, when a digest is
-due, and what "handed off" means."""
+"""The pure rules behind a subscription's options (two-way, quiet hours, digests): the subscribe grammar's
+options, quiet windows, when a digest is due, and what "handed off" means."""
 
 from __future__ import annotations
 

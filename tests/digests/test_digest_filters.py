@@ -12,8 +12,8 @@ import time
 from functools import partial
 from typing import Any
 
-from tests.beyond.conftest import FakeClock
 from tests.kit.bot import RunningBot, wait_for
+from tests.kit.clocked import FakeClock
 from tests.notify.helpers import SUPPORT_THREAD, SUPPORT_THREAD_2, Handler, shown, with_note
 
 POLL = 1.0

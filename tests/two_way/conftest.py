@@ -1,0 +1,3 @@
+"""Two-way threads run the real bot on the clock the test moves (`tests/kit/clocked.py`)."""
+
+from tests.kit.clocked import ben, bot, clock  # noqa: F401 - fixtures
