@@ -259,6 +259,12 @@ class DigestStore(Protocol):
     async def drop_digest(self, subscription_id: int, day: str) -> None: ...
 
 
+class RetentionStore(Protocol):
+    """What delivery leaves behind, pruned after THREAD_NOTE_RETENTION_DAYS (`retention.py`)."""
+
+    async def prune(self, before: datetime, *, batch: int = ...) -> dict[str, int]: ...
+
+
 # --- per consumer -------------------------------------------------------------------------------------------
 
 
@@ -296,7 +302,7 @@ class ScheduleStore(SubscriptionStore, SlackMessageStore, QuietHoursStore, Diges
     """`bot.notify.schedules.Schedules`: quiet hours released, digests claimed."""
 
 
-class NotifierStore(FeedStore, SenderStore, ScheduleStore, LeaseStore, OAuthStore, Protocol):
+class NotifierStore(FeedStore, SenderStore, ScheduleStore, LeaseStore, OAuthStore, RetentionStore, Protocol):
     """`bot.notify.notifier.Notifier`: the jobs and leases, with the feed, sender and schedules it builds."""
 
 
