@@ -67,6 +67,12 @@ class Metrics:
             "Unix time of the first failure of the current run of failed polls (0: none)",
             registry=r,
         )
+        self.retention_pruned = Counter(
+            "thread_note_retention_pruned",
+            "Rows deleted by the retention job (THREAD_NOTE_RETENTION_DAYS), by table",
+            ["table"],
+            registry=r,
+        )
         self.subscriptions_paused = Gauge(
             "thread_note_subscriptions_paused",
             "Subscriptions paused because of a channel problem",

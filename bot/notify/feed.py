@@ -24,6 +24,9 @@ whatever the number of subscribed resources, routed to the outbox.
   found by id either). Reconciliation backs off per resource after errors.
 - New notes are posted only when created after the subscription started and when they pass its filters; the
   edits and deletion of a posted note always follow it.
+- Changes last modified longer ago than `horizon` (THREAD_NOTE_RETENTION_DAYS less a day) are not routed: they
+  were routed when they happened, and retention may have pruned the outbox keys that would make them no-ops
+  now (`bot/store/retention.py`); reconciliation and full syncs read such old changes again.
 """
 
 from __future__ import annotations
@@ -100,8 +103,10 @@ class Feed:
         reconcile_every: timedelta = timedelta(minutes=15),
         reconcile_budget: int = 2,
         max_syncs: int = 4,
+        horizon: timedelta | None = None,
     ) -> None:
         self._store = store
+        self.horizon = horizon
         self.max_syncs = max_syncs
         self._refused_deleted: set[str] = set()  # "threads"/"notes": listing deleted ones answered 400
         self._client = client
@@ -295,11 +300,8 @@ class Feed:
             batch = missing[start : start + MAX_FILTER_IDS]
             page = await client.list_notes(note_ids=batch, availability=["Alive"], per_page=MAX_PAGE)
             found = {n.id for n in page.records if n.availability == "Alive"}
-            gone += [
-                _deleted_record(nid, shown[nid], threads[shown[nid]].last_modified_time)
-                for nid in batch
-                if nid not in found
-            ]
+            # seen gone now (when is unknown): a note still shown as alive was never marked deleted
+            gone += [_deleted_record(nid, shown[nid], self._now()) for nid in batch if nid not in found]
         if gone:
             log.info("feed.deletions_inferred", count=len(gone))
         return gone
@@ -335,6 +337,7 @@ class Feed:
         """The threads whose owner is needed to route `records`. A note created before every subscription
         started, and never posted, is dropped by `_route_notes` whatever its thread: looking its thread up
         would cost a request each (a full sync returns the account's whole history)."""
+        records = self._recent(records)
         earliest = min(sub.start_at for sub in subs)
         old = [r.id for r in records if isinstance(r, AliveNoteRecord) and r.creation_time < earliest]
         posted = {note_id for _, _, note_id in await self._store.posted_note_ids(old)} if old else set()
@@ -343,6 +346,15 @@ class Feed:
             for r in records
             if not isinstance(r, AliveNoteRecord) or r.creation_time >= earliest or r.id in posted
         }
+
+    def _recent(
+        self, records: Sequence[AliveNoteRecord | DeletedNoteRecord]
+    ) -> Sequence[AliveNoteRecord | DeletedNoteRecord]:
+        """The records changed within `horizon` (all of them without one)."""
+        if self.horizon is None:
+            return records
+        oldest = self._now() - self.horizon
+        return [r for r in records if r.last_modified_time >= oldest]
 
     async def _threads(self, client: RingCentralClient, thread_ids: set[str]) -> dict[str, Thread]:
         cached = await self._store.cached_threads(thread_ids)
@@ -384,6 +396,7 @@ class Feed:
         *,
         reconciling: bool = False,
     ) -> list[OutboxEntry]:
+        records = self._recent(records)
         posted = await self._store.posted_note_ids([r.id for r in records])
         entries: list[OutboxEntry] = []
         for record in sorted(records, key=lambda r: r.last_modified_time):
