@@ -107,6 +107,9 @@ class Feed:
     ) -> None:
         self._store = store
         self.horizon = horizon
+        # the store's snapshot of the subscriptions by resource; `_new_subs`: it changed since `_due` looked
+        self._routed: tuple[tuple[Subscription, ...], dict[str, list[Subscription]]] | None = None
+        self._new_subs = True
         self.max_syncs = max_syncs
         self._refused_deleted: set[str] = set()  # "threads"/"notes": listing deleted ones answered 400
         self._client = client
@@ -120,10 +123,10 @@ class Feed:
         """One poll: sync, route, queue, move the cursor (again while answers come back full); then
         reconcile the resources that are due."""
         result = PollResult()
-        subs = await self._store.list_subscriptions()
+        subs = await self._store.subscriptions_snapshot()
         if not subs:
             return result
-        by_resource = _by_resource(subs)
+        by_resource = self._routing(subs)
         health = FeedHealth.from_json(await self._store.get_state(HEALTH_KEY))
         token = await self._store.get_state(TOKEN_KEY)
         if token and health.failures >= FAILING_AFTER:
@@ -306,28 +309,30 @@ class Feed:
             log.info("feed.deletions_inferred", count=len(gone))
         return gone
 
+    def _routing(self, subs: tuple[Subscription, ...]) -> dict[str, list[Subscription]]:
+        """The subscriptions by resource, worked out again only when the store's snapshot changed (with ten
+        thousand subscriptions, doing it on every poll cost a tenth of the poll)."""
+        if self._routed is None or self._routed[0] is not subs:
+            self._routed, self._new_subs = (subs, _by_resource(subs)), True
+        return self._routed[1]
+
     async def _due(self, by_resource: dict[str, list[Subscription]]) -> list[str]:
         """The resources to reconcile in this poll: those not reconciled since the token was lost, then those
         not reconciled for `reconcile_every`, oldest first, at most `reconcile_budget` of them (each costs a
-        request or two, and the Medium group allows 40 a minute shared with every other caller)."""
-        states = await self._store.feed_resource_states()
+        request or two, and the Medium group allows 40 a minute shared with every other caller). The store
+        picks them (an idle poll reads no row per subscribed resource)."""
         now = self._now()
         mark = await self._store.get_state(RECONCILE_KEY)
-        lost_at = datetime.fromisoformat(mark) if mark else None
-        new = [rid for rid in by_resource if rid not in states or states[rid].last_reconciled_at is None]
+        new, due = await self._store.reconciliation_due(
+            stale_before=now - self.reconcile_every,
+            lost_before=datetime.fromisoformat(mark) if mark else None,
+            limit=self.reconcile_budget,
+            new=self._new_subs,
+        )
+        self._new_subs = False
         if new:  # subscriptions start from now: nothing to catch up yet
             await self._store.feed_resources_ok(new, reconciled=True)
-        due: list[tuple[datetime, str]] = []
-        for rid in by_resource:
-            state = states.get(rid)
-            if state is None or state.last_reconciled_at is None:
-                continue
-            if state.next_retry_at is not None and state.next_retry_at > now:
-                continue  # backing off after errors
-            last = state.last_reconciled_at
-            if (lost_at is not None and last <= lost_at) or now - last >= self.reconcile_every:
-                due.append((last, rid))
-        return [rid for _, rid in sorted(due)[: self.reconcile_budget]]
+        return [rid for rid in due if rid in by_resource]
 
     # --- routing --------------------------------------------------------------------------------------------
 
@@ -435,19 +440,25 @@ class Feed:
     # --- errors ---------------------------------------------------------------------------------------------
 
     async def _all_failed(self, by_resource: dict[str, list[Subscription]], exc: RingCentralError) -> None:
-        for rid in by_resource:
-            await self._failed(rid, exc)
+        counts = await self._store.feed_resources_failed(by_resource, _describe(exc), self._backoff(exc))
+        log.info("feed.resources_failed", resources=len(counts), error=_describe(exc))
 
     async def _failed(self, resource_id: str, exc: RingCentralError) -> None:
-        states = await self._store.feed_resource_states()
-        count = (states[resource_id].error_count if resource_id in states else 0) + 1
-        delay = timedelta(seconds=min(MAX_BACKOFF.total_seconds(), 5 * 2 ** min(count, 10)))
-        if isinstance(exc, RateLimited):
-            delay = max(delay, timedelta(seconds=exc.retry_after))
-        await self._store.feed_resource_failed(resource_id, _describe(exc), self._now() + delay)
-        log.info(
-            "feed.resource_failed", resource_id=resource_id, error=_describe(exc), retry_in=delay.seconds
-        )
+        backoff = self._backoff(exc)
+        count = (await self._store.feed_resources_failed([resource_id], _describe(exc), backoff))[resource_id]
+        retry_in = (backoff(count) - self._now()).seconds
+        log.info("feed.resource_failed", resource_id=resource_id, error=_describe(exc), retry_in=retry_in)
+
+    def _backoff(self, exc: RingCentralError) -> Callable[[int], datetime]:
+        """When to try a resource again after `count` errors in a row (at least Retry-After after a 429)."""
+
+        def retry_at(count: int) -> datetime:
+            delay = timedelta(seconds=min(MAX_BACKOFF.total_seconds(), 5 * 2 ** min(count, 10)))
+            if isinstance(exc, RateLimited):
+                delay = max(delay, timedelta(seconds=exc.retry_after))
+            return self._now() + delay
+
+        return retry_at
 
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)

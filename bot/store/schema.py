@@ -265,7 +265,8 @@ feed_resources = sa.Table(
     metadata,
     sa.Column("resource_id", sa.String(32), primary_key=True),
     sa.Column("last_ok_at", UtcDateTime, nullable=True),
-    sa.Column("last_reconciled_at", UtcDateTime, nullable=True),
+    # index: the resources due for reconciliation, oldest first, without reading every row (revision 0007)
+    sa.Column("last_reconciled_at", UtcDateTime, nullable=True, index=True),
     sa.Column("last_error", sa.String(255), nullable=True),
     sa.Column("error_count", sa.Integer, nullable=False),
     sa.Column("next_retry_at", UtcDateTime, nullable=True),

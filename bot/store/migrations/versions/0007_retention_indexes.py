@@ -1,5 +1,6 @@
 """Indexes for retention (`bot/store/retention.py`): finished outbox rows by age, note messages by age and by
-thread, the lines of each quiet-hours summary, Slack threads by RingCentral thread, cached threads by age.
+thread, the lines of each quiet-hours summary, Slack threads by RingCentral thread, cached threads by age; and
+for the poll: resources by when they were last reconciled (the ones due, without reading every row).
 
 No table changes. Building them reads each table once: on PostgreSQL `CREATE INDEX` blocks writes to that
 table meanwhile (seconds for a million rows), so a big installation upgrades in a quiet moment.
@@ -35,6 +36,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_note_messages_updated_at"), ["updated_at"], unique=False)
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_done_at"), ["done_at"], unique=False)
+    with op.batch_alter_table("feed_resources", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_feed_resources_last_reconciled_at"), ["last_reconciled_at"], unique=False
+        )
     with op.batch_alter_table("rc_threads", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_rc_threads_updated_at"), ["updated_at"], unique=False)
     with op.batch_alter_table("slack_threads", schema=None) as batch_op:
@@ -46,6 +51,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_slack_threads_thread_id"))
     with op.batch_alter_table("rc_threads", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_rc_threads_updated_at"))
+    with op.batch_alter_table("feed_resources", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_feed_resources_last_reconciled_at"))
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_done_at"))
     with op.batch_alter_table("note_messages", schema=None) as batch_op:
