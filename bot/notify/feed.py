@@ -263,8 +263,13 @@ class Feed:
         by_resource = {resource_id: list(subs)}
         entries = await self._route_notes(records, threads, by_resource, reconciling=True)
         entries += self._route_thread_changes(changed, by_resource)
+        # Cached: the threads of what was queued, those whose state changed, and open ones not cached yet (a
+        # new note can come only in an open thread). Not the rest of the resource's history: unchanged, they
+        # would be rewritten on every round, and retention could never let a resolved one go.
+        needed = {e.thread_id for e in entries} | {t.id for t in changed}
+        keep = [t for t in threads.values() if t.id in needed or (t.id not in cached and t.is_open)]
         added = await self._store.enqueue(
-            entries, threads=[(t.id, t.owner.extension_id, thread_json(t)) for t in threads.values()]
+            entries, threads=[(t.id, t.owner.extension_id, thread_json(t)) for t in keep]
         )
         await self._store.feed_resources_ok([resource_id], reconciled=True)
         if added:
