@@ -210,7 +210,7 @@ slack_threads = sa.Table(
     sa.Column("parent_ts", sa.String(32), nullable=False),
     sa.Column("first_note_id", sa.String(64), nullable=False),
     sa.Column("muted", sa.Boolean, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False, index=True),  # index: retention (revision 0007)
     sa.UniqueConstraint("team_id", "channel_id", "parent_ts"),
     sa.Index(None, "thread_id"),  # a thread's Slack threads in every channel (revision 0007)
 )
@@ -231,7 +231,9 @@ note_messages = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     # True: shown as a line of a quiet-hours summary (`ts` is the summary's), not as its own message
     sa.Column("in_summary", sa.Boolean, nullable=False, server_default=sa.false()),
-    # Revision 0007: a thread's messages (retention, inferred deletions) and messages by age (retention).
+    # Revision 0007: a note's messages in every channel (the feed asks for each note it routes), a thread's
+    # messages (retention, inferred deletions) and messages by age (retention).
+    sa.Index(None, "note_id"),
     sa.Index(None, "thread_id"),
     sa.Index(None, "updated_at"),
 )

@@ -1,6 +1,8 @@
 """Indexes for retention (`bot/store/retention.py`): finished outbox rows by age, note messages by age and by
-thread, the lines of each quiet-hours summary, Slack threads by RingCentral thread, cached threads by age; and
-for the poll: resources by when they were last reconciled (the ones due, without reading every row).
+thread, the lines of each quiet-hours summary, Slack threads by age and by RingCentral thread, cached threads
+by age; and for the poll: note messages by note (the feed asks for every note it routes: without it each
+question read the whole table) and resources by when they were last reconciled (the ones due, without reading
+every row).
 
 No table changes. Building them reads each table once: on PostgreSQL `CREATE INDEX` blocks writes to that
 table meanwhile (seconds for a million rows), so a big installation upgrades in a quiet moment.
@@ -32,6 +34,7 @@ def upgrade() -> None:
             sqlite_where=sa.text("in_summary = 1"),
             postgresql_where=sa.text("in_summary"),
         )
+        batch_op.create_index(batch_op.f("ix_note_messages_note_id"), ["note_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_note_messages_thread_id"), ["thread_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_note_messages_updated_at"), ["updated_at"], unique=False)
     with op.batch_alter_table("outbox", schema=None) as batch_op:
@@ -43,12 +46,14 @@ def upgrade() -> None:
     with op.batch_alter_table("rc_threads", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_rc_threads_updated_at"), ["updated_at"], unique=False)
     with op.batch_alter_table("slack_threads", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_slack_threads_created_at"), ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_slack_threads_thread_id"), ["thread_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("slack_threads", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_slack_threads_thread_id"))
+        batch_op.drop_index(batch_op.f("ix_slack_threads_created_at"))
     with op.batch_alter_table("rc_threads", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_rc_threads_updated_at"))
     with op.batch_alter_table("feed_resources", schema=None) as batch_op:
@@ -58,4 +63,5 @@ def downgrade() -> None:
     with op.batch_alter_table("note_messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_note_messages_updated_at"))
         batch_op.drop_index(batch_op.f("ix_note_messages_thread_id"))
+        batch_op.drop_index(batch_op.f("ix_note_messages_note_id"))
         batch_op.drop_index("ix_note_messages_summary")
