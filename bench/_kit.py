@@ -85,7 +85,12 @@ def command_line() -> str:
 
 
 def commit() -> str:
-    """The commit measured (`git describe`-like: the hash, "+dirty" when the tree has changes)."""
+    """The commit measured: the hash, "+dirty" when tracked files have changes. Read when this module is
+    imported (the run's start), so commits made while a long run goes on are not credited to it."""
+    return _COMMIT
+
+
+def _commit_now() -> str:
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
@@ -96,6 +101,9 @@ def commit() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
+
+
+_COMMIT = _commit_now()
 
 
 def write_result(name: str, figures: JSON, *, started: float, load_before: Sequence[float]) -> Path:

@@ -2,7 +2,7 @@
 without it (the old code has none), side by side in one run; and whether anything was posted twice or an edit
 of an old note of a still-open conversation was lost.
 
-    .venv/bin/python -m bench.retention [--days 365] [--resources 2] [--conversations 2] [--notes 3]
+    .venv/bin/python -m bench.retention [--days 90] [--resources 2] [--conversations 2] [--notes 3]
 
 The bot's notifier runs in this process (`run_once()`, and the job as `serve` schedules it: hourly on the
 bot's clock, checked after each step), against the RingCentral emulator and the Slack stand-in in their own
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--resources", type=int, default=2)
     parser.add_argument("--conversations", type=int, default=2, help="new conversations a day per queue")
     parser.add_argument("--notes", type=int, default=3, help="notes in each new conversation")
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet()
     load, started = os.getloadavg(), time.monotonic()
     figures = asyncio.run(run(args))
-    write_result("retention" if args.days == 120 else f"retention-{args.days}d", figures, started=started,
+    write_result("retention" if args.days == 90 else f"retention-{args.days}d", figures, started=started,
                  load_before=load)  # fmt: skip
     return 0
 
