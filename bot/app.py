@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from slack_bolt.async_app import AsyncApp
 
-from bot.config import Settings, load_settings, serve_required
+from bot.config import Settings
 from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.ringcentral.errors import RingCentralError
@@ -372,14 +372,3 @@ _FAILED = {
         "this link, so nothing was linked: each person connects their own account."
     ),
 }
-
-
-def run_serve(
-    host: str, port: int | None, env_file: str | None = ".env", metrics_address: str | None = None
-) -> int:
-    overrides = {"THREAD_NOTE_METRICS_ADDRESS": metrics_address} if metrics_address else {}
-    settings = load_settings(env_file=env_file, **overrides)
-    settings.require(*serve_required(settings))
-    from bot.web import serve
-
-    return serve(settings, host=host, port=port if port is not None else settings.port)
