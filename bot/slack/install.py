@@ -338,7 +338,7 @@ class Workspaces:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    workspaces: Workspaces | None = deps.workspaces
+    workspaces = deps.workspaces
     if workspaces is None:
         return
 
