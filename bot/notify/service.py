@@ -127,10 +127,6 @@ class Subscriptions:
             maxsize=100_000, ttl=COMMAND_WINDOW.total_seconds()
         )
 
-    @property
-    def store(self) -> Store:
-        return self._store
-
     # --- checks ---------------------------------------------------------------------------------------------
 
     def throttle(self, actor: Actor) -> None:
