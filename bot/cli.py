@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port = args.port or 8089
             return run_sandbox(host=args.host, port=port, seed=args.seed, profile=args.profile)
         if args.command == "serve":
-            from bot.app import run_serve
+            from bot.serve import run_serve
 
             return run_serve(
                 host=args.host, port=args.port, env_file=env_file, metrics_address=args.metrics_address

@@ -35,6 +35,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.app import Container
 from bot.config import ConfigError, Settings, split_host_port
 from bot.logs import get_logger
 from bot.metrics import CONTENT_TYPE_LATEST
@@ -46,8 +47,6 @@ log = get_logger(__name__)
 
 def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
     """Build the app; `overrides` are passed to the Container (tests inject transports and clocks)."""
-    from bot.app import Container
-
     container = Container(settings, **overrides)
 
     @asynccontextmanager
@@ -65,6 +64,18 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
             await ops.stop()
             await container.stop()
 
+    routes = [
+        *_slack_routes(container, settings),
+        *_ringcentral_routes(container),
+        *_public_operator_routes(container, settings),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimit, limits=BODY_LIMITS)])
+    app.state.container = container
+    return app
+
+
+def _slack_routes(container: Container, settings: Settings) -> list[Route]:
+    """POST /slack/events (signature and replay checked here, then Bolt), and Bolt's OAuth pages."""
     seen = ReplayGuard()
     secret = settings.slack_signing_secret
     signing_secret = secret.get_secret_value() if secret else None
@@ -94,6 +105,27 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         if response.status_code == 401:  # not a valid signature: not a use of one
             seen.forget(signature)
         return response
+
+    async def slack_oauth(request: Request) -> Response:
+        """Many workspaces: Bolt's install page and OAuth redirect (404 with a single SLACK_BOT_TOKEN; a page
+        naming SLACK_ALLOWED_TEAMS while it is unset, since then no workspace may install)."""
+        if not settings.oauth:
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        if not settings.allowed_teams:
+            log.warning("slack.install_refused", reason="SLACK_ALLOWED_TEAMS is not set")
+            return HTMLResponse(install_refused_page(), status_code=403)
+        handler: AsyncSlackRequestHandler = request.app.state.slack_handler
+        return await handler.handle(request)
+
+    return [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/slack/install", slack_oauth, methods=["GET"]),
+        Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
+    ]
+
+
+def _ringcentral_routes(container: Container) -> list[Route]:
+    """The sign-in callback and its confirmation form, and the webhook (real time)."""
 
     async def oauth_callback(request: Request) -> Response:
         outcome = await container.complete_connect(
@@ -126,32 +158,14 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         accepted = await container.webhook_event(tokens, body)
         return JSONResponse({}, status_code=200 if accepted else 403)
 
-    async def slack_oauth(request: Request) -> Response:
-        """Many workspaces: Bolt's install page and OAuth redirect (404 with a single SLACK_BOT_TOKEN; a page
-        naming SLACK_ALLOWED_TEAMS while it is unset, since then no workspace may install)."""
-        if not settings.oauth:
-            return JSONResponse({"error": "not_found"}, status_code=404)
-        if not settings.allowed_teams:
-            log.warning("slack.install_refused", reason="SLACK_ALLOWED_TEAMS is not set")
-            return HTMLResponse(install_refused_page(), status_code=403)
-        handler: AsyncSlackRequestHandler = request.app.state.slack_handler
-        return await handler.handle(request)
-
-    routes = [
-        Route("/slack/events", slack_events, methods=["POST"]),
-        Route("/slack/install", slack_oauth, methods=["GET"]),
-        Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
+    return [
         Route("/ringcentral/oauth/callback", oauth_callback, methods=["GET"]),
         Route("/ringcentral/oauth/callback", oauth_confirm, methods=["POST"]),
         Route("/ringcentral/webhook", ringcentral_webhook, methods=["POST"]),
-        *_public_operator_routes(container, settings),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimit, limits=BODY_LIMITS)])
-    app.state.container = container
-    return app
 
 
-def _public_operator_routes(container: Any, settings: Settings) -> list[Route]:
+def _public_operator_routes(container: Container, settings: Settings) -> list[Route]:
     """GET /healthz and GET /metrics on the public port: only ok or not, and 404, unless the request carries
     the operators' token (THREAD_NOTE_METRICS_TOKEN)."""
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
@@ -191,12 +205,12 @@ def _bearer_matches(request: Request, token: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-async def _metrics_response(container: Any) -> Response:
+async def _metrics_response(container: Container) -> Response:
     await container.refresh_metrics()
     return Response(container.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-def create_ops_app(container: Any) -> Starlette:
+def create_ops_app(container: Container) -> Starlette:
     """The operators' listener: GET /metrics and the detailed GET /healthz, nothing else. It shares the
     public app's container (started by the public app's lifespan), so it has no lifespan of its own."""
 
@@ -363,44 +377,3 @@ class BodyLimit:
         log.warning("web.body_too_large", path=scope.get("path"), limit=limit)
         response = JSONResponse({"error": "request_too_large", "limit": limit}, status_code=413)
         await response(scope, receive, send)
-
-
-def serve(settings: Settings, host: str, port: int) -> int:
-    if settings.metrics_address:
-        _can_listen(settings.metrics_address)
-    _database_opens(settings)
-    log.info("serve.start", host=host, port=port, mode="socket" if settings.socket_mode else "http")
-    uvicorn.run(create_web_app(settings), host=host, port=port, log_config=None, ws="websockets-sansio")
-    return 0
-
-
-def _database_opens(settings: Settings) -> None:
-    """Open (and migrate) the database once before the server starts, so that an unreachable or refused
-    database is one line naming THREAD_NOTE_DATABASE_URL and exit status 2, not a lifespan traceback; the
-    supervisor's restart then tries again."""
-    from bot.store import Store, StoreError
-
-    async def probe() -> None:
-        store = await Store.open(settings.database_url, [k.get_secret_value() for k in settings.secret_keys])
-        await store.close()
-
-    try:
-        asyncio.run(probe())
-    except StoreError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _can_listen(address: str) -> None:
-    """Refuse at once (one line naming the setting) when THREAD_NOTE_METRICS_ADDRESS cannot be opened,
-    instead of a traceback from the lifespan after the bot has started."""
-    import socket
-
-    host, port = split_host_port(address)
-    try:
-        with socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET):
-            pass
-    except OSError as exc:
-        raise ConfigError(
-            f"THREAD_NOTE_METRICS_ADDRESS={address} could not be opened ({exc.strerror or exc}): pick a free "
-            "host:port of this machine, such as 127.0.0.1:9100."
-        ) from None

@@ -16,8 +16,7 @@ from bot.slack import blocks, grammar
 from bot.slack.commands import run
 from bot.slack.deps import Deps
 from bot.slack.errors import classify, guarded
-from bot.slack.modals import _update
-from bot.slack.replies import Reply
+from bot.slack.replies import Reply, update_view
 
 
 def _actor(body: dict[str, Any]) -> Actor:
@@ -59,19 +58,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
             notes = await deps.notes.get_notes(actor, [_value(body)])
             if not notes:
                 raise_kind = "note_not_found"
-                await _update(
+                await update_view(
                     client, view_id, blocks.message_modal("Edit note", blocks.error_sentence(raise_kind))
                 )
                 return
         except (ServiceError, RingCentralError) as exc:
             kind, details = classify(exc)
-            await _update(
+            await update_view(
                 client, view_id, blocks.message_modal("Edit note", blocks.error_sentence(kind, **details))
             )
             return
         note = notes[0]
         meta = json.dumps({"note": note.id, "thread": note.thread_id})
-        await _update(client, view_id, blocks.note_edit_modal(note, private_metadata=meta))
+        await update_view(client, view_id, blocks.note_edit_modal(note, private_metadata=meta))
 
     @app.action("note_delete")
     @guard
@@ -133,10 +132,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
             thread = await deps.notes.find_thread(_actor(body), thread_id=_value(body))
         except (ServiceError, RingCentralError) as exc:
             kind, details = classify(exc)
-            await _update(
+            await update_view(
                 client, view_id, blocks.message_modal("Add note", blocks.error_sentence(kind, **details))
             )
             return
-        await _update(
+        await update_view(
             client, view_id, blocks.add_note_modal(thread, private_metadata=json.dumps({"thread": thread.id}))
         )

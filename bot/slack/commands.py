@@ -112,7 +112,7 @@ async def run(
 
             raise NoteNotFound(missing)
         await reply(blocks.delete_confirm(list(cmd.note_ids), notes), f"Delete {len(notes)} note(s)?")
-    elif deps.subscriptions is not None and isinstance(
+    elif isinstance(
         cmd, grammar.Subscribe | grammar.Unsubscribe | grammar.Subscriptions | grammar.Mute | grammar.Unmute
     ):
         await deps.subscriptions.handle(actor, cmd, reply, client=client, channel_id=channel_id)

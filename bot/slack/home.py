@@ -37,7 +37,7 @@ async def build_home(deps: Deps, actor: Actor, client: AsyncWebClient) -> Any:
     except (ServiceError, RingCentralError) as exc:
         problem = type(exc).__name__
         log.info("home.threads_unavailable", error=problem)
-    subs = await deps.subscriptions.for_home(actor) if deps.subscriptions is not None else []
+    subs = await deps.subscriptions.for_home(actor)
     tz = await user_tz(client, actor.user_id)
     return blocks.home_view(
         connected_as=linked, connect_url=None, threads=threads, subscriptions=subs, tz_name=tz

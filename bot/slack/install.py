@@ -339,7 +339,7 @@ class Workspaces:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    workspaces: Workspaces | None = deps.workspaces
+    workspaces = deps.workspaces
     if workspaces is None:
         return
 

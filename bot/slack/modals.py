@@ -29,7 +29,7 @@ from bot.slack import blocks, grammar, text
 from bot.slack.deps import Deps
 from bot.slack.errors import classify, guarded
 from bot.slack.ids import SAVE_SHORTCUT
-from bot.slack.replies import GUEST_SENTENCE, from_elsewhere, tell_user, user_names
+from bot.slack.replies import GUEST_SENTENCE, from_elsewhere, tell_user, update_view, user_names
 
 log = get_logger(__name__)
 
@@ -59,15 +59,6 @@ def _selected_option(view: dict[str, Any]) -> Option | None:
 def _text_version(block_id: str) -> int:
     _, _, tail = block_id.partition("-")
     return int(tail) if tail.isdigit() else 0
-
-
-async def _update(client: AsyncWebClient, view_id: str, view: Any, *, hash_: str | None = None) -> bool:
-    try:
-        await client.views_update(view_id=view_id, view=view, hash=hash_)
-        return True
-    except SlackApiError as exc:  # hash_conflict: the person already changed the modal; leave it be
-        log.info("modal.update_skipped", error=exc.response.get("error"))
-        return False
 
 
 async def suggestions(deps: Deps, actor: Actor) -> list[Thread]:
@@ -107,10 +98,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         view = opened["view"]
         if await deps.accounts.linked(actor) is None:
             if await from_elsewhere(client, actor):  # a guest of another organisation: no connect link
-                await _update(client, view["id"], blocks.message_modal("Not available", GUEST_SENTENCE))
+                await update_view(client, view["id"], blocks.message_modal("Not available", GUEST_SENTENCE))
                 return
             url = await deps.accounts.connect_url(actor, {"kind": "shortcut"})
-            await _update(client, view["id"], blocks.connect_modal(url))
+            await update_view(client, view["id"], blocks.connect_modal(url))
             return
         # Now the slower parts: names for mentions, the permalink, a thread already linked to this
         # conversation.
@@ -121,7 +112,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             message, names, permalink, channel.get("name"), names.get(message.get("user") or "")
         )
         linked = await _linked_thread(deps, actor, channel.get("id"), message.get("thread_ts"))
-        await _update(
+        await update_view(
             client,
             view["id"],
             blocks.save_note_modal(
@@ -174,9 +165,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             again = blocks.note_edit_modal_from(
                 meta, entered.text, error=blocks.error_sentence(kind, **details)
             )
-            await _update(client, body["view"]["id"], again)
+            await update_view(client, body["view"]["id"], again)
             return
-        await _update(
+        await update_view(
             client, body["view"]["id"], blocks.done_modal("Edit note", "Your change is saved.", note)
         )
 
@@ -188,7 +179,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         entered = _input(view)
         trimmed = text.trim_to_limit(entered.text, NOTE_LIMIT)
         # A new block id: Slack keeps what was typed in an input across views.update unless its id changes.
-        await _update(
+        await update_view(
             client,
             view["id"],
             blocks.save_note_modal(
@@ -281,10 +272,10 @@ async def _submit_note(
                 error=sentence,
                 text_version=_text_version(entered.text_block_id) + 1,
             )
-        await _update(client, view_id, again)
+        await update_view(client, view_id, again)
         return
     deps.thread_cache.pop(actor, None)
-    await _update(client, view_id, blocks.done_modal(title, "Your note is saved.", note, thread))
+    await update_view(client, view_id, blocks.done_modal(title, "Your note is saved.", note, thread))
     meta = json.loads(metadata)
     if meta.get("c"):
         await tell_user(
@@ -310,7 +301,7 @@ async def _linked_thread(
     deps: Deps, actor: Actor, channel: str | None, thread_ts: str | None
 ) -> Thread | None:
     """The RingCentral thread whose notifications live in this Slack thread, if the feed knows one."""
-    if deps.subscriptions is None or not channel or not thread_ts:
+    if not channel or not thread_ts:
         return None
     thread_id = await deps.subscriptions.thread_for_slack_thread(actor.team_id, channel, thread_ts)
     if not thread_id:

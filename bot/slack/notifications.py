@@ -44,8 +44,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.metrics.slack_requests.labels("action").inc()
         actor = _actor(body)
         thread = await deps.notes.take_over(actor, str(action["value"]))
-        if deps.subscriptions is not None:
-            await deps.subscriptions.service.notifier.thread_changed(thread)
+        await deps.notifier.thread_changed(thread)
         await done(client, body, actor, f"You took over {thread_label(thread)}.")
 
     @app.action(RESOLVE)
@@ -54,6 +53,5 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.metrics.slack_requests.labels("action").inc()
         actor = _actor(body)
         thread = await deps.notes.resolve(actor, str(action["value"]))
-        if deps.subscriptions is not None:
-            await deps.subscriptions.service.notifier.thread_changed(thread)
+        await deps.notifier.thread_changed(thread)
         await done(client, body, actor, f"Resolved {thread_label(thread)}.")

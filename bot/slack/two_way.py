@@ -53,9 +53,8 @@ class TwoWay:
         self._seen: TTLCache[str, bool] = TTLCache(maxsize=4096, ttl=600)
 
     @property
-    def _store(self) -> TwoWayStore | None:
-        subs = self._deps.subscriptions
-        return None if subs is None else subs.service.store
+    def _store(self) -> TwoWayStore:
+        return self._deps.store
 
     def first_time(self, event_id: str | None) -> bool:
         """False for an event id seen in the last ten minutes (Slack retries with the same id)."""
@@ -88,7 +87,7 @@ class TwoWay:
             event.get("thread_ts"),
             event.get("user"),
         )
-        if store is None or not (channel and ts and thread_ts and user) or thread_ts == ts:
+        if not (channel and ts and thread_ts and user) or thread_ts == ts:
             return
         thread_id = await self._two_way_thread(store, team, channel, thread_ts)
         if thread_id is None:
@@ -115,7 +114,7 @@ class TwoWay:
 
     async def _mapped(self, team: str, channel: str | None, ts: str | None) -> SlackNote | None:
         store = self._store
-        if store is None or not channel or not ts:
+        if not channel or not ts:
             return None
         mapped = await store.slack_note_by_ts(team, channel, ts)
         return mapped if mapped is not None and mapped.note_id and mapped.state == "created" else None
@@ -139,7 +138,7 @@ class TwoWay:
             return
         mapped = await self._mapped(team, event.get("channel"), event.get("deleted_ts"))
         store = self._store
-        if mapped is None or mapped.note_id is None or store is None:
+        if mapped is None or mapped.note_id is None:
             return
         if not await store.set_slack_note(
             team, mapped.channel_id, mapped.ts, state="deleted", expect="created"
