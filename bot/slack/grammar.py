@@ -1,6 +1,6 @@
 """The `/thread-note` grammar: slash command text in, one typed command out. Pure; never raises.
 
-Rules (also shown in the usage card, `blocks.usage_card`):
+Rules (also shown in the usage card, `views.usage.usage_card`):
 
 - The first word is the subcommand, case-insensitive; aliases `new`→add, `ls`→list, `rm`/`remove`→delete,
   `subs`→subscriptions, `?`→help. No text at all is `help`.
@@ -32,7 +32,6 @@ from bot.slack.phone import looks_like_phone, normalise
 __all__ = [
     "ALIASES",
     "MAX_DELETE_IDS",
-    "NOTE_MAX",
     "SUBCOMMANDS",
     "USAGE",
     "Add",
@@ -61,7 +60,6 @@ __all__ = [
     "too_long_sentence",
 ]
 
-NOTE_MAX = NOTE_TEXT_MAX  # RingCentral: note text is 1-1000 characters (bot/note_text.py counts them)
 MAX_DELETE_IDS = 50  # the confirm button carries the ids as JSON in its value (≤ 2000 characters)
 MAX_BACKFILL = 50
 _MAX_PHONE_WORDS = 6
@@ -283,7 +281,7 @@ def _form(name: str) -> str:
     return f"`/thread-note {USAGE[name][0]}`"
 
 
-def too_long_sentence(length: int, limit: int = NOTE_MAX) -> str:
+def too_long_sentence(length: int, limit: int = NOTE_TEXT_MAX) -> str:
     return f"Your note is {length:,} characters; RingCentral allows {limit:,}."
 
 
@@ -392,7 +390,7 @@ def _note_text(name: str, raw: str) -> str | Invalid:
     if not text:
         what = "a thread and the note text" if name == "add" else "a note id and the new text"
         return Invalid(name, f"`{name}` needs {what}: {_form(name)}")
-    if note_length(text) > NOTE_MAX:
+    if note_length(text) > NOTE_TEXT_MAX:
         return Invalid(name, too_long_sentence(note_length(text)))
     return text
 
