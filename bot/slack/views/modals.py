@@ -122,15 +122,7 @@ def save_note_modal(
         blocks.append(
             context(":paperclip: The message's files can't be attached: thread notes are text only.")
         )
-    return View(
-        type="modal",
-        callback_id=ids.SAVE_NOTE,
-        title=PlainTextObject(text="Save as thread note"),
-        submit=PlainTextObject(text="Save note"),
-        close=PlainTextObject(text="Cancel"),
-        blocks=blocks,
-        private_metadata=checked_metadata(private_metadata),
-    )
+    return _note_form(ids.SAVE_NOTE, "Save as thread note", "Save note", blocks, private_metadata)
 
 
 def note_edit_modal(note: Note, private_metadata: str, *, error: str | None = None) -> View:
@@ -143,15 +135,7 @@ def _edit_view(text: str, private_metadata: str, error: str | None) -> View:
     if error:
         blocks.append(section(f":warning: {escape(error)}"))
     blocks.append(_text_input(text, ids.TEXT_BLOCK, hint=_length_hint(text)))
-    return View(
-        type="modal",
-        callback_id=ids.EDIT_NOTE,
-        title=PlainTextObject(text="Edit note"),
-        submit=PlainTextObject(text="Save"),
-        close=PlainTextObject(text="Cancel"),
-        blocks=blocks,
-        private_metadata=checked_metadata(private_metadata),
-    )
+    return _note_form(ids.EDIT_NOTE, "Edit note", "Save", blocks, private_metadata)
 
 
 def add_note_modal(
@@ -162,11 +146,16 @@ def add_note_modal(
     if error:
         blocks.append(section(f":warning: {escape(error)}"))
     blocks.append(_text_input(prefill_text, ids.TEXT_BLOCK, hint=_length_hint(prefill_text)))
+    return _note_form(ids.ADD_NOTE, "Add note", "Save note", blocks, private_metadata)
+
+
+def _note_form(callback_id: str, title: str, submit: str, blocks: list[Block], private_metadata: str) -> View:
+    """A modal that saves a note: Cancel closes it, `private_metadata` carries what the listener needs."""
     return View(
         type="modal",
-        callback_id=ids.ADD_NOTE,
-        title=PlainTextObject(text="Add note"),
-        submit=PlainTextObject(text="Save note"),
+        callback_id=callback_id,
+        title=PlainTextObject(text=title),
+        submit=PlainTextObject(text=submit),
         close=PlainTextObject(text="Cancel"),
         blocks=blocks,
         private_metadata=checked_metadata(private_metadata),
