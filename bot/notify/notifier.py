@@ -245,7 +245,7 @@ class Notifier:
         return out
 
     async def health(self, subs: list[Subscription]) -> dict[str, Any]:
-        """Figures for `/thread-note status` (flattened by `blocks.status_card`) of `subs`: the caller picks
+        """Figures for `/thread-note status` (flattened by its status card) of `subs`: the caller picks
         the ones the person may see (`Subscriptions.listed`), so nobody sees another workspace's channels or
         a private channel that is not theirs."""
         report: dict[str, Any] = {}

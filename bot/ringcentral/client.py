@@ -69,7 +69,6 @@ Availability = Literal["Alive", "Deleted"]
 SyncScope = Literal["Accessible", "Unassigned", "AssignedToMe", "AssignedToMeAndUnassigned", "Explicit"]
 
 _MT = "/restapi/v1.0/account/~/message-threads"
-MAX_TEXT = NOTE_TEXT_MAX  # counted in UTF-16 code units (bot/note_text.py)
 MAX_FILTER_IDS = 10
 MAX_DELETE_IDS = 100
 MAX_PAGE = 1000
@@ -561,9 +560,9 @@ def token_refused(exc: RingCentralError) -> bool:
 
 
 def _check_text(text: str) -> None:
-    if not isinstance(text, str) or not 1 <= note_length(text) <= MAX_TEXT:
+    if not isinstance(text, str) or not 1 <= note_length(text) <= NOTE_TEXT_MAX:
         size = note_length(text) if isinstance(text, str) else "no"
-        raise InvalidInput(f"note text must be 1-{MAX_TEXT} characters, got {size}", parameter="text")
+        raise InvalidInput(f"note text must be 1-{NOTE_TEXT_MAX} characters, got {size}", parameter="text")
 
 
 def _check_nonempty(parameter: str, value: str) -> None:

@@ -9,14 +9,26 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blockkit.ids import (
+    ADD_NOTE_OPEN,
+    CONNECT_OPEN,
+    NOTE_DELETE,
+    NOTE_DELETE_CANCEL,
+    NOTE_DELETE_CONFIRM,
+    NOTE_EDIT,
+    PENDING_FINISH,
+    THREAD_PICK,
+)
 from bot.ringcentral.errors import RingCentralError
 from bot.service.errors import ServiceError
 from bot.service.types import Actor
-from bot.slack import blocks, grammar
+from bot.slack import grammar
 from bot.slack.commands import run
 from bot.slack.deps import Deps
-from bot.slack.errors import classify, guarded
+from bot.slack.errors import classify, error_sentence, guarded
 from bot.slack.replies import Reply, update_view
+from bot.slack.views.modals import add_note_modal, message_modal, note_edit_modal, progress_modal
+from bot.slack.views.notes import delete_confirm, deleted, progress
 
 
 def _actor(body: dict[str, Any]) -> Actor:
@@ -40,17 +52,17 @@ async def _carry_on(
 def register(app: AsyncApp, deps: Deps) -> None:
     guard = guarded(deps)
 
-    @app.action("connect_open")
+    @app.action(CONNECT_OPEN)
     async def connect_open(ack: Any) -> None:
         await ack()  # a link button: Slack opens the URL; nothing to do here
 
-    @app.action("note_edit")
+    @app.action(NOTE_EDIT)
     @guard
     async def note_edit(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         deps.metrics.slack_requests.labels("action").inc()
         opened = await client.views_open(
-            trigger_id=body["trigger_id"], view=blocks.progress_modal("Edit note", "Loading the note…")
+            trigger_id=body["trigger_id"], view=progress_modal("Edit note", "Loading the note…")
         )
         view_id = opened["view"]["id"]
         actor = _actor(body)
@@ -59,29 +71,29 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if not notes:
                 raise_kind = "note_not_found"
                 await update_view(
-                    client, view_id, blocks.message_modal("Edit note", blocks.error_sentence(raise_kind))
+                    client, view_id, message_modal("Edit note", error_sentence(raise_kind))
                 )
                 return
         except (ServiceError, RingCentralError) as exc:
             kind, details = classify(exc)
             await update_view(
-                client, view_id, blocks.message_modal("Edit note", blocks.error_sentence(kind, **details))
+                client, view_id, message_modal("Edit note", error_sentence(kind, **details))
             )
             return
         note = notes[0]
         meta = json.dumps({"note": note.id, "thread": note.thread_id})
-        await update_view(client, view_id, blocks.note_edit_modal(note, private_metadata=meta))
+        await update_view(client, view_id, note_edit_modal(note, private_metadata=meta))
 
-    @app.action("note_delete")
+    @app.action(NOTE_DELETE)
     @guard
     async def note_delete(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         await ack()
         deps.metrics.slack_requests.labels("action").inc()
         actor = _actor(body)
         notes = await deps.notes.get_notes(actor, [_value(body)])
-        await Reply(respond)(blocks.delete_confirm([n.id for n in notes], notes), "Delete this note?")
+        await Reply(respond)(delete_confirm([n.id for n in notes], notes), "Delete this note?")
 
-    @app.action("note_delete_confirm")
+    @app.action(NOTE_DELETE_CONFIRM)
     @guard
     async def note_delete_confirm(
         ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
@@ -89,11 +101,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         deps.metrics.slack_requests.labels("action").inc()
         ids = list(json.loads(_value(body)))
-        await Reply(respond, replace_original=True)(blocks.progress("Deleting…"), "Deleting…")
+        await Reply(respond, replace_original=True)(progress("Deleting…"), "Deleting…")
         await deps.notes.delete(_actor(body), ids)
-        await Reply(respond, replace_original=True)(blocks.deleted(len(ids)), f"Deleted {len(ids)} note(s)")
+        await Reply(respond, replace_original=True)(deleted(len(ids)), f"Deleted {len(ids)} note(s)")
 
-    @app.action("note_delete_cancel")
+    @app.action(NOTE_DELETE_CANCEL)
     @guard
     async def note_delete_cancel(
         ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
@@ -101,7 +113,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         await respond(delete_original=True)
 
-    @app.action("thread_pick")
+    @app.action(THREAD_PICK)
     @guard
     async def thread_pick(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         """Several conversations matched a phone number: carry on with the one the person picked."""
@@ -112,20 +124,20 @@ def register(app: AsyncApp, deps: Deps) -> None:
             cmd = dataclasses.replace(cmd, thread=grammar.ThreadId(picked["t"]))
         await _carry_on(deps, body, cmd, respond, client)
 
-    @app.action("pending_finish")
+    @app.action(PENDING_FINISH)
     @guard
     async def pending_finish(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         """After connecting: finish the command the person was trying when we asked them to connect."""
         await ack()
         await _carry_on(deps, body, grammar.parse(_value(body)), respond, client)
 
-    @app.action("add_note_open")
+    @app.action(ADD_NOTE_OPEN)
     @guard
     async def add_note_open(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         deps.metrics.slack_requests.labels("action").inc()
         opened = await client.views_open(
-            trigger_id=body["trigger_id"], view=blocks.progress_modal("Add note", "Loading the conversation…")
+            trigger_id=body["trigger_id"], view=progress_modal("Add note", "Loading the conversation…")
         )
         view_id = opened["view"]["id"]
         try:
@@ -133,9 +145,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         except (ServiceError, RingCentralError) as exc:
             kind, details = classify(exc)
             await update_view(
-                client, view_id, blocks.message_modal("Add note", blocks.error_sentence(kind, **details))
+                client, view_id, message_modal("Add note", error_sentence(kind, **details))
             )
             return
         await update_view(
-            client, view_id, blocks.add_note_modal(thread, private_metadata=json.dumps({"thread": thread.id}))
+            client, view_id, add_note_modal(thread, private_metadata=json.dumps({"thread": thread.id}))
         )

@@ -12,10 +12,10 @@ from bot.ringcentral.errors import RingCentralError
 from bot.ringcentral.models import Note, Thread
 from bot.service.errors import ServiceError
 from bot.service.types import Actor
-from bot.slack import blocks
 from bot.slack.deps import Deps
 from bot.slack.errors import guarded
 from bot.slack.replies import from_elsewhere, user_tz
+from bot.slack.views.home import home_view
 
 log = get_logger(__name__)
 HOME_THREADS = 20
@@ -25,9 +25,9 @@ async def build_home(deps: Deps, actor: Actor, client: AsyncWebClient) -> Any:
     linked = await deps.accounts.linked(actor)
     if linked is None:
         if await from_elsewhere(client, actor):  # a guest of another organisation: no connect link
-            return blocks.home_view(connected_as=None, connect_url=None, threads=[], subscriptions=[])
+            return home_view(connected_as=None, connect_url=None, threads=[], subscriptions=[])
         url = await deps.accounts.connect_url(actor, reuse=True)  # one live link per person, not per open
-        return blocks.home_view(connected_as=None, connect_url=url, threads=[], subscriptions=[])
+        return home_view(connected_as=None, connect_url=url, threads=[], subscriptions=[])
     threads: list[tuple[Thread, Note | None]] = []
     problem = None
     try:
@@ -39,7 +39,7 @@ async def build_home(deps: Deps, actor: Actor, client: AsyncWebClient) -> Any:
         log.info("home.threads_unavailable", error=problem)
     subs = await deps.subscriptions.for_home(actor)
     tz = await user_tz(client, actor.user_id)
-    return blocks.home_view(
+    return home_view(
         connected_as=linked, connect_url=None, threads=threads, subscriptions=subs, tz_name=tz
     )
 

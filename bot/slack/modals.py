@@ -18,6 +18,16 @@ from slack_sdk.models.blocks import Option
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import note_text
+from bot.blockkit.ids import (
+    ADD_NOTE,
+    EDIT_NOTE,
+    SAVE_NOTE,
+    SAVE_NOTE_TRIM,
+    SAVE_SHORTCUT,
+    THREAD_BLOCK,
+    THREAD_REF_BLOCK,
+    THREAD_SELECT,
+)
 from bot.logs import get_logger
 from bot.note_text import NOTE_TEXT_MAX
 from bot.ringcentral.errors import RingCentralError
@@ -25,15 +35,26 @@ from bot.ringcentral.models import Thread
 from bot.service.errors import NotConnected, ServiceError
 from bot.service.notes import filter_threads
 from bot.service.types import Actor
-from bot.slack import blocks, grammar, text
+from bot.slack import grammar, text
 from bot.slack.deps import Deps
-from bot.slack.errors import classify, guarded
-from bot.slack.ids import SAVE_SHORTCUT
+from bot.slack.errors import classify, error_sentence, guarded
 from bot.slack.replies import GUEST_SENTENCE, from_elsewhere, tell_user, update_view, user_names
+from bot.slack.views.modals import (
+    NoteModalInput,
+    add_note_modal,
+    connect_modal,
+    done_modal,
+    message_modal,
+    note_edit_modal_from,
+    progress_modal,
+    read_note_input,
+    save_note_modal,
+    thread_option,
+)
+from bot.slack.views.notes import note_saved
 
 log = get_logger(__name__)
 
-NOTE_LIMIT = NOTE_TEXT_MAX
 OPTIONS_BUDGET = 2.5  # seconds: options must be answered within Slack's 3 s
 
 
@@ -43,14 +64,14 @@ def _actor(body: dict[str, Any]) -> Actor:
     return Actor(str(team), str(user["id"]))
 
 
-def _input(view: dict[str, Any]) -> blocks.NoteModalInput:
-    return blocks.read_note_input(view.get("state", {}).get("values", {}))
+def _input(view: dict[str, Any]) -> NoteModalInput:
+    return read_note_input(view.get("state", {}).get("values", {}))
 
 
 def _selected_option(view: dict[str, Any]) -> Option | None:
     """The picked conversation as an Option, to keep it selected when the modal is shown again."""
     values = view.get("state", {}).get("values", {})
-    picked = values.get(blocks.THREAD_BLOCK, {}).get(blocks.THREAD_SELECT, {}).get("selected_option")
+    picked = values.get(THREAD_BLOCK, {}).get(THREAD_SELECT, {}).get("selected_option")
     if not picked:
         return None
     return Option(value=picked["value"], text=(picked.get("text") or {}).get("text") or picked["value"])
@@ -91,17 +112,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
         first = text.message_to_plain(message.get("text") or "", {})
         opened = await client.views_open(
             trigger_id=body["trigger_id"],
-            view=blocks.save_note_modal(
-                prefill_text=note_text.cut(first, NOTE_LIMIT), has_files=has_files, private_metadata=metadata
+            view=save_note_modal(
+                prefill_text=note_text.cut(first), has_files=has_files, private_metadata=metadata
             ),
         )
         view = opened["view"]
         if await deps.accounts.linked(actor) is None:
             if await from_elsewhere(client, actor):  # a guest of another organisation: no connect link
-                await update_view(client, view["id"], blocks.message_modal("Not available", GUEST_SENTENCE))
+                await update_view(client, view["id"], message_modal("Not available", GUEST_SENTENCE))
                 return
             url = await deps.accounts.connect_url(actor, {"kind": "shortcut"})
-            await update_view(client, view["id"], blocks.connect_modal(url))
+            await update_view(client, view["id"], connect_modal(url))
             return
         # Now the slower parts: names for mentions, the permalink, a thread already linked to this
         # conversation.
@@ -115,16 +136,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await update_view(
             client,
             view["id"],
-            blocks.save_note_modal(
+            save_note_modal(
                 prefill_text=prefill,
                 has_files=has_files,
                 private_metadata=metadata,
-                thread_option=blocks.thread_option(linked) if linked else None,
+                thread_option=thread_option(linked) if linked else None,
             ),
             hash_=view.get("hash"),
         )
 
-    @app.options(blocks.THREAD_SELECT)
+    @app.options(THREAD_SELECT)
     async def thread_options(ack: Any, body: dict[str, Any]) -> None:
         deps.metrics.slack_requests.labels("options").inc()
         actor = _actor(body)
@@ -135,20 +156,20 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(options=[])
             return
         matched = filter_threads(threads, str(body.get("value") or ""))
-        await ack(options=[blocks.thread_option(t) for t in matched[:100]])
+        await ack(options=[thread_option(t) for t in matched[:100]])
 
-    @app.view(blocks.SAVE_NOTE)
+    @app.view(SAVE_NOTE)
     @guard
     async def save_note(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         await _submit_note(ack, body, view, client, deps, fixed_thread=None, source="shortcut")
 
-    @app.view(blocks.ADD_NOTE)
+    @app.view(ADD_NOTE)
     @guard
     async def add_note(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         await _submit_note(ack, body, view, client, deps, fixed_thread=meta.get("thread"), source="modal")
 
-    @app.view(blocks.EDIT_NOTE)
+    @app.view(EDIT_NOTE)
     @guard
     async def edit_note(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         deps.metrics.slack_requests.labels("view_submission").inc()
@@ -156,33 +177,33 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if problem := _text_problem(entered.text):
             await ack(response_action="errors", errors={entered.text_block_id: problem})
             return
-        await ack(response_action="update", view=blocks.progress_modal("Edit note", "Saving your change…"))
+        await ack(response_action="update", view=progress_modal("Edit note", "Saving your change…"))
         meta = json.loads(view.get("private_metadata") or "{}")
         try:
             note = await deps.notes.edit(_actor(body), meta["note"], entered.text)
         except (ServiceError, RingCentralError) as exc:
             kind, details = classify(exc)
-            again = blocks.note_edit_modal_from(
-                meta, entered.text, error=blocks.error_sentence(kind, **details)
+            again = note_edit_modal_from(
+                meta, entered.text, error=error_sentence(kind, **details)
             )
             await update_view(client, body["view"]["id"], again)
             return
         await update_view(
-            client, body["view"]["id"], blocks.done_modal("Edit note", "Your change is saved.", note)
+            client, body["view"]["id"], done_modal("Edit note", "Your change is saved.", note)
         )
 
-    @app.action(blocks.SAVE_NOTE_TRIM)
+    @app.action(SAVE_NOTE_TRIM)
     @guard
     async def trim(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         view = body["view"]
         entered = _input(view)
-        trimmed = text.trim_to_limit(entered.text, NOTE_LIMIT)
+        trimmed = text.trim_to_limit(entered.text, NOTE_TEXT_MAX)
         # A new block id: Slack keeps what was typed in an input across views.update unless its id changes.
         await update_view(
             client,
             view["id"],
-            blocks.save_note_modal(
+            save_note_modal(
                 prefill_text=trimmed,
                 thread_option=_selected_option(view),
                 private_metadata=view.get("private_metadata") or "{}",
@@ -194,8 +215,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
 def _text_problem(typed: str) -> str | None:
     if not typed.strip():
         return "Write the note first; it can't be empty."
-    if not note_text.fits(typed, NOTE_LIMIT):
-        return grammar.too_long_sentence(note_text.note_length(typed), NOTE_LIMIT)
+    if not note_text.fits(typed, NOTE_TEXT_MAX):
+        return grammar.too_long_sentence(note_text.note_length(typed), NOTE_TEXT_MAX)
     return None
 
 
@@ -221,7 +242,7 @@ async def _submit_note(
             await ack(
                 response_action="errors",
                 errors={
-                    blocks.THREAD_REF_BLOCK: "That is neither a thread id "
+                    THREAD_REF_BLOCK: "That is neither a thread id "
                     "nor a phone number; pick the conversation above instead."
                 },
             )
@@ -230,13 +251,13 @@ async def _submit_note(
     if ref is None:
         await ack(
             response_action="errors",
-            errors={blocks.THREAD_BLOCK: "Pick the conversation this note belongs to."},
+            errors={THREAD_BLOCK: "Pick the conversation this note belongs to."},
         )
         return
-    if not note_text.fits(entered.text, NOTE_LIMIT) and not fixed_thread:  # the count, and an offer to trim
+    if not note_text.fits(entered.text) and not fixed_thread:  # the count, and an offer to trim
         await ack(
             response_action="update",
-            view=blocks.save_note_modal(
+            view=save_note_modal(
                 prefill_text=entered.text,
                 thread_option=_selected_option(view),
                 private_metadata=metadata,
@@ -249,7 +270,7 @@ async def _submit_note(
         await ack(response_action="errors", errors={entered.text_block_id: problem})
         return
     title = "Save as thread note" if not fixed_thread else "Add note"
-    await ack(response_action="update", view=blocks.progress_modal(title, "Saving your note…"))
+    await ack(response_action="update", view=progress_modal(title, "Saving your note…"))
     actor = _actor(body)
     view_id = body["view"]["id"]
     try:
@@ -257,15 +278,15 @@ async def _submit_note(
     except (ServiceError, RingCentralError) as exc:
         # The failure belongs in the modal the person is looking at, next to the form, with their text kept.
         kind, details = classify(exc)
-        sentence = blocks.error_sentence(kind, **details)
+        sentence = error_sentence(kind, **details)
         if fixed_thread:
             thread_meta = json.loads(metadata)
-            again = blocks.message_modal(title, sentence)
+            again = message_modal(title, sentence)
             with contextlib.suppress(ServiceError, RingCentralError):
                 current = await deps.notes.find_thread(actor, thread_id=thread_meta["thread"])
-                again = blocks.add_note_modal(current, metadata, prefill_text=entered.text, error=sentence)
+                again = add_note_modal(current, metadata, prefill_text=entered.text, error=sentence)
         else:
-            again = blocks.save_note_modal(
+            again = save_note_modal(
                 prefill_text=entered.text,
                 thread_option=_selected_option(view),
                 private_metadata=metadata,
@@ -275,13 +296,13 @@ async def _submit_note(
         await update_view(client, view_id, again)
         return
     deps.thread_cache.pop(actor, None)
-    await update_view(client, view_id, blocks.done_modal(title, "Your note is saved.", note, thread))
+    await update_view(client, view_id, done_modal(title, "Your note is saved.", note, thread))
     meta = json.loads(metadata)
     if meta.get("c"):
         await tell_user(
             client,
             actor.user_id,
-            blocks.note_saved(note, thread),
+            note_saved(note, thread),
             "Note saved",
             channel_id=meta["c"],
             thread_ts=meta.get("tts"),

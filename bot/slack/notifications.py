@@ -14,12 +14,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.notify.messages import RESOLVE, TAKE_OVER
+from bot.blockkit.ids import RESOLVE, TAKE_OVER
+from bot.blockkit.text import escape
+from bot.blockkit.threads import thread_label
 from bot.service.types import Actor
-from bot.slack.blocks import thread_label
 from bot.slack.deps import Deps
 from bot.slack.replies import tell_user
-from bot.slack.text import escape
 
 
 def _actor(body: dict[str, Any]) -> Actor:

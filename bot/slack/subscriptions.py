@@ -31,6 +31,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blockkit.ids import SUBSCRIPTION_CANCEL as CANCEL
+from bot.blockkit.ids import SUBSCRIPTION_CONFIRM as CONFIRM
+from bot.blockkit.text import clip, escape
 from bot.notify.filters import Filters
 from bot.notify.messages import pause_reason
 from bot.notify.notifier import Notifier, SubscriptionStatus
@@ -47,14 +50,10 @@ from bot.notify.service import (
 from bot.service.notes import Notes
 from bot.service.types import Actor
 from bot.slack import grammar
-from bot.slack.blocks import clip
 from bot.slack.deps import Deps
 from bot.slack.replies import Reply, user_tz
-from bot.slack.text import escape
 from bot.store.protocols import SlackMessageStore
 
-CONFIRM = "subscription_confirm"
-CANCEL = "subscription_cancel"
 MAX_LISTED = 40
 
 
