@@ -261,6 +261,13 @@ class DigestStore(Protocol):
     async def drop_digest(self, subscription_id: int, day: str) -> None: ...
 
 
+class ReplayStore(Protocol):
+    """Signatures of Slack requests already handled, shared by the replicas (`replays.py`)."""
+
+    async def claim_signature(self, signature: str, ttl: timedelta) -> bool: ...
+    async def forget_signature(self, signature: str) -> bool: ...
+
+
 # --- per consumer -------------------------------------------------------------------------------------------
 
 

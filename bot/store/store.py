@@ -24,6 +24,7 @@ from bot.store.migrate import upgrade_to_head
 from bot.store.oauth import OAuthStates
 from bot.store.outbox import Outbox
 from bot.store.quiet_hours import QuietHours
+from bot.store.replays import SeenSignatures
 from bot.store.schema import (
     kv_state,
     oauth_states,
@@ -87,6 +88,7 @@ class Store(
     SlackNotes,
     QuietHours,
     DigestRuns,
+    SeenSignatures,
 ):
     """Open with `await Store.open(url, keys)`; close with `await store.close()` (or `async with`)."""
 
