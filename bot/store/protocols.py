@@ -24,6 +24,7 @@ from bot.store.outbox import OutboxEntry, OutboxRow
 from bot.store.slack_messages import NoteMessage, SlackThread
 from bot.store.slack_notes import SlackNote
 from bot.store.subscriptions import NewSubscription, Subscription
+from bot.store.tenants import ForgottenWorkspace
 
 # --- one per domain -----------------------------------------------------------------------------------------
 
@@ -266,6 +267,13 @@ class ReplayStore(Protocol):
 
     async def claim_signature(self, signature: str, ttl: timedelta) -> bool: ...
     async def forget_signature(self, signature: str) -> bool: ...
+
+
+class TenantStore(Protocol):
+    """A workspace's rows, counted and forgotten (`tenants.py`)."""
+
+    async def workspace_rows(self, team_id: str) -> dict[str, int]: ...
+    async def forget_workspace(self, team_id: str, *, by: str) -> ForgottenWorkspace: ...
 
 
 # --- per consumer -------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from bot.store.slack_messages import SlackMessages
 from bot.store.slack_notes import SlackNotes
 from bot.store.state import NamedState
 from bot.store.subscriptions import SubscriptionQueries
+from bot.store.tenants import Tenants
 from bot.store.urls import async_url, describe
 
 # Every column that holds ciphertext, by table, with the table's primary key: what key rotation rewrites.
@@ -89,6 +90,7 @@ class Store(
     QuietHours,
     DigestRuns,
     SeenSignatures,
+    Tenants,
 ):
     """Open with `await Store.open(url, keys)`; close with `await store.close()` (or `async with`)."""
 
