@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", default="demo", help="'demo' (default) or a YAML seed file")
     sandbox.add_argument("--profile", default=None, help=_PROFILE_HELP)
     sandbox.add_argument(
+        "--accounts",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="serve at least N RingCentral accounts (the seed's, then copies of its first one; default 1)",
+    )
+    sandbox.add_argument(
         "--slack",
         action="store_true",
         help="run the Slack stand-in instead, and print its bot token, signing secret and app token",
@@ -166,7 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.sandbox.ringcentral.cli import run_sandbox
 
             port = args.port or 8089
-            return run_sandbox(host=args.host, port=port, seed=args.seed, profile=args.profile)
+            return run_sandbox(
+                host=args.host, port=port, seed=args.seed, profile=args.profile, accounts=args.accounts
+            )
         if args.command == "serve":
             from bot.serve import run_serve
 
@@ -319,6 +328,12 @@ def _operator() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # a container user without a passwd entry
         return "cli"
+
+
+def _positive(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of at least 1")
+    return int(raw)
 
 
 def _copy_db(source: str, target: str, *, force: bool) -> int:
