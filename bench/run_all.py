@@ -15,7 +15,7 @@ import time
 
 from bench._kit import ROOT
 
-BENCHMARKS = ("ack_latency", "poll_cost", "throughput", "note_latency", "footprint")
+BENCHMARKS = ("ack_latency", "poll_cost", "throughput", "note_latency", "footprint", "replay_guard")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,8 +20,9 @@ import asyncio
 import hashlib
 import hmac
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -41,6 +42,8 @@ from bot.logs import get_logger
 from bot.metrics import CONTENT_TYPE_LATEST
 from bot.pages import PAGE_HEADERS, page
 from bot.slack.install import install_refused_page
+from bot.store import StoreError
+from bot.store.protocols import ReplayStore
 
 log = get_logger(__name__)
 
@@ -76,7 +79,7 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
 
 def _slack_routes(container: Container, settings: Settings) -> list[Route]:
     """POST /slack/events (signature and replay checked here, then Bolt), and Bolt's OAuth pages."""
-    seen = ReplayGuard()
+    seen = ReplayGuard(lambda: container.store)
     secret = settings.slack_signing_secret
     signing_secret = secret.get_secret_value() if secret else None
 
@@ -90,7 +93,7 @@ def _slack_routes(container: Container, settings: Settings) -> list[Route]:
             container.metrics.slack_bad_signatures.labels(refused).inc()
             log.warning("slack.bad_signature", reason=refused)
             return JSONResponse({"error": "invalid request"}, status_code=401)
-        if not seen.first_use(signature) and not _event_retry(request):
+        if not await seen.first_use(signature) and not _event_retry(request):
             # Slack sends the same signed bytes again only when it retries an event, so this is a replay
             log.warning("slack.replayed_request")
             return JSONResponse({"error": "invalid request"}, status_code=401)
@@ -99,11 +102,11 @@ def _slack_routes(container: Container, settings: Settings) -> list[Route]:
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             # Bolt parses the body before it checks anything: bad JSON in `payload=`, a body that is not
             # UTF-8, a payload of the wrong shape. Nothing was done; say so instead of a 500.
-            seen.forget(signature)
+            await seen.forget(signature)
             log.warning("slack.malformed_request", error=type(exc).__name__)
             return JSONResponse({"error": "malformed request"}, status_code=400)
         if response.status_code == 401:  # not a valid signature: not a use of one
-            seen.forget(signature)
+            await seen.forget(signature)
         return response
 
     async def slack_oauth(request: Request) -> Response:
@@ -301,23 +304,72 @@ def _event_retry(request: Request) -> bool:
 
 class ReplayGuard:
     """Signatures seen in the last 6 minutes (Slack accepts a timestamp up to 5 minutes old, so a replay of
-    the same signed bytes is only possible within that window). Per process: replicas behind a load balancer
-    each keep their own, so a replay sent to another replica is caught only by the timestamp check."""
+    the same signed bytes is only possible within that window), kept in the store (`bot/store/replays.py`):
+    every replica on the database refuses a replay, whichever replica the first request reached.
 
-    def __init__(self, ttl: float = 360.0, maxsize: int = 200_000) -> None:
-        self._seen: TTLCache[str, bool] = TTLCache(maxsize=maxsize, ttl=ttl)
+    In front of the store, this process's own claims (a TTLCache): a replay of one of them is refused without
+    a round trip, and a miss always asks the store, so the cache never lets through what the store would
+    refuse. `forget` drops both (the request did nothing, so Slack's retry of it is accepted).
 
-    def first_use(self, signature: str | None) -> bool:
+    The store answers in a millisecond or two (BENCHMARKS.md, "Replay guard"); should it not answer within
+    `wait` (a database that is down or locked), the request goes on with this process's memory alone, the
+    per-process guard this used to be, and a warning is logged: a request arriving then could do nothing a
+    refusal would prevent (its real work needs the same database), while waiting would cost Slack's 3 s.
+    The claim is not cancelled (cancelling a driver call midway can spoil its connection); it finishes
+    in the background.
+    """
+
+    def __init__(
+        self,
+        store: Callable[[], ReplayStore | None] = lambda: None,
+        *,
+        ttl: float = 360.0,
+        wait: float = 0.5,
+        maxsize: int = 50_000,
+    ) -> None:
+        self._store = store
+        self._ttl = timedelta(seconds=ttl)
+        self._wait = wait
+        self._mine: TTLCache[str, bool] = TTLCache(maxsize=maxsize, ttl=ttl)
+        self._claims: set[asyncio.Task[bool]] = set()  # claims that outlived `wait`, finishing
+
+    async def first_use(self, signature: str | None) -> bool:
         if not signature:
             return True  # Bolt refuses it (missing signature)
-        if signature in self._seen:
+        if signature in self._mine:
             return False
-        self._seen[signature] = True
+        store = self._store()
+        if store is not None and not await self._claim(store, signature):
+            return False
+        self._mine[signature] = True
         return True
 
-    def forget(self, signature: str | None) -> None:
-        if signature:
-            self._seen.pop(signature, None)
+    async def _claim(self, store: ReplayStore, signature: str) -> bool:
+        claim = asyncio.create_task(store.claim_signature(signature, self._ttl))
+        try:
+            return await asyncio.wait_for(asyncio.shield(claim), self._wait)
+        except (TimeoutError, StoreError) as exc:
+            log.warning("slack.replay_guard_unavailable", error=type(exc).__name__, fallback="this process")
+            if not claim.done():
+                self._claims.add(claim)
+                claim.add_done_callback(self._finished)
+            return True
+
+    def _finished(self, claim: asyncio.Task[bool]) -> None:
+        self._claims.discard(claim)
+        if not claim.cancelled() and claim.exception() is not None:
+            log.warning("slack.replay_guard_unavailable", error=type(claim.exception()).__name__)
+
+    async def forget(self, signature: str | None) -> None:
+        if not signature:
+            return
+        self._mine.pop(signature, None)
+        store = self._store()
+        if store is not None:
+            try:
+                await store.forget_signature(signature)
+            except StoreError as exc:  # the claim then lives out its 6 minutes: a retry is refused meanwhile
+                log.warning("slack.replay_guard_unavailable", error=type(exc).__name__, action="forget")
 
 
 # Request size limits (bytes). Slack's largest payloads are view submissions of a full modal (100 blocks of

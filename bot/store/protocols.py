@@ -24,6 +24,7 @@ from bot.store.outbox import OutboxEntry, OutboxRow
 from bot.store.slack_messages import NoteMessage, SlackThread
 from bot.store.slack_notes import SlackNote
 from bot.store.subscriptions import NewSubscription, Subscription
+from bot.store.tenants import ForgottenWorkspace
 
 # --- one per domain -----------------------------------------------------------------------------------------
 
@@ -259,6 +260,20 @@ class DigestStore(Protocol):
     async def claim_digest(self, subscription_id: int, day: str) -> bool: ...
     async def finish_digest(self, subscription_id: int, day: str, ts: str | None, threads: int) -> None: ...
     async def drop_digest(self, subscription_id: int, day: str) -> None: ...
+
+
+class ReplayStore(Protocol):
+    """Signatures of Slack requests already handled, shared by the replicas (`replays.py`)."""
+
+    async def claim_signature(self, signature: str, ttl: timedelta) -> bool: ...
+    async def forget_signature(self, signature: str) -> bool: ...
+
+
+class TenantStore(Protocol):
+    """A workspace's rows, counted and forgotten (`tenants.py`)."""
+
+    async def workspace_rows(self, team_id: str) -> dict[str, int]: ...
+    async def forget_workspace(self, team_id: str, *, by: str) -> ForgottenWorkspace: ...
 
 
 # --- per consumer -------------------------------------------------------------------------------------------

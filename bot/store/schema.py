@@ -320,3 +320,13 @@ digest_runs = sa.Table(
     sa.Column("threads", sa.Integer, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
+
+# --- signatures of Slack requests already handled (revision 0007, bot/store/replays.py) ---------------------
+# A replay of a signed request is refused by every replica, not only the one that saw it first. Only a SHA-256
+# hash of the signature is kept, and only while Slack's 5-minute window could still accept its timestamp.
+seen_signatures = sa.Table(
+    "seen_signatures",
+    metadata,
+    sa.Column("signature_hash", sa.String(64), primary_key=True),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
