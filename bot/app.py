@@ -34,6 +34,7 @@ from bot.service.types import Actor
 from bot.slack.app import create_bolt_app
 from bot.slack.deps import Deps
 from bot.slack.install import Workspaces
+from bot.slack.listen import InFlight
 from bot.slack.subscriptions import SlackSubscriptions
 from bot.store import Store, StoreError
 
@@ -81,6 +82,7 @@ class Container:
         self.notifier: Notifier | None = None  # channel notifications: feed, sender, scheduler, webhook
         self.subscriptions: Subscriptions | None = None  # who may see and make subscriptions
         self.bolt: AsyncApp | None = None
+        self.listeners = InFlight()  # Slack listeners still working after their ack: `stop` waits for them
         self._slack: SlackClients | None = None  # the Web API client of each workspace
         self._socket: AsyncSocketModeHandler | None = None
         self._identity: str | None = None
@@ -127,7 +129,7 @@ class Container:
             store=store,
             workspaces=Workspaces(store, slack.forget) if s.oauth else None,
         )
-        self.bolt = create_bolt_app(s, deps, store)
+        self.bolt = create_bolt_app(s, deps, self.listeners, store)
         if s.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
