@@ -46,6 +46,7 @@ log = get_logger(__name__)
 CALLBACK_PATH = "/ringcentral/oauth/callback"
 HEALTH_CACHE_SECONDS = 1.0
 METRICS_CACHE_SECONDS = 5.0
+LISTENER_GRACE_SECONDS = 10.0  # how long `stop` lets listeners still at work finish (as the notifier's jobs)
 WEBHOOK_PATH = "/ringcentral/webhook"
 
 
@@ -165,6 +166,12 @@ class Container:
         )  # fmt: skip
 
     async def stop(self) -> None:
+        """Stop in reverse. First the listeners still at work after their ack (Bolt runs them as tasks) may
+        finish, for LISTENER_GRACE_SECONDS at most, while everything they use is still open: an answer on its
+        way still arrives, and none is cancelled later holding a database connection."""
+        late = await self.listeners.drain(LISTENER_GRACE_SECONDS)
+        if late:
+            log.warning("bot.listeners_cut_short", running=late, grace_seconds=LISTENER_GRACE_SECONDS)
         if self.notifier is not None:
             await self.notifier.stop()
         if self._socket is not None:
