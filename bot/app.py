@@ -34,6 +34,7 @@ from bot.service.types import Actor
 from bot.slack.app import create_bolt_app
 from bot.slack.deps import Deps
 from bot.slack.install import Workspaces
+from bot.slack.listen import InFlight
 from bot.slack.subscriptions import SlackSubscriptions
 from bot.store import Store, StoreError
 
@@ -45,6 +46,7 @@ log = get_logger(__name__)
 CALLBACK_PATH = "/ringcentral/oauth/callback"
 HEALTH_CACHE_SECONDS = 1.0
 METRICS_CACHE_SECONDS = 5.0
+LISTENER_GRACE_SECONDS = 10.0  # how long `stop` lets listeners still at work finish (as the notifier's jobs)
 WEBHOOK_PATH = "/ringcentral/webhook"
 
 
@@ -81,6 +83,7 @@ class Container:
         self.notifier: Notifier | None = None  # channel notifications: feed, sender, scheduler, webhook
         self.subscriptions: Subscriptions | None = None  # who may see and make subscriptions
         self.bolt: AsyncApp | None = None
+        self.listeners = InFlight()  # Slack listeners still working after their ack: `stop` waits for them
         self._slack: SlackClients | None = None  # the Web API client of each workspace
         self._socket: AsyncSocketModeHandler | None = None
         self._identity: str | None = None
@@ -127,7 +130,7 @@ class Container:
             store=store,
             workspaces=Workspaces(store, slack.forget) if s.oauth else None,
         )
-        self.bolt = create_bolt_app(s, deps, store)
+        self.bolt = create_bolt_app(s, deps, self.listeners, store)
         if s.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -163,6 +166,12 @@ class Container:
         )  # fmt: skip
 
     async def stop(self) -> None:
+        """Stop in reverse. First the listeners still at work after their ack (Bolt runs them as tasks) may
+        finish, for LISTENER_GRACE_SECONDS at most, while everything they use is still open: an answer on its
+        way still arrives, and none is cancelled later holding a database connection."""
+        late = await self.listeners.drain(LISTENER_GRACE_SECONDS)
+        if late:
+            log.warning("bot.listeners_cut_short", running=late, grace_seconds=LISTENER_GRACE_SECONDS)
         if self.notifier is not None:
             await self.notifier.stop()
         if self._socket is not None:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blockkit.ids import COMMAND
 from bot.blockkit.text import unescape
 from bot.service.types import Actor
 from bot.slack import grammar
 from bot.slack.deps import Deps
-from bot.slack.errors import error_message, guarded
-from bot.slack.replies import GUEST_SENTENCE, Reply, from_elsewhere, plain_text, user_tz
+from bot.slack.errors import error_message
+from bot.slack.replies import GUEST_SENTENCE, Asker, Reply, from_elsewhere, plain_text, user_tz
 from bot.slack.views.connect import connect_prompt, disconnected
 from bot.slack.views.home import status_card
 from bot.slack.views.notes import delete_confirm, note_saved, notes_list
@@ -37,46 +35,34 @@ PROGRESS = {
 }
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    guard = guarded(deps)
-
-    @app.command(COMMAND)
-    @guard
-    async def thread_note(
-        ack: Any, body: dict[str, Any], command: dict[str, Any], respond: Any, client: AsyncWebClient
-    ) -> None:
-        deps.metrics.slack_requests.labels("command").inc()
-        parsed = grammar.parse(command.get("text") or "")
-        if isinstance(parsed, grammar.Help):
-            await ack(blocks=usage_card(), text="How to use /thread-note")
-            return
-        if isinstance(parsed, grammar.Unknown):
-            await ack(blocks=usage_card(parsed.suggestion), text=f"Unknown subcommand {parsed.word!r}")
-            return
-        if isinstance(parsed, grammar.Invalid):
-            await ack(
-                blocks=error_message(
-                    "invalid_command", user_text=unescape(command.get("text") or ""), reason=parsed.reason
-                ),
-                text=parsed.reason,
-            )
-            return
-        progress = PROGRESS.get(type(parsed))
-        await (ack(text=progress) if progress else ack())
-        actor = Actor(command["team_id"], command["user_id"])
-        await run(deps, actor, parsed, Reply(respond), client=client, channel_id=command.get("channel_id"))
-
-
-async def run(
-    deps: Deps,
-    actor: Actor,
-    cmd: grammar.Command,
-    reply: Reply,
-    *,
-    client: AsyncWebClient,
-    channel_id: str | None,
+async def thread_note(
+    deps: Deps, actor: Actor, ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient
 ) -> None:
-    """Carry out a parsed command as `actor`. Shared by the slash command and "finish after connecting"."""
+    deps.metrics.slack_requests.labels("command").inc()
+    parsed = grammar.parse(command.get("text") or "")
+    if isinstance(parsed, grammar.Help):
+        await ack(blocks=usage_card(), text="How to use /thread-note")
+        return
+    if isinstance(parsed, grammar.Unknown):
+        await ack(blocks=usage_card(parsed.suggestion), text=f"Unknown subcommand {parsed.word!r}")
+        return
+    if isinstance(parsed, grammar.Invalid):
+        await ack(
+            blocks=error_message(
+                "invalid_command", user_text=unescape(command.get("text") or ""), reason=parsed.reason
+            ),
+            text=parsed.reason,
+        )
+        return
+    progress = PROGRESS.get(type(parsed))
+    await (ack(text=progress) if progress else ack())
+    await run(deps, parsed, Asker(actor, Reply(respond), client, command.get("channel_id")))
+
+
+async def run(deps: Deps, cmd: grammar.Command, asker: Asker) -> None:
+    """Carry out a parsed command as the person who asked. Shared by the slash command and "finish after
+    connecting"."""
+    actor, reply, client = asker.actor, asker.reply, asker.client
     if isinstance(cmd, grammar.Connect):
         if await from_elsewhere(client, actor):
             await reply(notice(GUEST_SENTENCE), GUEST_SENTENCE)
@@ -85,9 +71,7 @@ async def run(
         await reply(connect_prompt(url, None), "Connect your RingCentral account")
     elif isinstance(cmd, grammar.Disconnect):
         was = await deps.accounts.disconnect(actor)
-        await reply(
-            disconnected(was), "Disconnected from RingCentral" if was else "You were not connected"
-        )
+        await reply(disconnected(was), "Disconnected from RingCentral" if was else "You were not connected")
     elif isinstance(cmd, grammar.Status):
         try:
             linked = await deps.accounts.linked(actor)
@@ -120,6 +104,6 @@ async def run(
     elif isinstance(
         cmd, grammar.Subscribe | grammar.Unsubscribe | grammar.Subscriptions | grammar.Mute | grammar.Unmute
     ):
-        await deps.subscriptions.handle(actor, cmd, reply, client=client, channel_id=channel_id)
+        await deps.subscriptions.handle(cmd, asker)
     else:
         await reply(usage_card(), "How to use /thread-note")

@@ -22,22 +22,14 @@ from bot.service.accounts import Accounts
 from bot.service.notes import Notes
 from bot.service.types import Actor
 from bot.slack import grammar
-from bot.slack.replies import Reply
+from bot.slack.replies import Asker
 from bot.store.protocols import TwoWayStore
 
 
 class SubscriptionCommands(Protocol):
     """Channel subscriptions as the listeners use them (bot/slack/subscriptions.py `SlackSubscriptions`)."""
 
-    async def handle(
-        self,
-        actor: Actor,
-        cmd: grammar.Command,
-        reply: Reply,
-        *,
-        client: AsyncWebClient,
-        channel_id: str | None,
-    ) -> None:
+    async def handle(self, cmd: grammar.Command, asker: Asker) -> None:
         """`/thread-note subscribe | unsubscribe | subscriptions | mute | unmute`."""
 
     async def confirmed(

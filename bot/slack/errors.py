@@ -1,19 +1,20 @@
-"""The one error handler: every failure of a listener becomes one clear sentence for the person who acted.
+"""The one error path: every failure of a listener becomes one clear sentence for the person who acted.
 
 Nothing the person typed is lost: the answer repeats their text so it can be copied. A person who is not
 connected gets a one-click connect prompt that remembers what they were doing, instead of an error.
+`classify` names the kind of failure and `error_sentence` words it; `report` answers the person, called by
+the guard every listener is registered with (bot/slack/listen.py); `attempt` is for the modals, which show a
+refusal inside the modal the person is looking at instead.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
@@ -37,6 +38,7 @@ from bot.service.errors import (
     NoteNotFound,
     NoteTooLong,
     NotHandler,
+    ServiceError,
     ThreadNotFound,
 )
 from bot.service.types import Actor
@@ -49,6 +51,7 @@ from bot.slack.views.sentences import notice, warning
 from bot.store import UndecryptableSecret
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 
 def classify(error: BaseException) -> tuple[str, dict[str, Any]]:
@@ -187,13 +190,30 @@ def error_sentence(kind: str, **details: Any) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """RingCentral or the service said no: the sentence to show the person (`error_sentence`)."""
+
+    sentence: str
+
+
+async def attempt(work: Awaitable[T]) -> T | Refusal:
+    """`work`'s result, or the sentence for its refusal (a `ServiceError` or `RingCentralError`, classified
+    as `report` would) — for a modal that shows the refusal in place; anything else is raised."""
+    try:
+        return await work
+    except (ServiceError, RingCentralError) as exc:
+        kind, details = classify(exc)
+        return Refusal(error_sentence(kind, **details))
+
+
 def error_message(kind: str, user_text: str | None = None, **details: Any) -> list[Block]:
     """The sentence, and what the person typed in a code block so nothing is lost (`user_text` as typed,
     i.e. unescaped; long text is split over several blocks)."""
     return warning(error_sentence(kind, **details), user_text)
 
 
-def _event(body: dict[str, Any]) -> dict[str, Any]:
+def event_of(body: dict[str, Any]) -> dict[str, Any]:
     """The Events API event of `body`: a person's message, the message after an edit, or the one deleted."""
     event = body.get("event") or {}
     if not isinstance(event, dict):
@@ -205,7 +225,7 @@ def typed_text(body: dict[str, Any]) -> str | None:
     """What the person typed, to hand back to them: the command text, a pending command's text, or the
     message they wrote (a reply in a two-way thread)."""
     if body.get("event"):
-        return text_unescape(str(_event(body).get("text") or "")) or None
+        return text_unescape(str(event_of(body).get("text") or "")) or None
     raw = _raw_command(body)  # Slack escapes &, <, > in command text: hand back what was really typed
     return text_unescape(raw) if raw else None
 
@@ -219,20 +239,17 @@ def _raw_command(body: dict[str, Any]) -> str | None:
     return None
 
 
-def actor_of(body: dict[str, Any]) -> Actor | None:
-    team = (
-        body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
-    )
-    user = body.get("user_id") or (body.get("user") or {}).get("id") or _event(body).get("user")
-    return Actor(str(team), str(user)) if team and user else None
-
-
 async def report(
-    deps: Deps, error: Exception, body: dict[str, Any], client: AsyncWebClient, respond: Any
+    deps: Deps,
+    error: Exception,
+    body: dict[str, Any],
+    actor: Actor | None,
+    client: AsyncWebClient,
+    respond: Any,
 ) -> None:
-    """Answer the person whose action failed: one sentence, their text kept, a connect prompt if needed."""
+    """Answer `actor`, whose action failed: one sentence, their text kept, a connect prompt if needed
+    (through `respond` where there is one, else privately in the channel or by DM)."""
     kind, details = classify(error)
-    actor = actor_of(body)
     text = typed_text(body)
     if kind == "internal":
         ref = secrets.token_hex(4)
@@ -268,45 +285,7 @@ async def report(
             await respond(blocks=out, text=fallback, response_type="ephemeral", replace_original=False)
         else:
             channel = (body.get("channel") or {}).get("id") or (body.get("event") or {}).get("channel")
-            thread_ts = _event(body).get("thread_ts")  # a reply in a thread is answered in that thread
+            thread_ts = event_of(body).get("thread_ts")  # a reply in a thread is answered in that thread
             await tell_user(client, actor.user_id, out, fallback, channel_id=channel, thread_ts=thread_ts)
     except SlackApiError as exc:
         log.warning("listener.reply_failed", error=exc.response.get("error"))
-
-
-Listener = Callable[..., Awaitable[None]]
-
-
-def guarded(deps: Deps) -> Callable[[Listener], Listener]:
-    """Wrap a listener so what it raises after acknowledging is reported by `report`.
-
-    Why not only `app.error`: with process_before_response=False, Bolt runs the listener as a task and polls
-    for the ack; when the listener raises right after acknowledging (a fast refusal such as "not connected"),
-    Bolt's runner overwrites the ack with None before its poll has seen it, and Slack gets a 404 instead of
-    the acknowledgement. Catching here keeps the ack. Bolt reads the listener's arguments through
-    `inspect.unwrap`, so the wrapped listener still receives exactly what it asks for; it must ask for
-    `body` and `client` (and `respond` where there is one).
-    """
-
-    def wrap(listener: Listener) -> Listener:
-        names = inspect.getfullargspec(listener).args
-        if "body" not in names or "client" not in names:
-            raise TypeError(f"{listener.__name__} must take `body` and `client` to be guarded")
-
-        @functools.wraps(listener)
-        async def guarded_listener(**kwargs: Any) -> None:
-            try:
-                await listener(**kwargs)
-            except Exception as exc:  # one place turns every failure into a sentence for the person
-                await report(deps, exc, kwargs["body"], kwargs["client"], kwargs.get("respond"))
-
-        return guarded_listener
-
-    return wrap
-
-
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.error
-    async def on_error(error: Exception, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
-        """Failures before a listener acknowledged (middleware, or a listener without `guarded`)."""
-        await report(deps, error, body, client, respond)

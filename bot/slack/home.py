@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import get_logger
@@ -13,7 +12,6 @@ from bot.ringcentral.models import Note, Thread
 from bot.service.errors import ServiceError
 from bot.service.types import Actor
 from bot.slack.deps import Deps
-from bot.slack.errors import guarded
 from bot.slack.replies import from_elsewhere, user_tz
 from bot.slack.views.home import home_view
 
@@ -39,17 +37,11 @@ async def build_home(deps: Deps, actor: Actor, client: AsyncWebClient) -> Any:
         log.info("home.threads_unavailable", error=problem)
     subs = await deps.subscriptions.for_home(actor)
     tz = await user_tz(client, actor.user_id)
-    return home_view(
-        connected_as=linked, connect_url=None, threads=threads, subscriptions=subs, tz_name=tz
-    )
+    return home_view(connected_as=linked, connect_url=None, threads=threads, subscriptions=subs, tz_name=tz)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.event("app_home_opened")
-    @guarded(deps)
-    async def home_opened(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
-        if event.get("tab") != "home":
-            return
-        deps.metrics.slack_requests.labels("home").inc()
-        actor = Actor(str(body.get("team_id")), str(event["user"]))
-        await client.views_publish(user_id=actor.user_id, view=await build_home(deps, actor, client))
+async def home_opened(deps: Deps, actor: Actor, event: dict[str, Any], client: AsyncWebClient) -> None:
+    if event.get("tab") != "home":
+        return
+    deps.metrics.slack_requests.labels("home").inc()
+    await client.views_publish(user_id=actor.user_id, view=await build_home(deps, actor, client))

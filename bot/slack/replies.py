@@ -1,9 +1,10 @@
 """Answering a person: privately through a response_url, or as an ephemeral/DM message when there is none;
-in the modal they have open (`update_view`)."""
+in the modal they have open (`update_view`). `Asker`: who asked, where, and how to answer them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cachetools import TTLCache
@@ -33,6 +34,17 @@ class Reply:
         if self._replace:
             kwargs["replace_original"] = True
         await self._respond(**kwargs)
+
+
+@dataclass(frozen=True)
+class Asker:
+    """The person behind a command (typed, or finished from a button): who they are, the channel they asked
+    in (None outside one), how to answer them, and the workspace's Web API client."""
+
+    actor: Actor
+    reply: Reply
+    client: AsyncWebClient
+    channel_id: str | None
 
 
 async def user_tz(client: AsyncWebClient, user_id: str) -> str:

@@ -2,10 +2,10 @@
 confirmation.
 
 `SlackSubscriptions` is what `Deps.subscriptions` holds (the `SubscriptionCommands` Protocol of deps.py):
-`handle(actor, cmd, reply, client=, channel_id=)` for the commands, `confirmed(actor, request, client)` for
-the confirmation button, `thread_for_slack_thread(team, channel, thread_ts)` for the "Save as thread note"
-modal and `for_home(actor)` for App Home. `register(app, deps)` adds the confirmation buttons
-(`subscription_confirm` with the request as JSON in its value, `subscription_cancel`).
+`handle(cmd, asker)` for the commands, `confirmed(actor, request, client)` for the confirmation button,
+`thread_for_slack_thread(team, channel, thread_ts)` for the "Save as thread note" modal and `for_home(actor)`
+for App Home. The listeners `confirm` and `cancel` answer the confirmation buttons (`subscription_confirm`
+with the request as JSON in its value, `subscription_cancel`).
 
 Refusals specific to subscribing (going too fast, unknown resource, not a handler, bot not in the channel,
 archived) are answered privately with one sentence; a person who is not connected (and not an admin where
@@ -19,7 +19,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -51,7 +50,7 @@ from bot.service.notes import Notes
 from bot.service.types import Actor
 from bot.slack import grammar
 from bot.slack.deps import Deps
-from bot.slack.replies import Reply, user_tz
+from bot.slack.replies import Asker, Reply, user_tz
 from bot.store.protocols import SlackMessageStore
 
 MAX_LISTED = 40
@@ -80,15 +79,8 @@ class SlackSubscriptions:
 
     # --- what Deps.subscriptions offers ---------------------------------------------------------------------
 
-    async def handle(
-        self,
-        actor: Actor,
-        cmd: grammar.Command,
-        reply: Reply,
-        *,
-        client: AsyncWebClient,
-        channel_id: str | None,
-    ) -> None:
+    async def handle(self, cmd: grammar.Command, asker: Asker) -> None:
+        actor, reply, client, channel_id = asker.actor, asker.reply, asker.client, asker.channel_id
         try:
             if isinstance(cmd, grammar.Subscribe):
                 await self._subscribe(actor, cmd, reply, client, channel_id)
@@ -343,19 +335,22 @@ def subscription_list(statuses: Sequence[SubscriptionStatus], *, everywhere: boo
     return blocks
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(CONFIRM)
-    async def confirm(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
-        await ack()
-        actor = Actor(str((body.get("team") or {}).get("id")), str((body.get("user") or {}).get("id")))
-        request = json.loads(body["actions"][0]["value"])
-        reply = Reply(respond, replace_original=True)
-        try:
-            await reply(*await deps.subscriptions.confirmed(actor, request, client))
-        except SubscriptionRefused as refused:
-            await reply([_section(f":warning: {escape(refused.sentence)}")], refused.sentence)
+# --- listeners ----------------------------------------------------------------------------------------------
 
-    @app.action(CANCEL)
-    async def cancel(ack: Any, respond: Any) -> None:
-        await ack()
-        await respond(text="Not subscribed.", replace_original=True, response_type="ephemeral")
+
+async def confirm(
+    deps: Deps, actor: Actor, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
+) -> None:
+    """The public-channel confirmation's "Subscribe": every check is made again (`confirmed`)."""
+    await ack()
+    request = json.loads(body["actions"][0]["value"])
+    reply = Reply(respond, replace_original=True)
+    try:
+        await reply(*await deps.subscriptions.confirmed(actor, request, client))
+    except SubscriptionRefused as refused:
+        await reply([_section(f":warning: {escape(refused.sentence)}")], refused.sentence)
+
+
+async def cancel(ack: Any, respond: Any) -> None:
+    await ack()
+    await respond(text="Not subscribed.", replace_original=True, response_type="ephemeral")

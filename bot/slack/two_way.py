@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import Any
 
 from cachetools import TTLCache
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -32,7 +31,6 @@ from bot.logs import get_logger
 from bot.notify.options import Options
 from bot.service.types import Actor
 from bot.slack.deps import Deps
-from bot.slack.errors import guarded
 from bot.slack.replies import plain_text
 from bot.store.protocols import TwoWayStore
 from bot.store.slack_notes import SlackNote
@@ -78,6 +76,23 @@ class TwoWay:
             if Options.from_json(sub.options).two_way and (resource is None or sub.resource_id == resource):
                 return found.thread_id
         return None
+
+    async def on_message(self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
+        """The listener of every message event: a new reply, an edit or a deletion in a two-way thread."""
+        subtype = event.get("subtype")
+        if _bot(event) and subtype not in ("message_changed", "message_deleted"):
+            return
+        if subtype not in (*_NEW, "message_changed", "message_deleted"):
+            return
+        if not self.first_time(body.get("event_id")):
+            return
+        team = str(body.get("team_id") or event.get("team") or "")
+        if subtype in _NEW:
+            await self.reply(team, event, client)
+        elif subtype == "message_changed":
+            await self.edited(team, event, client)
+        else:
+            await self.deleted(team, event)
 
     async def reply(self, team: str, event: dict[str, Any], client: AsyncWebClient) -> None:
         store = self._store
@@ -150,25 +165,3 @@ class TwoWay:
             await store.set_slack_note(team, mapped.channel_id, mapped.ts, state="created", expect="deleted")
             raise
         log.info("two_way.deleted", note_id=mapped.note_id)
-
-
-def register(app: AsyncApp, deps: Deps) -> None:
-    two_way = TwoWay(deps)
-
-    @app.event("message")
-    @guarded(deps)
-    async def on_message(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
-        subtype = event.get("subtype")
-        if _bot(event) and subtype not in ("message_changed", "message_deleted"):
-            return
-        if subtype not in (*_NEW, "message_changed", "message_deleted"):
-            return
-        if not two_way.first_time(body.get("event_id")):
-            return
-        team = str(body.get("team_id") or event.get("team") or "")
-        if subtype in _NEW:
-            await two_way.reply(team, event, client)
-        elif subtype == "message_changed":
-            await two_way.edited(team, event, client)
-        else:
-            await two_way.deleted(team, event)

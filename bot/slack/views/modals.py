@@ -55,6 +55,22 @@ def _text_input(initial: str, block_id: str, *, hint: str | None = None) -> Inpu
     )
 
 
+def _optional_input(
+    block_id: str,
+    label: str,
+    element: ExternalDataSelectElement | PlainTextInputElement,
+    *,
+    hint: str | None = None,
+) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=label),
+        optional=True,
+        hint=PlainTextObject(text=hint) if hint else None,
+        element=element,
+    )
+
+
 def _length_hint(text: str) -> str:
     if not note_text.fits(text, note_text.NOTE_TEXT_MAX):
         return f"{grammar.too_long_sentence(note_text.note_length(text))} Shorten it, or use Trim below."
@@ -83,32 +99,18 @@ def save_note_modal(
     blocks: list[Block] = []
     if error:
         blocks.append(section(f":warning: {escape(error)}"))
-    blocks.append(
-        InputBlock(
-            block_id=ids.THREAD_BLOCK,
-            label=PlainTextObject(text="Conversation"),
-            optional=True,
-            hint=PlainTextObject(
-                text="Your assigned conversations first; type a number, name or queue to search."
-            ),
-            element=ExternalDataSelectElement(
-                action_id=ids.THREAD_SELECT,
-                min_query_length=0,
-                initial_option=thread_option,
-                placeholder=PlainTextObject(text="Pick a conversation"),
-            ),
-        )
+    picker = ExternalDataSelectElement(
+        action_id=ids.THREAD_SELECT,
+        min_query_length=0,
+        initial_option=thread_option,
+        placeholder=PlainTextObject(text="Pick a conversation"),
     )
-    blocks.append(
-        InputBlock(
-            block_id=ids.THREAD_REF_BLOCK,
-            label=PlainTextObject(text="…or a thread id or phone number"),
-            optional=True,
-            element=PlainTextInputElement(
-                action_id=ids.THREAD_REF_INPUT, placeholder=PlainTextObject(text="+1 650 555 0101")
-            ),
-        )
+    hint = "Your assigned conversations first; type a number, name or queue to search."
+    blocks.append(_optional_input(ids.THREAD_BLOCK, "Conversation", picker, hint=hint))
+    typed = PlainTextInputElement(
+        action_id=ids.THREAD_REF_INPUT, placeholder=PlainTextObject(text="+1 650 555 0101")
     )
+    blocks.append(_optional_input(ids.THREAD_REF_BLOCK, "…or a thread id or phone number", typed))
     blocks.append(_text_input(prefill, text_block, hint=_length_hint(prefill)))
     if not note_text.fits(prefill, note_text.NOTE_TEXT_MAX):
         blocks.append(
