@@ -38,7 +38,6 @@ from bot.logs import get_logger
 from bot.notify.filters import Filters, passes
 from bot.notify.health import FAILING_AFTER, HEALTH_KEY, FeedHealth
 from bot.ringcentral import RingCentralClient
-from bot.ringcentral.client import MAX_FILTER_IDS, MAX_PAGE, SYNC_RECORD_COUNT, Availability
 from bot.ringcentral.errors import InvalidInput, NotFound, RateLimited, RingCentralError
 from bot.ringcentral.models import (
     AliveNoteRecord,
@@ -49,6 +48,7 @@ from bot.ringcentral.models import (
     Note,
     Thread,
 )
+from bot.ringcentral.params import MAX_FILTER_IDS, MAX_PAGE, SYNC_RECORD_COUNT, Availability
 from bot.store import Store
 from bot.store.notify import OutboxEntry, Subscription
 
