@@ -42,8 +42,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.notify import messages
-from bot.notify.feed import Feed, PollResult, thread_json
+from bot.notify.feed import Feed, PollResult
 from bot.notify.health import HEALTH_KEY, FeedHealth
+from bot.notify.reconcile import RECONCILE_EVERY
+from bot.notify.routing import thread_json
 from bot.notify.schedules import Schedules
 from bot.notify.sender import Sender
 from bot.notify.shared import other_organisations
@@ -84,7 +86,7 @@ class Notifier:
         poll_interval: float = 30.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         channel_interval: float = 1.0,
-        reconcile_every: timedelta = timedelta(minutes=15),
+        reconcile_every: int = RECONCILE_EVERY,  # polls between two steps of the periodic reconciliation
         recheck_every: float = 300.0,
         lease_ttl: timedelta | None = None,
         holder: str | None = None,
