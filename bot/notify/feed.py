@@ -39,7 +39,7 @@ from typing import Any
 
 from bot.logs import get_logger
 from bot.notify.health import FAILING_AFTER, HEALTH_KEY, FeedHealth, describe_error
-from bot.notify.reconcile import POLL_BUDGET, RECONCILE_EVERY, RECONCILE_KEY, Reconciler, recovery
+from bot.notify.reconcile import MEDIUM, POLL_BUDGET, RECONCILE_EVERY, RECONCILE_KEY, Reconciler, recovery
 from bot.notify.routing import (
     ByResource,
     by_resource,
@@ -74,6 +74,7 @@ TOKEN_KEY = "notify:sync_token"
 SYNC_TIME_KEY = "notify:sync_time"
 MAX_BACKOFF = timedelta(minutes=15)
 LISTING_MARGIN = timedelta(minutes=1)  # around the window of a listing of new threads
+POLL_SHARE = 0.5  # of the service identity's Medium budget that polling may take (`min_interval`)
 
 
 @dataclass
@@ -228,6 +229,14 @@ class Feed:
             state[RECONCILE_KEY] = recovery()
             log.info("feed.full_resync", had_token=token is not None)
         return await self._store.enqueue(entries, threads=cache_rows(threads.values()), state=state)
+
+    def min_interval(self) -> float:
+        """The shortest interval between polls: idle polls (1 request) take at most half of the service
+        identity's Medium budget, 3 s with RingCentral's default of 40 requests a minute. Reconciliation steps
+        stay out of the last quarter (the rate limiter's spread), so after a lost token they get up to a
+        quarter, and the last quarter is left for what people do (subscribing, backfills, digests) and
+        bursts of lookups."""
+        return self._client().limiter.spacing(MEDIUM, POLL_SHARE)
 
     async def rc_now(self) -> datetime:
         """RingCentral's time now, estimated from the last poll's `syncTime` (our clock when never polled)."""

@@ -113,6 +113,7 @@ class Notifier:
         self._running: set[asyncio.Task[Any]] = set()  # job runs in flight (see `_tracked`)
         self._heartbeat_at = float("-inf")
         self._polled_at: datetime | None = None
+        self._poll_started = float("-inf")  # monotonic
 
     # --- the work -------------------------------------------------------------------------------------------
 
@@ -129,7 +130,7 @@ class Notifier:
     async def poll(self, *, reconcile: bool | None = None) -> PollResult:
         async with self._poll_lock:
             self._polled_at = self._clock()
-            started = time.monotonic()
+            started = self._poll_started = time.monotonic()
             result = await self.feed.poll(reconcile=reconcile)
             self._metrics.poll_duration.observe(time.monotonic() - started)
             self._metrics.polls.labels("ok" if result.requests_ok else "error").inc()
@@ -286,17 +287,22 @@ class Notifier:
         # A line per job run (eight a second with the poke check) would drown the bot's own log.
         logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         self._scheduler = scheduler
-        log.info("notifier.started", holder=self.holder, poll_interval=self.poll_interval)
+        log.info(
+            "notifier.started",
+            holder=self.holder,
+            poll_interval=self.poll_interval,
+            min_interval=self.feed.min_interval(),  # RingCentral's budget: see `_poll_job`
+        )
 
     def poke(self) -> None:
         """Poll as soon as possible (a RingCentral push event is only this hint)."""
         self._run_now("notify-poll")
 
-    def _run_now(self, job_id: str) -> None:
+    def _run_now(self, job_id: str, delay: float = 0.0) -> None:
         if self._scheduler is not None:
             job = self._scheduler.get_job(job_id)
             if job is not None:
-                job.modify(next_run_time=datetime.now(UTC))
+                job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
 
     def _tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         """The job, with its run remembered while it runs, so `stop` can let it finish (APScheduler's asyncio
@@ -331,6 +337,12 @@ class Notifier:
 
     async def _poll_job(self) -> None:
         try:
+            # Not sooner than RingCentral's budget allows (`Feed.min_interval`: the limit as learned from the
+            # headers), whatever the interval or a poke asks for.
+            wait = self.feed.min_interval() - (time.monotonic() - self._poll_started)
+            if wait > 0.05:
+                self._run_now("notify-poll", wait)
+                return
             if await self._lease():
                 result = await self.poll()
                 if result.queued:
