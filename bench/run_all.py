@@ -15,7 +15,16 @@ import time
 
 from bench._kit import ROOT
 
-BENCHMARKS = ("ack_latency", "poll_cost", "throughput", "note_latency", "footprint")
+BENCHMARKS = (
+    "ack_latency",
+    "poll_cost",
+    "throughput",
+    "note_latency",
+    "footprint",
+    "poll_interval",
+    "recovery",
+    "new_threads",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

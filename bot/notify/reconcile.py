@@ -207,16 +207,7 @@ class Reconciler:
         self, client: RingCentralClient, cursor: Cursor, subs: ByResource, seen: _Seen
     ) -> _Step:
         """One page of the batch's threads: refresh the parent messages of those whose state changed."""
-        availability = self._availability("threads")
-        page = await self._listing(
-            "threads",
-            client.list_threads(
-                owner_extension_ids=list(cursor.batch),
-                availability=availability,
-                page=cursor.page,
-                per_page=MAX_PAGE,
-            ),
-        )
+        page = await self._listing("threads", client.list_threads, cursor)
         cached = await self._store.cached_threads(t.id for t in page.records)
         entries = route_thread_changes(changed_since_cached(page.records, cached), subs)
         seen.alive_threads.update(t.id for t in page.records if t.availability == "Alive")
@@ -226,16 +217,7 @@ class Reconciler:
 
     async def _notes(self, client: RingCentralClient, cursor: Cursor, subs: ByResource, seen: _Seen) -> _Step:
         """One page of the batch's notes: queue what was missed (the first stage cached their threads)."""
-        availability = self._availability("notes")
-        page = await self._listing(
-            "notes",
-            client.list_notes(
-                owner_extension_ids=list(cursor.batch),
-                availability=availability,
-                page=cursor.page,
-                per_page=MAX_PAGE,
-            ),
-        )
+        page = await self._listing("notes", client.list_notes, cursor)
         cached = await self._store.cached_threads({n.thread_id for n in page.records})
         threads = {tid: thread_from(data) for tid, data in cached.items()}
         records: list[AliveNoteRecord | DeletedNoteRecord] = [
@@ -248,7 +230,7 @@ class Reconciler:
         seen.notes.update(n.id for n in page.records if n.availability == "Alive")
         if has_more(page.paging, len(page.records), cursor.page, MAX_PAGE):
             return _Step(entries, replace(cursor, page=cursor.page + 1))
-        if "Deleted" in availability:
+        if "notes" not in self._refused:  # deleted notes were listed too
             return _Step(entries, cursor, done=True)
         if not seen.complete:  # this process did not see the whole batch (a restart): list it again
             return _Step(entries, replace(cursor, stage="threads", page=1))
@@ -284,11 +266,16 @@ class Reconciler:
     def _availability(self, kind: str) -> list[Availability]:
         return ["Alive"] if kind in self._refused else ["Alive", "Deleted"]
 
-    async def _listing(self, kind: str, request: Awaitable[P]) -> P:
-        """`request`; a 400 to a listing of deleted `kind` is remembered for this process (the step then
-        lists Alive ones on its next turn)."""
+    async def _listing(self, kind: str, listing: Callable[..., Awaitable[P]], cursor: Cursor) -> P:
+        """A page of the batch's `kind` (alive and deleted); a 400 to a listing of deleted ones is remembered
+        for this process (the step then lists Alive ones on its next turn)."""
         try:
-            return await request
+            return await listing(
+                owner_extension_ids=list(cursor.batch),
+                availability=self._availability(kind),
+                page=cursor.page,
+                per_page=MAX_PAGE,
+            )
         except InvalidInput as exc:
             if kind in self._refused:
                 raise
