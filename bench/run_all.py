@@ -15,7 +15,17 @@ import time
 
 from bench._kit import ROOT
 
-BENCHMARKS = ("ack_latency", "poll_cost", "throughput", "note_latency", "footprint", "replay_guard")
+BENCHMARKS = (
+    "ack_latency",
+    "poll_cost",
+    "throughput",
+    "note_latency",
+    "footprint",
+    "poll_interval",
+    "recovery",
+    "new_threads",
+    "replay_guard",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
