@@ -134,10 +134,20 @@ class Outbox(StoreBase):
             row = (await conn.execute(sa.select(outbox).where(outbox.c.id == row_id))).first()
         return None if row is None else from_row(OutboxRow, row._mapping)
 
-    async def mark_attempt(self, row_id: int) -> None:
-        """Recorded (and committed) before posting, so a crash after the post is repaired by lookup."""
+    async def mark_attempt(self, row_id: int, *, seen: OutboxRow | None = None) -> bool:
+        """Recorded (and committed) before posting, so a crash after the post is repaired by lookup.
+
+        `seen`: the row as the caller read it (maybe a moment ago). Then the mark is made only if the row is
+        still pending and no other try began since (its `attempted_at` unchanged), and False says it was not:
+        the caller reads the row again instead of posting from what it saw."""
+        query = outbox.update().where(outbox.c.id == row_id)
+        if seen is not None:
+            was = outbox.c.attempted_at
+            unchanged = was.is_(None) if seen.attempted_at is None else was == seen.attempted_at
+            query = query.where(outbox.c.status == "pending", unchanged)
         async with self._tx() as conn:
-            await conn.execute(outbox.update().where(outbox.c.id == row_id).values(attempted_at=self._now()))
+            result = await conn.execute(query.values(attempted_at=self._now()))
+        return result.rowcount > 0
 
     async def finish_outbox(self, row_id: int, status: str = "done", error: str | None = None) -> None:
         async with self._tx() as conn:
