@@ -61,8 +61,11 @@ THREADS = 5
 CHANNELS = 20
 
 
-def write_notes(rc: RcControl, threads: list[str], count: int, label: str) -> list[str]:
-    """`count` notes round robin over `threads`, written by Ana through the API (8 at a time)."""
+def write_notes(
+    rc: RcControl, threads: list[str], count: int, label: str, created: dict[str, float] | None = None
+) -> list[str]:
+    """`count` notes round robin over `threads`, written by Ana through the API (8 at a time); `created`
+    gets each note's moment (wall clock), when its creation returned."""
     first = rc.handler("Ana Alvarez")  # one sign-in (the Auth group allows 5 a minute), 8 connections
     clients = [first] + [httpx.Client(base_url=rc.url, timeout=30, headers=first.headers) for _ in range(7)]
     try:
@@ -73,7 +76,10 @@ def write_notes(rc: RcControl, threads: list[str], count: int, label: str) -> li
                 f"{MT}/notes", json={"threadId": threads[i % len(threads)], "text": f"{label} {i}"}
             )
             response.raise_for_status()
-            return str(response.json()["id"])
+            note = str(response.json()["id"])
+            if created is not None:
+                created[note] = time.time()
+            return note
 
         with ThreadPoolExecutor(len(clients)) as pool:
             return list(pool.map(one, range(count)))
