@@ -34,6 +34,7 @@ request a minute and return at most 15 messages a page):
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -64,6 +65,7 @@ CLOCK_SKEW = timedelta(
 LOOKUP_PAGE = 100  # asked for; Slack caps it (15 under tier 1) and the cursor reads on
 NETWORK_ERRORS = (TimeoutError, OSError, aiohttp.ClientError)
 PACE_MARGIN = 0.02  # of a channel's interval, on top of it: 20 ms a second at Slack's 1 message/s
+WORKSPACE_SIGNS = 3  # channels of one workspace limited at once that mean the workspace's own limit
 
 Record = Callable[[str, bool], Awaitable[None]]  # (ts, repaired) → the delivery recorded with its row
 
@@ -112,9 +114,11 @@ class Pacer:
     end of it: the post's own round trip and the recording after it are not added to every period.
 
     Slack also keeps a workspace-wide limit on `chat.postMessage` (its rate-limits page names one without
-    a number). A 429 on one channel blocks that channel only; 429s on two channels of a workspace within
-    one `Retry-After` mean the workspace's limit: then the whole workspace waits, so the other channels do
-    not each run into their own 429 (no storm)."""
+    a number). A 429 on one channel blocks that channel only; 429s on `WORKSPACE_SIGNS` channels of a
+    workspace within one `Retry-After` mean the workspace's limit: then the whole workspace waits, so the
+    other channels do not each run into their own 429 (no storm). Not two: on a loaded host two channels
+    now and then arrive a few milliseconds early within the same second, and a whole workspace waiting for
+    that would cost every channel a second."""
 
     def __init__(
         self, interval: float, clock: Callable[[], float] = time.monotonic, margin: float = PACE_MARGIN
@@ -135,6 +139,13 @@ class Pacer:
             until = max(until, self._team_next.get(team, 0.0))
         return max(0.0, until - self._clock())
 
+    async def ready(self, channel: str, team: str | None = None) -> None:
+        """Wait until `channel` (and its workspace) may be posted to."""
+        wait = self.wait(channel, team)
+        while wait > 0:  # a 429 meanwhile may move the slot on
+            await asyncio.sleep(wait)
+            wait = self.wait(channel, team)
+
     def sent(self, channel: str, started: float | None = None) -> None:
         """A post to `channel` that began at `started` (our clock; now if not given) was accepted."""
         begun = self._clock() if started is None else started
@@ -151,7 +162,7 @@ class Pacer:
         recent = {c: t for c, t in self._limited.get(team, {}).items() if t > now}
         recent[channel] = now + seconds
         self._limited[team] = recent
-        if len(recent) < 2:
+        if len(recent) < WORKSPACE_SIGNS:
             return False
         self._team_next[team] = max(self._team_next.get(team, 0.0), max(recent.values()))
         return True
@@ -215,6 +226,7 @@ class Poster:
             # Someone else (a replica that had the channel, the row read a moment ago) finished or tried it
             # since it was read: read it again before anything is posted.
             raise Wait("the row changed since it was read")
+        await self.pacer.ready(sub.channel_id, sub.team_id)
         extra: dict[str, Any] = (
             {} if thread_ts is None else {"thread_ts": thread_ts, "reply_broadcast": broadcast}
         )

@@ -7,15 +7,17 @@ deletions, thread states), `summaries.py` (quiet-hours summaries).
 - Rows go oldest first and each channel strictly in order: when a row of a channel has to wait (pacing, a 429,
   a retry, a lookup waiting for Slack's history budget), every later row of that channel waits too, so a reply
   never overtakes the parent it belongs to. Other channels go on meanwhile.
-- Each channel is worked by its own task, so channels post at the same time (at most `CONCURRENCY` at work at
-  once) and a slow or limited channel holds up no other. A task reads its channel's oldest rows (`BATCH`)
-  with their subscriptions in one query and works them from memory, reading again when they are used up or
-  `REFRESH` old (so a pause, an unsubscribe or new options are seen within about a second); the mark before a
-  post is made only if the row is as it was read (`mark_attempt(seen=…)`), so a row that another replica
-  finished or tried meanwhile is read again, never posted from the old reading.
+- Each channel is worked by its own task, so channels post at the same time and a slow or limited channel
+  holds up no other (a task holds a store connection only for a transaction; the pool queues the rest). A
+  task reads its channel's oldest rows (`BATCH`) with their subscriptions in one query and works them from
+  memory, reading again when they are used up or `REFRESH` old (so a pause, an unsubscribe or new options
+  are seen within about a second); the mark before a post is made only if the row is as it was read
+  (`mark_attempt(seen=…)`), so a row that another replica finished or tried meanwhile is read again, never
+  posted from the old reading.
 - About one message per second per channel (`channel_interval`), counted from the start of the previous post
-  (`Pacer`); a 429 blocks the channel for `Retry-After`, and 429s on two channels of one workspace at once
-  block the workspace (Slack's workspace-wide `chat.postMessage` limit).
+  (`Pacer`); a post's reads and its mark are done before its slot comes, so they add nothing to the period.
+  A 429 blocks the channel for `Retry-After`, and 429s on several channels of one workspace at once block
+  the workspace (Slack's workspace-wide `chat.postMessage` limit).
 - Before posting, the row is marked attempted (committed). A row found attempted was maybe posted: it is
   looked up by its metadata before anything is posted again (`posting.py` says when and how), so neither a
   crash nor a post whose answer never came makes a second copy.
@@ -68,7 +70,6 @@ PAUSE_ERRORS = frozenset(messages.PAUSE_REASONS)
 MAX_ATTEMPTS = 5
 BATCH = 50  # a channel's rows read at a time (one query), worked from memory until used up or stale
 REFRESH = 1.0  # seconds a channel's rows and subscriptions are worked from memory before they are read again
-CONCURRENCY = 8  # channels at work at once, each with one store connection at a time (the pool holds 15)
 
 __all__ = ["MAX_ATTEMPTS", "Pacer", "Sender"]
 
@@ -109,7 +110,6 @@ class Sender:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         channel_interval: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
-        concurrency: int = CONCURRENCY,
     ) -> None:
         self._store = store
         self.clients: SlackClients = OneWorkspace(slack) if isinstance(slack, AsyncWebClient) else slack
@@ -123,7 +123,6 @@ class Sender:
             store, self.poster, finish=self._finish, update_summary=self.summaries.update
         )
         self._lock = asyncio.Lock()
-        self._gate = asyncio.Semaphore(concurrency)
 
     async def drain(
         self,
@@ -168,16 +167,19 @@ class Sender:
             if sub is None or not sub.active:
                 queue.drop(row.subscription_id)
                 continue
-            wait = self._wait(row, sub)
-            if wait > 0:
-                if time.monotonic() + wait > deadline:
+            retry = self._retry_wait(row)
+            if retry > 0:
+                if time.monotonic() + retry > deadline:
                     return finished
-                await asyncio.sleep(wait)
+                await asyncio.sleep(retry)
                 continue
+            if self._posts(row) and time.monotonic() + self.pacer.wait(channel, team) > deadline:
+                return finished
             if still_mine is not None and not await still_mine(team, channel):
                 return finished  # another replica took this channel over: leave it at once
-            async with self._gate:  # a bounded number of channels at work (and store connections) at once
-                outcome = "held" if await self._hold(row, sub, self._now()) else await self._deliver(row, sub)
+            # A post's reads and its mark are done now; the post itself waits for the channel's slot
+            # (`Pacer.ready` in `post_once`), so they are not added to the channel's period.
+            outcome = "held" if await self._hold(row, sub, self._now()) else await self._deliver(row, sub)
             if outcome in ("done", "held"):
                 finished += outcome == "done"
                 queue.rows.popleft()
@@ -194,14 +196,15 @@ class Sender:
         subs = await self._store.subscriptions_by_id({row.subscription_id for row in rows})
         queue.fill(rows, subs, time.monotonic())
 
+    def _retry_wait(self, row: OutboxRow) -> float:
+        if row.next_attempt_at is None:
+            return 0.0
+        return (row.next_attempt_at - self._now()).total_seconds()
+
     def _wait(self, row: OutboxRow, sub: Subscription) -> float:
         """Seconds before `row` may go: its retry time, and for a post its channel's and workspace's pace."""
-        wait = 0.0
-        if row.next_attempt_at is not None:
-            wait = (row.next_attempt_at - self._now()).total_seconds()
-        if self._posts(row):
-            wait = max(wait, self.pacer.wait(sub.channel_id, sub.team_id))
-        return wait
+        pace = self.pacer.wait(sub.channel_id, sub.team_id) if self._posts(row) else 0.0
+        return max(self._retry_wait(row), pace)
 
     @staticmethod
     def _posts(row: OutboxRow) -> bool:
