@@ -1,7 +1,7 @@
 """Figure 3 — delivery throughput: a burst of 5,000 notes over 100 resources into 20 channels, the old sender
 and the new side by side.
 
-    .venv/bin/python -m bench.throughput [--notes 5000] [--scale 1,4] [--workspace-posts 0,300] [--repeat 1]
+    .venv/bin/python -m bench.throughput [--notes 5000] [--scale 1,4,4:300] [--repeat 1]
                                          [--baseline REF] [--designs old,new]
 
 The bot's notifier (`poll()` then `send()`, the code `serve` schedules) runs in a child process per run, one
@@ -11,9 +11,9 @@ machine is the same for both (the load average is recorded with each run). The R
 Slack stand-in run in their own processes, always from this tree. The stand-in enforces Slack's limits (the
 `slack` preset: `chat.postMessage` 1 per second per channel, the tiers per method), all multiplied by
 `--scale` so the run is short; the bot's per-channel pacing is scaled the same way (`channel_interval = 1 /
-scale`). So the bound is `20 channels * scale` messages per second. `--workspace-posts N` (not 0) adds Slack's
-workspace-wide `chat.postMessage` limit to the stand-in for the burst, N messages a minute times the scale;
-the bound is then the smaller of the two.
+scale`). So the bound is `20 channels * scale` messages per second. A setting `S:N` (`--scale 4:300`) adds
+Slack's workspace-wide `chat.postMessage` limit to the stand-in for the burst, N messages a minute times the
+scale; the bound is then the smaller of the two.
 
 Before the burst each of the 500 threads (5 per resource) gets one note, delivered, so the burst's notes are
 replies in known Slack threads. Then a handler writes the burst (round robin over the threads), and the clock
@@ -153,6 +153,7 @@ async def one_run(args: argparse.Namespace, scale: float, workspace_posts: int, 
         return {
             "notes": args.notes,
             "scale": scale,
+            "workspace_posts": workspace_posts,
             "workspace_posts_per_min": workspace_posts * scale or None,
             "bound_per_s": bound,
             "seconds": elapsed,
@@ -187,25 +188,32 @@ def run_design(args: argparse.Namespace, root: Path, scale: float, workspace_pos
     return result
 
 
+def settings(text: str) -> list[tuple[float, int]]:
+    """`1,4,4:300` → [(1, 0), (4, 0), (4, 300)]: the scale, and a workspace-wide limit a minute (0: none)."""
+    out = []
+    for item in text.split(","):
+        scale, _, posts = item.partition(":")
+        out.append((float(scale), int(posts or 0)))
+    return out
+
+
 def run(args: argparse.Namespace) -> JSON:
-    scales = [float(x) for x in args.scale.split(",")]
-    limits = [int(x) for x in args.workspace_posts.split(",")]
+    chosen_settings = settings(args.scale)
     wanted = args.designs.split(",")
     runs: list[JSON] = []
     with designs(args.baseline) as pair:
         chosen = [d for d in pair if d.name in wanted]
         for i in range(args.repeat):  # the designs side by side in each repeat, for each setting
-            for scale in scales:
-                for posts in limits:
-                    for design in chosen:
-                        r = run_design(args, design.root, scale, posts)
-                        runs.append(r | {"design": design.name, "commit": design.commit, "repeat": i + 1})
-                        print(
-                            f"  {design.name} ({design.commit}) x{scale:g} workspace {posts or '-'}/min, run "
-                            f"{i + 1}: {r['fraction_of_bound']:.1%} of the bound, {r['http_429']} x 429 "
-                            f"(load {r['loadavg_1m']:.2f})",
-                            flush=True,
-                        )
+            for scale, posts in chosen_settings:
+                for design in chosen:
+                    r = run_design(args, design.root, scale, posts)
+                    runs.append(r | {"design": design.name, "commit": design.commit, "repeat": i + 1})
+                    print(
+                        f"  {design.name} ({design.commit}) x{scale:g} workspace {posts or '-'}/min, run "
+                        f"{i + 1}: {r['fraction_of_bound']:.1%} of the bound, {r['http_429']} x 429 "
+                        f"(load {r['loadavg_1m']:.2f})",
+                        flush=True,
+                    )
     table(
         f"Burst of {args.notes} notes, {RESOURCES} resources, {CHANNELS} channels — "
         "target: >= 95 % of the bound, no duplicates, no losses, no 429 storm",
@@ -220,26 +228,21 @@ def run(args: argparse.Namespace) -> JSON:
         ],
     )  # fmt: skip
     by_setting: dict[str, JSON] = {}
-    for scale in scales:
-        for posts in limits:
-            key = f"x{scale:g}" + (f" workspace {posts}/min" if posts else "")
-            same = [
-                r
-                for r in runs
-                if r["scale"] == scale and (r["workspace_posts_per_min"] or 0) == posts * scale
+    for scale, posts in chosen_settings:
+        key = f"x{scale:g}" + (f" workspace {posts}/min" if posts else "")
+        same = [r for r in runs if r["scale"] == scale and r["workspace_posts"] == posts]
+        by_setting[key] = {
+            d: spread([r["fraction_of_bound"] for r in same if r["design"] == d]) for d in wanted
+        }
+        if {"old", "new"} <= set(wanted):
+            by_setting[key]["new_over_old"] = [
+                n["fraction_of_bound"] / o["fraction_of_bound"]
+                for o, n in zip(
+                    [r for r in same if r["design"] == "old"],
+                    [r for r in same if r["design"] == "new"],
+                    strict=True,
+                )
             ]
-            by_setting[key] = {
-                d: spread([r["fraction_of_bound"] for r in same if r["design"] == d]) for d in wanted
-            }
-            if {"old", "new"} <= set(wanted):
-                by_setting[key]["new_over_old"] = [
-                    n["fraction_of_bound"] / o["fraction_of_bound"]
-                    for o, n in zip(
-                        [r for r in same if r["design"] == "old"],
-                        [r for r in same if r["design"] == "new"],
-                        strict=True,
-                    )
-                ]
     return {
         "runs": runs,
         "fraction_of_bound": by_setting,
@@ -260,13 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--notes", type=int, default=5000)
     parser.add_argument(
-        "--scale", default="4", help="Slack's limits and the bot's pacing, times (a list: 1,4,10)"
+        "--scale",
+        default="4",
+        help="Slack's limits and the bot's pacing, times; `S:N` adds a workspace-wide limit of N messages a "
+        "minute (times S). A list: 1,4,4:300",
     )
-    parser.add_argument(
-        "--workspace-posts",
-        default="0",
-        help="a workspace-wide chat.postMessage limit a minute (a list; 0: none)",
-    )
+    parser.add_argument("--workspace-posts", default="0", help=argparse.SUPPRESS)  # the child's
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument(
         "--baseline", default=None, help="the old design's commit (default: where this branch forked)"

@@ -1,6 +1,6 @@
 """The sender: posts the outbox into Slack, one Slack thread per RingCentral thread per channel.
 
-This module is the round loop and its ordering; the work is split by role:
+This module is the channel loop and its ordering; the work is split by role:
 `posting.py` (the one exactly-once post, `post_once`, and the Web API calls), `deliveries.py` (notes, edits,
 deletions, thread states), `summaries.py` (quiet-hours summaries).
 
@@ -173,7 +173,8 @@ class Sender:
                     return finished
                 await asyncio.sleep(retry)
                 continue
-            if self._posts(row) and time.monotonic() + self.pacer.wait(channel, team) > deadline:
+            pace = self.pacer.wait(channel, team) if self._posts(row) else 0.0
+            if pace > 0 and time.monotonic() + pace > deadline:
                 return finished
             if still_mine is not None and not await still_mine(team, channel):
                 return finished  # another replica took this channel over: leave it at once
