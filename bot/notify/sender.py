@@ -14,8 +14,9 @@ deletions, thread states), `summaries.py` (quiet-hours summaries).
   are seen within about a second); the mark before a post is made only if the row is as it was read
   (`mark_attempt(seen=…)`), so a row that another replica finished or tried meanwhile is read again, never
   posted from the old reading.
-- About one message per second per channel (`channel_interval`), counted from the start of the previous post
-  (`Pacer`); a post's reads and its mark are done before its slot comes, so they add nothing to the period.
+- About one message per second per channel (`channel_interval`, kept by `Pacer`: from the start of the
+  previous post, within Slack's one-second window counted from its answers); a post's reads and its mark are
+  done before its slot comes, so they add nothing to the period.
   A 429 blocks the channel for `Retry-After`, and 429s on several channels of one workspace at once block
   the workspace (Slack's workspace-wide `chat.postMessage` limit).
 - Before posting, the row is marked attempted (committed). A row found attempted was maybe posted: it is
