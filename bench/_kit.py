@@ -239,11 +239,13 @@ def cpu_seconds(pid: int) -> float:
 class Proc:
     """A child process that prints its URL on its first stdout line; stopped with SIGTERM, then SIGKILL."""
 
-    def __init__(self, args: list[str], *, env: dict[str, str] | None = None, name: str = "child") -> None:
+    def __init__(
+        self, args: list[str], *, env: dict[str, str] | None = None, name: str = "child", cwd: Path = ROOT
+    ) -> None:
         self.name = name
         self.popen = subprocess.Popen(
             args,
-            cwd=ROOT,
+            cwd=cwd,
             env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -412,17 +414,27 @@ def free_port() -> int:
 
 
 def start_bot(
-    rc: RcControl, slack: SlackControl, folder: Path, *, poll_interval: float = 30.0, webhook: bool = True
+    rc: RcControl,
+    slack: SlackControl,
+    folder: Path,
+    *,
+    poll_interval: float = 30.0,
+    webhook: bool = True,
+    code: Path = ROOT,
 ) -> Proc:
     """`thread-note-bot serve` in its own process (HTTP mode, SQLite in `folder`). With `webhook`,
-    THREAD_NOTE_PUBLIC_URL is set, which turns on RingCentral's push (a "poll now" hint)."""
+    THREAD_NOTE_PUBLIC_URL is set, which turns on RingCentral's push (a "poll now" hint). `code`: where the
+    process starts, so whose `bot` it imports (`_baseline.py`: another commit's)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = BotEnv(rc, slack, f"sqlite:///{folder / 'bot.db'}", url, poll_interval).env()
     if not webhook:
         env.pop("THREAD_NOTE_PUBLIC_URL")
     proc = Proc(
-        [sys.executable, "-m", "bench._standin", "bot", str(port)], env=env | {"PORT": str(port)}, name="bot"
+        [sys.executable, "-m", "bench._standin", "bot", str(port)],
+        env=env | {"PORT": str(port)},
+        name="bot",
+        cwd=code,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -17,7 +17,7 @@ def main(argv: list[str]) -> int:
     logs.configure("WARNING")
     kind = argv[0]
     if kind == "bot":
-        from bot.app import run_serve
+        from bot.serve import run_serve
 
         print(f"http://127.0.0.1:{argv[1]}", flush=True)
         return run_serve(host="127.0.0.1", port=int(argv[1]))

@@ -39,7 +39,7 @@ from bench._kit import (
     table,
     write_result,
 )
-from bot.demo import find_button
+from bot.demo import click_link, find_button
 from bot.sandbox.slack.requests import Interaction, SlackActor, wait_for
 
 THREAD = "3f0c6a52-9a51-4c8e-9a3b-1d2f0b6a7c01"  # demo seed: Support, +1 415-555-0142
@@ -68,8 +68,8 @@ def setup(actor: TimedActor, rc: RcControl, slack: SlackControl) -> tuple[JSON, 
     button = find_button(bodies, "connect_open")
     assert button is not None, "no sign-in link"
     ana = rc.user("Ana Alvarez")["extensionId"]  # the author of the thread's notes: Delete is hers
-    page = httpx.get(f"{button['url']}&sandbox_user={ana}", follow_redirects=True, timeout=30)
-    assert page.status_code == 200, page.text[:200]
+    page = click_link(httpx.get(f"{button['url']}&sandbox_user={ana}", follow_redirects=True, timeout=30))
+    assert page.status_code == 200 and "Connected" in page.text, page.text[:300]
     listing = actor.answers(actor.command(f"list {THREAD}", user="bob", channel="support"), 1)
     delete = find_button(listing, "note_delete")
     assert delete is not None, "no Delete button in the listing"

@@ -1,20 +1,22 @@
 """Figure 2 — poll cost: RingCentral requests per poll for 1, 10, 100 and 1,000 subscribed resources.
 
-    .venv/bin/python -m bench.poll_cost [--sizes 1,10,100,1000] [--changes 10] [--soak-minutes 20]
+    .venv/bin/python -m bench.poll_cost [--sizes 1,10,100,1000] [--changes 10] [--soak-minutes 60]
 
 The bot's own notifier (`Notifier.run_once()`, the code `serve` schedules) runs in this process against the
 RingCentral emulator (its own process, seeded with 1,000 extra call queues, one thread each with one old
-note) and the Slack stand-in. Requests are counted by the emulator (`GET /sandbox/requests`, REST API routes
-only; the JWT sign-in is not counted). Rows:
+note) and the Slack stand-in. Requests are counted where they land, as a proxy in front of RingCentral would
+count them: every request the emulator received (`GET /sandbox/requests`: the REST API and OAuth's token
+endpoint, the renewal of the access token included). Rows:
 
 - first poll: the full sync right after subscribing (the old notes come back, none is posted);
 - idle poll: nothing changed;
 - changes, new threads: `--changes` notes, each in a thread the bot has not seen yet (a second thread of
-  each of the first `--changes` resources, which had no note so far);
+  each of the first `--changes` resources, two hours old, which had no note so far);
 - changes, known threads: `--changes` notes in those same threads again;
-- steady idle: mean and max requests per idle poll over `--soak-minutes` of polls every 30 s, compressed
-  (the bot's clock and the emulator's are moved forward 30 s per poll), so the periodic reconciliation
-  of each resource (every 15 minutes, at most 2 resources per poll) is counted.
+- steady idle: mean and max requests per idle poll over `--soak-minutes` (an hour) of polls every 30 s,
+  compressed (the bot's clock and the emulator's are moved forward 30 s per poll), so the periodic
+  reconciliation and the renewal of the access token (it lives an hour) are counted. Target: at most 2 on
+  every poll, at most 1.1 on average over the hour.
 
 Next to it, two naive designs as small reference functions over the same client (not in the bot): one
 list request per resource per poll, and list requests batched 10 resources at a time (the API's limit on
@@ -33,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._feedkit import count
 from bench._kit import (
     JSON,
     MEDIUM_PER_MINUTE,
@@ -82,7 +85,7 @@ async def naive_batched(client: RingCentralClient, resources: list[str], batch: 
 async def counted(rc: RcControl, work: Any) -> int:
     rc.reset_requests()
     await work
-    return rc.api_requests()
+    return count(rc).total
 
 
 async def one_size(
@@ -113,14 +116,14 @@ async def one_size(
         rc.reset_requests()
         started = time.perf_counter()
         await n.run_once()
-        new_threads, new_threads_s = rc.api_requests(), time.perf_counter() - started
+        new_threads, new_threads_s = count(rc).total, time.perf_counter() - started
         write_notes("known thread")
         rc.reset_requests()
         started = time.perf_counter()
         await n.run_once()
-        known_threads, known_threads_s = rc.api_requests(), time.perf_counter() - started
+        known_threads, known_threads_s = count(rc).total, time.perf_counter() - started
 
-        # Steady state: idle polls every 30 s (compressed), reconciliation included.
+        # Steady state: idle polls every 30 s (compressed), reconciliation and token renewal included.
         per_poll: list[int] = []
         poll_seconds: list[float] = []
         for _ in range(int(args.soak_minutes * 60 / POLL_INTERVAL)):
@@ -130,7 +133,7 @@ async def one_size(
             started = time.perf_counter()
             await n.run_once()
             poll_seconds.append(time.perf_counter() - started)
-            per_poll.append(rc.api_requests())
+            per_poll.append(count(rc).total)
 
         soak_s = sum(poll_seconds)
         client = bot.clients.service()
@@ -184,12 +187,13 @@ async def run(args: argparse.Namespace) -> JSON:
                 slack_proc.stop()
     budget = MEDIUM_PER_MINUTE * POLL_INTERVAL / 60
     table(
-        "RingCentral requests per poll (bot) — target: constant, at most 2 per idle poll",
+        "RingCentral requests per poll (bot) — target: at most 2 on every idle poll, at most 1.1 on average "
+        "over the hour",
         [
             "resources",
             "first poll",
             "idle",
-            "steady idle mean/max",
+            "idle over the hour: mean/max",
             "changes in new threads",
             "changes in known threads",
         ],
@@ -235,7 +239,7 @@ async def run(args: argparse.Namespace) -> JSON:
         "budget_per_poll": budget,
         "budget_per_minute": MEDIUM_PER_MINUTE,
         "rows": rows,
-        "target": "constant in the number of resources, at most 2 requests per idle poll",
+        "target": "at most 2 requests on every idle poll, at most 1.1 on average over a simulated hour",
     }
 
 
@@ -250,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sizes", default="1,10,100,1000", help="numbers of subscribed resources")
     parser.add_argument("--changes", type=int, default=10, help="notes written for the 'with changes' polls")
-    parser.add_argument("--soak-minutes", type=float, default=20.0, help="compressed idle minutes per size")
+    parser.add_argument("--soak-minutes", type=float, default=60.0, help="compressed idle minutes per size")
     args = parser.parse_args(argv)
     quiet()
     load, started = os.getloadavg(), time.monotonic()

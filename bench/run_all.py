@@ -15,7 +15,18 @@ import time
 
 from bench._kit import ROOT
 
-BENCHMARKS = ("ack_latency", "poll_cost", "throughput", "note_latency", "footprint", "retention")
+BENCHMARKS = (
+    "ack_latency",
+    "poll_cost",
+    "throughput",
+    "note_latency",
+    "footprint",
+    "poll_interval",
+    "recovery",
+    "new_threads",
+    "replay_guard",
+    "retention",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,7 @@
-"""Composition root: builds the store, RingCentral clients, use cases, the Slack app and (later) the
-scheduler from Settings, and wires them together. Routing stays visible here and in bot/slack/app.py.
+"""Composition root: builds the store, RingCentral clients, use cases, channel notifications (notifier and
+scheduler) and the Slack app from Settings, and wires them together once: the listeners get a frozen
+`bot.slack.deps.Deps`. Routing stays visible here and in bot/slack/app.py. The web app (bot/web.py) holds a
+Container; `thread-note-bot serve` (bot/serve.py) runs that app.
 """
 
 from __future__ import annotations
@@ -11,27 +13,40 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import Settings, load_settings, serve_required
+from bot.config import Settings
 from bot.logs import get_logger
 from bot.metrics import Metrics
+from bot.notify import Notifier, Subscriptions
+from bot.notify.webhook import WebhookSubscription
+from bot.notify.workspaces import InstalledWorkspaces, NotInstalled, OneWorkspace, SlackClients
 from bot.ringcentral.errors import RingCentralError
 from bot.service.accounts import Accounts, SlackPerson
 from bot.service.clients import ClientFactory
 from bot.service.errors import ConnectFailed
 from bot.service.notes import Notes
 from bot.service.types import Actor
+from bot.slack.app import create_bolt_app
+from bot.slack.deps import Deps
+from bot.slack.install import Workspaces
+from bot.slack.listen import InFlight
+from bot.slack.subscriptions import SlackSubscriptions
 from bot.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = get_logger(__name__)
 
 CALLBACK_PATH = "/ringcentral/oauth/callback"
 HEALTH_CACHE_SECONDS = 1.0
 METRICS_CACHE_SECONDS = 5.0
+LISTENER_GRACE_SECONDS = 10.0  # how long `stop` lets listeners still at work finish (as the notifier's jobs)
 WEBHOOK_PATH = "/ringcentral/webhook"
 
 
@@ -44,7 +59,8 @@ class ConnectOutcome:
 
 
 class Container:
-    """Everything with a lifetime, started inside the server's event loop and stopped in reverse."""
+    """Everything with a lifetime, started inside the server's event loop and stopped in reverse. `start`
+    builds every part once, in dependency order, and hands the listeners a frozen `Deps`."""
 
     def __init__(
         self,
@@ -59,17 +75,20 @@ class Container:
         self._rc_transport = rc_transport
         self._clock = clock
         self._redirect_uri = redirect_uri
+        # Built by start(), None before it:
         self.store: Store | None = None
         self.clients: ClientFactory | None = None
         self.accounts: Accounts | None = None
         self.notes: Notes | None = None
+        self.notifier: Notifier | None = None  # channel notifications: feed, sender, scheduler, webhook
+        self.subscriptions: Subscriptions | None = None  # who may see and make subscriptions
         self.bolt: AsyncApp | None = None
-        self._socket: Any = None
+        self.listeners = InFlight()  # Slack listeners still working after their ack: `stop` waits for them
+        self._slack: SlackClients | None = None  # the Web API client of each workspace
+        self._socket: AsyncSocketModeHandler | None = None
         self._identity: str | None = None
-        self.notifier: Any = None  # bot.notify.Notifier (channel notifications)
         self._health: tuple[float, dict[str, Any]] | None = None  # (when, report) of the last health probe
         self._metrics_read = -METRICS_CACHE_SECONDS  # when the per-subscription gauges were last read
-        self.subscriptions: Any = None  # bot.notify.Subscriptions (who may see and make subscriptions)
 
     @property
     def redirect_uri(self) -> str:
@@ -80,11 +99,11 @@ class Container:
 
     async def start(self) -> None:
         s = self.settings
-        self.store = await Store.open(
+        self.store = store = await Store.open(
             s.database_url, [k.get_secret_value() for k in s.secret_keys], clock=self._clock
         )
         assert s.ringcentral_client_id and s.ringcentral_client_secret
-        self.clients = ClientFactory(
+        self.clients = clients = ClientFactory(
             s.ringcentral_server_url,
             s.ringcentral_client_id,
             s.ringcentral_client_secret.get_secret_value(),
@@ -92,77 +111,71 @@ class Container:
             transport=self._rc_transport,
             clock=self._clock,
         )
-        self.accounts = Accounts(self.store, self.clients, redirect_uri=self.redirect_uri, clock=self._clock)
-        self.notes = Notes(self.accounts, self.store.record_audit, clock=self._clock)
-
-        from bot.slack.app import create_bolt_app
-        from bot.slack.deps import Deps
-
+        self.accounts = accounts = Accounts(store, clients, redirect_uri=self.redirect_uri, clock=self._clock)
+        self.notes = notes = Notes(accounts, store.record_audit, clock=self._clock)
+        self._slack = slack = self._slack_clients(store)
+        self.notifier = notifier = self._notifier(store, clients, slack)
+        self.subscriptions = subscriptions = Subscriptions(
+            store, accounts, clients.service, notifier,
+            admin_subscribe=s.admin_subscribe_allowed, clock=self._clock,
+        )  # fmt: skip
         deps = Deps(
-            accounts=self.accounts,
-            notes=self.notes,
+            accounts=accounts,
+            notes=notes,
             metrics=self.metrics,
             health=self.health,
             status=self.status_report,
+            subscriptions=SlackSubscriptions(subscriptions, notes, store=store, notifier=notifier),
+            notifier=notifier,
+            store=store,
+            workspaces=Workspaces(store, slack.forget) if s.oauth else None,
         )
-        self.notifier, deps.subscriptions = self._notifications()
-        self.subscriptions = deps.subscriptions.service
-        if s.oauth:
-            from bot.slack.install import Workspaces
-
-            deps.workspaces = Workspaces(self.store, self.notifier.clients.forget)
-        self.bolt = create_bolt_app(s, deps, self.store)
+        self.bolt = create_bolt_app(s, deps, self.listeners, store)
         if s.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             self._socket = AsyncSocketModeHandler(self.bolt, s.slack_app_token.get_secret_value())
-            await self._socket.connect_async()
-        self.notifier.start()
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]  # slack_bolt: unannotated
+        notifier.start()
         log.info("bot.started", mode="socket" if self._socket else "http")
 
-    def _notifications(self) -> tuple[Any, Any]:
-        """Channel notifications: the notifier (feed, sender, scheduler, webhook) and its Slack side."""
-        from slack_sdk.web.async_client import AsyncWebClient
-
-        from bot.notify import Notifier, Subscriptions
-        from bot.notify.webhook import WebhookSubscription
-        from bot.notify.workspaces import InstalledWorkspaces, OneWorkspace, SlackClients
-        from bot.slack.subscriptions import SlackSubscriptions
-
-        assert self.store and self.clients and self.accounts and self.notes
+    def _slack_clients(self, store: Store) -> SlackClients:
+        """Each workspace's own bot token, from its installation (many workspaces), or the one token."""
         s = self.settings
-        slack: SlackClients
-        if s.oauth:  # each workspace's own bot token, from its installation
-            slack = InstalledWorkspaces(self.store, s.slack_api_url, allowed=s.team_allowed)
-        else:
-            assert s.slack_bot_token is not None
-            # no retry handler: the sender honours Retry-After per channel itself
-            token = s.slack_bot_token.get_secret_value()
-            slack = OneWorkspace(AsyncWebClient(token=token, base_url=s.slack_api_url, timeout=10))
+        if s.oauth:
+            return InstalledWorkspaces(store, s.slack_api_url, allowed=s.team_allowed)
+        assert s.slack_bot_token is not None
+        # no retry handler: the sender honours Retry-After per channel itself
+        token = s.slack_bot_token.get_secret_value()
+        return OneWorkspace(AsyncWebClient(token=token, base_url=s.slack_api_url, timeout=10))
+
+    def _notifier(self, store: Store, clients: ClientFactory, slack: SlackClients) -> Notifier:
+        """Channel notifications: feed, sender, scheduler and (with a public URL) the webhook."""
+        s = self.settings
         holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         webhook = None
         if s.public_url:  # real time: RingCentral pushes "something changed", we poll at once
             webhook = WebhookSubscription(
-                self.store, self.clients.service, address=s.public_url + WEBHOOK_PATH, holder=holder,
-                clock=self._clock,
-            )  # fmt: skip
-        notifier = Notifier(
-            self.store, self.clients.service, slack, self.metrics,
+                store, clients.service, address=s.public_url + WEBHOOK_PATH, holder=holder, clock=self._clock
+            )
+        return Notifier(
+            store, clients.service, slack, self.metrics,
             poll_interval=s.poll_interval, clock=self._clock, holder=holder, webhook=webhook,
             lease_ttl=timedelta(seconds=s.lease_ttl) if s.lease_ttl else None,
             recheck_every=s.channel_check_interval, retention_days=s.retention_days,
         )  # fmt: skip
-        service = Subscriptions(
-            self.store, self.accounts, self.clients.service, notifier,
-            admin_subscribe=s.admin_subscribe_allowed, clock=self._clock,
-        )  # fmt: skip
-        return notifier, SlackSubscriptions(service, self.notes)
 
     async def stop(self) -> None:
+        """Stop in reverse. First the listeners still at work after their ack (Bolt runs them as tasks) may
+        finish, for LISTENER_GRACE_SECONDS at most, while everything they use is still open: an answer on its
+        way still arrives, and none is cancelled later holding a database connection."""
+        late = await self.listeners.drain(LISTENER_GRACE_SECONDS)
+        if late:
+            log.warning("bot.listeners_cut_short", running=late, grace_seconds=LISTENER_GRACE_SECONDS)
         if self.notifier is not None:
             await self.notifier.stop()
         if self._socket is not None:
-            await self._socket.close_async()
+            await self._socket.close_async()  # type: ignore[no-untyped-call]  # slack_bolt: unannotated
         if self.clients is not None:
             await self.clients.aclose()
         if self.store is not None:
@@ -244,15 +257,13 @@ class Container:
             log.info("connect.slack_lookup_failed", error=exc.response.get("error"))
         return SlackPerson(name, team, email, external)
 
-    async def _slack_for(self, team_id: str) -> Any:
+    async def _slack_for(self, team_id: str) -> AsyncWebClient:
         """The Web API client of `team_id`'s workspace (its own bot token when there are many)."""
-        from bot.notify.workspaces import NotInstalled
-
         assert self.bolt is not None
-        if self.notifier is None or not self.settings.oauth:
+        if self._slack is None or not self.settings.oauth:
             return self.bolt.client
         try:
-            return await self.notifier.clients.for_team(team_id)
+            return await self._slack.for_team(team_id)
         except NotInstalled:
             return self.bolt.client  # no token: the message fails and is logged, the page still answers
 
@@ -290,7 +301,7 @@ class Container:
             self._health = (now, report)
         return dict(self._health[1])
 
-    async def status_report(self, actor: Actor, slack: Any) -> dict[str, Any]:
+    async def status_report(self, actor: Actor, slack: AsyncWebClient) -> dict[str, Any]:
         """For `/thread-note status`: health, the bot's own RingCentral identity, and the figures of the
         subscriptions the person may see: their workspace's only, and of those the same ones as
         `subscriptions all` shows them (public channels, private ones they made, everything for an admin)."""
@@ -372,14 +383,3 @@ _FAILED = {
         "this link, so nothing was linked: each person connects their own account."
     ),
 }
-
-
-def run_serve(
-    host: str, port: int | None, env_file: str | None = ".env", metrics_address: str | None = None
-) -> int:
-    overrides = {"THREAD_NOTE_METRICS_ADDRESS": metrics_address} if metrics_address else {}
-    settings = load_settings(env_file=env_file, **overrides)
-    settings.require(*serve_required(settings))
-    from bot.web import serve
-
-    return serve(settings, host=host, port=port if port is not None else settings.port)

@@ -11,123 +11,103 @@ __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
 
 class Metrics:
+    """Every figure the bot exports; `render` is the Prometheus text of /metrics."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        r = self.registry
-        self.slack_requests = Counter(
-            "thread_note_slack_requests", "Requests from Slack by kind", ["kind"], registry=r
+        counter, gauge = self._counter, self._gauge
+        self.slack_requests = counter("thread_note_slack_requests", "Requests from Slack by kind", "kind")
+        self.note_writes = counter(
+            "thread_note_note_writes", "Note writes from Slack by action and outcome", "action", "outcome"
         )
-        self.note_writes = Counter(
-            "thread_note_note_writes",
-            "Note writes from Slack by action and outcome",
-            ["action", "outcome"],
-            registry=r,
-        )
-        self.connects = Counter(
-            "thread_note_connects", "Account connections by outcome", ["outcome"], registry=r
-        )
-        self.polls = Counter("thread_note_polls", "Change-feed polls by outcome", ["outcome"], registry=r)
+        self.connects = counter("thread_note_connects", "Account connections by outcome", "outcome")
+        self.polls = counter("thread_note_polls", "Change-feed polls by outcome", "outcome")
         self.poll_duration = Histogram(
-            "thread_note_poll_seconds", "Duration of one change-feed poll", registry=r
+            "thread_note_poll_seconds", "Duration of one change-feed poll", registry=self.registry
         )
-        self.last_poll = Gauge(
-            "thread_note_last_successful_poll_timestamp", "Unix time of the last successful poll", registry=r
+        self.last_poll = gauge(
+            "thread_note_last_successful_poll_timestamp", "Unix time of the last successful poll"
         )
-        self.outbox_depth = Gauge(
-            "thread_note_outbox_depth", "Notifications waiting to be posted", registry=r
+        self.outbox_depth = gauge("thread_note_outbox_depth", "Notifications waiting to be posted")
+        self.deliveries = counter(
+            "thread_note_deliveries", "Slack deliveries by kind and outcome", "kind", "outcome"
         )
-        self.deliveries = Counter(
-            "thread_note_deliveries", "Slack deliveries by kind and outcome", ["kind", "outcome"], registry=r
-        )
-        self.slack_rate_limited = Counter(
-            "thread_note_slack_429", "Slack 429 answers", ["method"], registry=r
-        )
-        self.slack_bad_signatures = Counter(
+        self.slack_rate_limited = counter("thread_note_slack_429", "Slack 429 answers", "method")
+        self.slack_bad_signatures = counter(
             "thread_note_slack_bad_signatures",
             "Requests to /slack/events refused: signature missing, stale or wrong",
-            ["reason"],
-            registry=r,
+            "reason",
         )
-        self.sync_records_skipped = Counter(
+        self.sync_records_skipped = counter(
             "thread_note_sync_records_skipped",
             "entries/sync records skipped: unknown recordType, system entry, malformed",
-            ["reason"],
-            registry=r,
+            "reason",
         )
-        self.feed_failing = Gauge(
+        self.feed_failing = gauge(
             "thread_note_feed_failing",
             "1 while the change feed fails poll after poll (see /healthz 'feed' for since when)",
-            registry=r,
         )
-        self.feed_failures = Gauge(
-            "thread_note_feed_consecutive_failures", "Change-feed polls in a row that failed", registry=r
+        self.feed_failures = gauge(
+            "thread_note_feed_consecutive_failures", "Change-feed polls in a row that failed"
         )
-        self.feed_failing_since = Gauge(
+        self.feed_failing_since = gauge(
             "thread_note_feed_failing_since_timestamp",
             "Unix time of the first failure of the current run of failed polls (0: none)",
-            registry=r,
         )
-        self.retention_pruned = Counter(
+        self.retention_pruned = counter(
             "thread_note_retention_pruned",
             "Rows deleted by the retention job (THREAD_NOTE_RETENTION_DAYS), by table",
-            ["table"],
-            registry=r,
+            "table",
         )
-        self.subscriptions_paused = Gauge(
-            "thread_note_subscriptions_paused",
-            "Subscriptions paused because of a channel problem",
-            registry=r,
+        self.subscriptions_paused = gauge(
+            "thread_note_subscriptions_paused", "Subscriptions paused because of a channel problem"
         )
 
         # A wrong THREAD_NOTE_SECRET_KEY (a restore, replicas on different keys): stored secrets that fit
         # no key (counted at scrape time), and reads that failed because of one (a person asked to reconnect).
-        self.undecryptable_secrets = Gauge(
+        self.undecryptable_secrets = gauge(
             "thread_note_undecryptable_secrets",
             "Stored secrets that no key in THREAD_NOTE_SECRET_KEY decrypts",
-            registry=r,
         )
-        self.undecryptable_reads = Counter(
-            "thread_note_undecryptable_reads", "Reads of a stored secret that no key decrypts", registry=r
+        self.undecryptable_reads = counter(
+            "thread_note_undecryptable_reads", "Reads of a stored secret that no key decrypts"
         )
+        self._subscription_and_webhook_gauges()
 
-        per_sub = ["subscription", "team", "channel", "resource"]
-        self.subscription_outbox = Gauge(
-            "thread_note_subscription_outbox_depth",
-            "Notifications waiting, per subscription",
-            per_sub,
-            registry=r,
+    def _subscription_and_webhook_gauges(self) -> None:
+        """Per-subscription figures (`set_subscriptions`) and real time (`set_webhook`), set per scrape."""
+        gauge = self._gauge
+        per_sub = ("subscription", "team", "channel", "resource")
+        self.subscription_outbox = gauge(
+            "thread_note_subscription_outbox_depth", "Notifications waiting, per subscription", *per_sub
         )
-        self.subscription_lag = Gauge(
-            "thread_note_subscription_lag_seconds",
-            "Age of the oldest waiting notification",
-            per_sub,
-            registry=r,
+        self.subscription_lag = gauge(
+            "thread_note_subscription_lag_seconds", "Age of the oldest waiting notification", *per_sub
         )
-        self.subscription_last_poll = Gauge(
+        self.subscription_last_poll = gauge(
             "thread_note_subscription_last_poll_timestamp",
             "Unix time of the last successful poll of the subscription's resource",
-            per_sub,
-            registry=r,
+            *per_sub,
         )
-        self.subscription_paused = Gauge(
-            "thread_note_subscription_paused", "1 when the subscription is paused", per_sub, registry=r
+        self.subscription_paused = gauge(
+            "thread_note_subscription_paused", "1 when the subscription is paused", *per_sub
         )
-        self.realtime = Gauge(
-            "thread_note_realtime",
-            "1 when RingCentral's webhook pushes changes, 0 when off or failing",
-            registry=r,
+        self.realtime = gauge(
+            "thread_note_realtime", "1 when RingCentral's webhook pushes changes, 0 when off or failing"
         )
-        self.webhook_disabled_filters = Gauge(
+        self.webhook_disabled_filters = gauge(
             "thread_note_webhook_disabled_filters",
             "Event filters RingCentral reports as disabled (disabledFilters): real time is off",
-            registry=r,
         )
-        self.subscription_error = Gauge(
-            "thread_note_subscription_has_error",
-            "1 when the subscription's last attempt failed",
-            per_sub,
-            registry=r,
+        self.subscription_error = gauge(
+            "thread_note_subscription_has_error", "1 when the subscription's last attempt failed", *per_sub
         )
+
+    def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
+        return Counter(name, documentation, labels, registry=self.registry)
+
+    def _gauge(self, name: str, documentation: str, *labels: str) -> Gauge:
+        return Gauge(name, documentation, labels, registry=self.registry)
 
     def set_webhook(self, status: dict[str, Any]) -> None:
         """Real time (bot/notify/webhook.py): 1 when RingCentral pushes changes; 0 when it is off (filters

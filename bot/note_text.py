@@ -22,7 +22,7 @@ def fits(text: str, limit: int = NOTE_TEXT_MAX) -> bool:
     return note_length(text) <= limit
 
 
-def cut(text: str, limit: int) -> str:
+def cut(text: str, limit: int = NOTE_TEXT_MAX) -> str:
     """The longest prefix of `text` of at most `limit` UTF-16 units; never splits a character."""
     if len(text) * 2 <= limit or note_length(text) <= limit:
         return text

@@ -20,8 +20,9 @@ import asyncio
 import hashlib
 import hmac
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -35,19 +36,20 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.app import Container
 from bot.config import ConfigError, Settings, split_host_port
 from bot.logs import get_logger
 from bot.metrics import CONTENT_TYPE_LATEST
 from bot.pages import PAGE_HEADERS, page
 from bot.slack.install import install_refused_page
+from bot.store import StoreError
+from bot.store.protocols import ReplayStore
 
 log = get_logger(__name__)
 
 
 def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
     """Build the app; `overrides` are passed to the Container (tests inject transports and clocks)."""
-    from bot.app import Container
-
     container = Container(settings, **overrides)
 
     @asynccontextmanager
@@ -65,7 +67,19 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
             await ops.stop()
             await container.stop()
 
-    seen = ReplayGuard()
+    routes = [
+        *_slack_routes(container, settings),
+        *_ringcentral_routes(container),
+        *_public_operator_routes(container, settings),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimit, limits=BODY_LIMITS)])
+    app.state.container = container
+    return app
+
+
+def _slack_routes(container: Container, settings: Settings) -> list[Route]:
+    """POST /slack/events (signature and replay checked here, then Bolt), and Bolt's OAuth pages."""
+    seen = ReplayGuard(lambda: container.store)
     secret = settings.slack_signing_secret
     signing_secret = secret.get_secret_value() if secret else None
 
@@ -79,7 +93,7 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
             container.metrics.slack_bad_signatures.labels(refused).inc()
             log.warning("slack.bad_signature", reason=refused)
             return JSONResponse({"error": "invalid request"}, status_code=401)
-        if not seen.first_use(signature) and not _event_retry(request):
+        if not await seen.first_use(signature) and not _event_retry(request):
             # Slack sends the same signed bytes again only when it retries an event, so this is a replay
             log.warning("slack.replayed_request")
             return JSONResponse({"error": "invalid request"}, status_code=401)
@@ -88,12 +102,33 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             # Bolt parses the body before it checks anything: bad JSON in `payload=`, a body that is not
             # UTF-8, a payload of the wrong shape. Nothing was done; say so instead of a 500.
-            seen.forget(signature)
+            await seen.forget(signature)
             log.warning("slack.malformed_request", error=type(exc).__name__)
             return JSONResponse({"error": "malformed request"}, status_code=400)
         if response.status_code == 401:  # not a valid signature: not a use of one
-            seen.forget(signature)
+            await seen.forget(signature)
         return response
+
+    async def slack_oauth(request: Request) -> Response:
+        """Many workspaces: Bolt's install page and OAuth redirect (404 with a single SLACK_BOT_TOKEN; a page
+        naming SLACK_ALLOWED_TEAMS while it is unset, since then no workspace may install)."""
+        if not settings.oauth:
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        if not settings.allowed_teams:
+            log.warning("slack.install_refused", reason="SLACK_ALLOWED_TEAMS is not set")
+            return HTMLResponse(install_refused_page(), status_code=403)
+        handler: AsyncSlackRequestHandler = request.app.state.slack_handler
+        return await handler.handle(request)
+
+    return [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/slack/install", slack_oauth, methods=["GET"]),
+        Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
+    ]
+
+
+def _ringcentral_routes(container: Container) -> list[Route]:
+    """The sign-in callback and its confirmation form, and the webhook (real time)."""
 
     async def oauth_callback(request: Request) -> Response:
         outcome = await container.complete_connect(
@@ -126,32 +161,14 @@ def create_web_app(settings: Settings, **overrides: Any) -> Starlette:
         accepted = await container.webhook_event(tokens, body)
         return JSONResponse({}, status_code=200 if accepted else 403)
 
-    async def slack_oauth(request: Request) -> Response:
-        """Many workspaces: Bolt's install page and OAuth redirect (404 with a single SLACK_BOT_TOKEN; a page
-        naming SLACK_ALLOWED_TEAMS while it is unset, since then no workspace may install)."""
-        if not settings.oauth:
-            return JSONResponse({"error": "not_found"}, status_code=404)
-        if not settings.allowed_teams:
-            log.warning("slack.install_refused", reason="SLACK_ALLOWED_TEAMS is not set")
-            return HTMLResponse(install_refused_page(), status_code=403)
-        handler: AsyncSlackRequestHandler = request.app.state.slack_handler
-        return await handler.handle(request)
-
-    routes = [
-        Route("/slack/events", slack_events, methods=["POST"]),
-        Route("/slack/install", slack_oauth, methods=["GET"]),
-        Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
+    return [
         Route("/ringcentral/oauth/callback", oauth_callback, methods=["GET"]),
         Route("/ringcentral/oauth/callback", oauth_confirm, methods=["POST"]),
         Route("/ringcentral/webhook", ringcentral_webhook, methods=["POST"]),
-        *_public_operator_routes(container, settings),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimit, limits=BODY_LIMITS)])
-    app.state.container = container
-    return app
 
 
-def _public_operator_routes(container: Any, settings: Settings) -> list[Route]:
+def _public_operator_routes(container: Container, settings: Settings) -> list[Route]:
     """GET /healthz and GET /metrics on the public port: only ok or not, and 404, unless the request carries
     the operators' token (THREAD_NOTE_METRICS_TOKEN)."""
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
@@ -191,12 +208,12 @@ def _bearer_matches(request: Request, token: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-async def _metrics_response(container: Any) -> Response:
+async def _metrics_response(container: Container) -> Response:
     await container.refresh_metrics()
     return Response(container.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-def create_ops_app(container: Any) -> Starlette:
+def create_ops_app(container: Container) -> Starlette:
     """The operators' listener: GET /metrics and the detailed GET /healthz, nothing else. It shares the
     public app's container (started by the public app's lifespan), so it has no lifespan of its own."""
 
@@ -287,23 +304,72 @@ def _event_retry(request: Request) -> bool:
 
 class ReplayGuard:
     """Signatures seen in the last 6 minutes (Slack accepts a timestamp up to 5 minutes old, so a replay of
-    the same signed bytes is only possible within that window). Per process: replicas behind a load balancer
-    each keep their own, so a replay sent to another replica is caught only by the timestamp check."""
+    the same signed bytes is only possible within that window), kept in the store (`bot/store/replays.py`):
+    every replica on the database refuses a replay, whichever replica the first request reached.
 
-    def __init__(self, ttl: float = 360.0, maxsize: int = 200_000) -> None:
-        self._seen: TTLCache[str, bool] = TTLCache(maxsize=maxsize, ttl=ttl)
+    In front of the store, this process's own claims (a TTLCache): a replay of one of them is refused without
+    a round trip, and a miss always asks the store, so the cache never lets through what the store would
+    refuse. `forget` drops both (the request did nothing, so Slack's retry of it is accepted).
 
-    def first_use(self, signature: str | None) -> bool:
+    The store answers in a millisecond or two (BENCHMARKS.md, "Replay guard"); should it not answer within
+    `wait` (a database that is down or locked), the request goes on with this process's memory alone, the
+    per-process guard this used to be, and a warning is logged: a request arriving then could do nothing a
+    refusal would prevent (its real work needs the same database), while waiting would cost Slack's 3 s.
+    The claim is not cancelled (cancelling a driver call midway can spoil its connection); it finishes
+    in the background.
+    """
+
+    def __init__(
+        self,
+        store: Callable[[], ReplayStore | None] = lambda: None,
+        *,
+        ttl: float = 360.0,
+        wait: float = 0.5,
+        maxsize: int = 50_000,
+    ) -> None:
+        self._store = store
+        self._ttl = timedelta(seconds=ttl)
+        self._wait = wait
+        self._mine: TTLCache[str, bool] = TTLCache(maxsize=maxsize, ttl=ttl)
+        self._claims: set[asyncio.Task[bool]] = set()  # claims that outlived `wait`, finishing
+
+    async def first_use(self, signature: str | None) -> bool:
         if not signature:
             return True  # Bolt refuses it (missing signature)
-        if signature in self._seen:
+        if signature in self._mine:
             return False
-        self._seen[signature] = True
+        store = self._store()
+        if store is not None and not await self._claim(store, signature):
+            return False
+        self._mine[signature] = True
         return True
 
-    def forget(self, signature: str | None) -> None:
-        if signature:
-            self._seen.pop(signature, None)
+    async def _claim(self, store: ReplayStore, signature: str) -> bool:
+        claim = asyncio.create_task(store.claim_signature(signature, self._ttl))
+        try:
+            return await asyncio.wait_for(asyncio.shield(claim), self._wait)
+        except (TimeoutError, StoreError) as exc:
+            log.warning("slack.replay_guard_unavailable", error=type(exc).__name__, fallback="this process")
+            if not claim.done():
+                self._claims.add(claim)
+                claim.add_done_callback(self._finished)
+            return True
+
+    def _finished(self, claim: asyncio.Task[bool]) -> None:
+        self._claims.discard(claim)
+        if not claim.cancelled() and claim.exception() is not None:
+            log.warning("slack.replay_guard_unavailable", error=type(claim.exception()).__name__)
+
+    async def forget(self, signature: str | None) -> None:
+        if not signature:
+            return
+        self._mine.pop(signature, None)
+        store = self._store()
+        if store is not None:
+            try:
+                await store.forget_signature(signature)
+            except StoreError as exc:  # the claim then lives out its 6 minutes: a retry is refused meanwhile
+                log.warning("slack.replay_guard_unavailable", error=type(exc).__name__, action="forget")
 
 
 # Request size limits (bytes). Slack's largest payloads are view submissions of a full modal (100 blocks of
@@ -363,44 +429,3 @@ class BodyLimit:
         log.warning("web.body_too_large", path=scope.get("path"), limit=limit)
         response = JSONResponse({"error": "request_too_large", "limit": limit}, status_code=413)
         await response(scope, receive, send)
-
-
-def serve(settings: Settings, host: str, port: int) -> int:
-    if settings.metrics_address:
-        _can_listen(settings.metrics_address)
-    _database_opens(settings)
-    log.info("serve.start", host=host, port=port, mode="socket" if settings.socket_mode else "http")
-    uvicorn.run(create_web_app(settings), host=host, port=port, log_config=None, ws="websockets-sansio")
-    return 0
-
-
-def _database_opens(settings: Settings) -> None:
-    """Open (and migrate) the database once before the server starts, so that an unreachable or refused
-    database is one line naming THREAD_NOTE_DATABASE_URL and exit status 2, not a lifespan traceback; the
-    supervisor's restart then tries again."""
-    from bot.store import Store, StoreError
-
-    async def probe() -> None:
-        store = await Store.open(settings.database_url, [k.get_secret_value() for k in settings.secret_keys])
-        await store.close()
-
-    try:
-        asyncio.run(probe())
-    except StoreError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _can_listen(address: str) -> None:
-    """Refuse at once (one line naming the setting) when THREAD_NOTE_METRICS_ADDRESS cannot be opened,
-    instead of a traceback from the lifespan after the bot has started."""
-    import socket
-
-    host, port = split_host_port(address)
-    try:
-        with socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET):
-            pass
-    except OSError as exc:
-        raise ConfigError(
-            f"THREAD_NOTE_METRICS_ADDRESS={address} could not be opened ({exc.strerror or exc}): pick a free "
-            "host:port of this machine, such as 127.0.0.1:9100."
-        ) from None

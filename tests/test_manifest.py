@@ -19,7 +19,7 @@ def test_manifest_is_valid_against_slack_manifest_schema_1_0_0() -> None:
 
 
 def test_manifest_declares_the_command_shortcut_and_home_the_app_listens_for() -> None:
-    from bot.slack.ids import COMMAND, SAVE_SHORTCUT
+    from bot.blockkit.ids import COMMAND, SAVE_SHORTCUT
 
     manifest = _manifest()
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == [COMMAND]

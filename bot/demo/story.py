@@ -10,6 +10,15 @@ from typing import TypeVar
 
 import httpx
 
+from bot.blockkit.ids import (
+    NOTE_DELETE_CONFIRM,
+    SAVE_NOTE,
+    SAVE_SHORTCUT,
+    TAKE_OVER,
+    TEXT_INPUT,
+    THREAD_BLOCK,
+    THREAD_SELECT,
+)
 from bot.demo.cast import (
     ANSWER,
     CHANNEL,
@@ -199,15 +208,13 @@ class Story:
         message = next(
             (r for r in self._parent().get("replies") or [] if r["ts"] == said["ts"]), {**said, "user": None}
         )
-        self.slack.message_shortcut(
-            message, callback_id="save_as_thread_note", user=HANDLER_SLACK, channel=CHANNEL
-        )
+        self.slack.message_shortcut(message, callback_id=SAVE_SHORTCUT, user=HANDLER_SLACK, channel=CHANNEL)
 
         def ready() -> JSON | None:
             view = self.slack.modal(HANDLER_SLACK)
-            if not view or view.get("callback_id") != "save_note":
+            if not view or view.get("callback_id") != SAVE_NOTE:
                 return None
-            picker = next((b for b in view["blocks"] if b.get("block_id") == "thread"), None)
+            picker = next((b for b in view["blocks"] if b.get("block_id") == THREAD_BLOCK), None)
             if picker is None or not (picker.get("element") or {}).get("initial_option"):
                 return None  # the bot fills in the conversation this Slack thread belongs to
             return view
@@ -216,19 +223,19 @@ class Story:
             view = wait_for(ready, self.timeout, "modal with the conversation picked")
         except SlackActorError as exc:
             raise DemoFailed(f"the shortcut opened {exc}") from None
-        picker = next(b for b in view["blocks"] if b.get("block_id") == "thread")
+        picker = next(b for b in view["blocks"] if b.get("block_id") == THREAD_BLOCK)
         option = picker["element"]["initial_option"]
         if option.get("value") != THREAD_ID:
             raise DemoFailed("the modal picked another conversation than the thread's")
         text_block = next(
-            b for b in view["blocks"] if (b.get("element") or {}).get("action_id") == "text_input"
+            b for b in view["blocks"] if (b.get("element") or {}).get("action_id") == TEXT_INPUT
         )
         prefilled = str(text_block["element"].get("initial_value") or "")
         if "ships Friday" not in prefilled:
             raise DemoFailed("the modal was not prefilled with Carol's message")
         values = {
-            "thread": {"thread_select": {"type": "external_select", "selected_option": option}},
-            text_block["block_id"]: {"text_input": {"type": "plain_text_input", "value": prefilled}},
+            THREAD_BLOCK: {THREAD_SELECT: {"type": "external_select", "selected_option": option}},
+            text_block["block_id"]: {TEXT_INPUT: {"type": "plain_text_input", "value": prefilled}},
         }
         self.slack.submit(view, values, user=HANDLER_SLACK)
         ben = self._rc_user(HANDLER_RC)
@@ -258,7 +265,7 @@ class Story:
 
     def delete(self) -> str:
         bodies = self._command(f"delete {self.saved_note_id}")
-        button = find_button(bodies, "note_delete_confirm")
+        button = find_button(bodies, NOTE_DELETE_CONFIRM)
         if button is None:
             raise DemoFailed("/thread-note delete did not ask to confirm")
         interaction = self.slack.click(button, user=HANDLER_SLACK, channel=CHANNEL)
@@ -273,7 +280,7 @@ class Story:
 
     def take_over(self) -> str:
         parent = self._parent()
-        button = find_button(parent.get("blocks") or [], "notify_take_over")
+        button = find_button(parent.get("blocks") or [], TAKE_OVER)
         if button is None:
             raise DemoFailed("the thread's first message has no Take over button")
         self.slack.click(button, user=HANDLER_SLACK, channel=CHANNEL, message=parent)

@@ -95,6 +95,7 @@ class Deliveries:
         if shown.deleted or version_of(shown.version) >= version_of(row.version):
             await self._finish(row, "skipped", "stale")
             return
+        await self._poster.pacer.ready(sub.channel_id, sub.team_id)  # an edit keeps its channel's pace too
         if shown.in_summary:
             await self._update_summary(row, sub, shown, False)
             return

@@ -1,69 +1,94 @@
 """The change feed: `entries/sync` (ISync with the stored token, scope Accessible), one request per poll
-whatever the number of subscribed resources, routed to the outbox.
+whatever the number of subscribed resources, routed to the outbox (`routing.py`).
 
 - The answer is read tolerantly (records we cannot read are skipped and counted, `PollResult.skipped`). A
   server may cap an answer (RingCentral's clients send `recordCount=250` on FSync): while one comes back
   full, the poll syncs again with the token it handed back, committing each answer first, at most
   `max_syncs` (4) times a poll: ≤ 1,000 records, and with the 30 s poll ≤ 8 sync requests a minute of the
-  Medium group's 40 (the rest come on the next poll).
+  Medium group's 40 (the rest come on the next poll). The remainder of a full sync (a snapshot, newest
+  first: what is new is in its first answer) is followed only within the poll's budget of 2.
 - A refused token (any 4xx but 401/429, in the client) or `FAILING_AFTER` failed polls in a row (the token
   is then no longer sent: a request that keeps failing is not retried forever) mean a full sync plus
-  reconciliation of every resource. The feed's health (`bot/notify/health.py`) is kept in the store.
-
-- Each `AliveNote` (created or edited) and `DeletedNote` goes to the subscriptions of its thread's resource
-  (threads and their owners are cached in the store, fetched once when unknown). Thread hints (resolved,
-  assigned, deleted) update the cache and queue a refresh of the parent messages.
+  reconciliation of every resource, spread over the next polls (`reconcile.py`). The feed's health
+  (`bot/notify/health.py`) is kept in the store.
+- Routing a note needs its thread's owner (the resource); threads are cached in the store. The threads an
+  answer's notes need and the cache lacks (`_owners`): one lookup when there is one; for more, a listing of
+  the threads created since the feed last caught up (`creationTimeFrom/To`), then one of the Open threads
+  (a note is only ever written in an Open thread), then a lookup each for the rest. A listing goes to its
+  next page only while the threads still missing outnumber the pages it took (never dearer than the lookups
+  it saves), each listing at most once a poll. So a burst of N notes in N new conversations costs one request
+  per 1,000 threads created meanwhile, not N. The listings are not filtered by owner: `ownerExtensionIds`
+  takes 10, and a thread missing from a list by owner could be another resource's (a note the service
+  identity sees in a resource nobody subscribed) as well as an older one, so it would still cost a lookup.
+  What they list and the cache lacks is cached (a later note there costs nothing); cached threads are left
+  for reconciliation to compare.
+- Thread hints (resolved, assigned, deleted) update the cache and queue a refresh of the parent messages.
 - The rows, the thread cache and the new sync token are written in one transaction: the cursor never moves
   past a change that is not durably queued. A failure before that leaves the old token, so the next poll sees
   the same changes again and the outbox's unique key absorbs the repeats.
-- When the token was lost or expired (the client falls back to a full sync) and on a slower schedule anyway,
-  each subscribed resource is *reconciled* through the threads and notes lists (alive and deleted notes), so
-  a note missed while the token was dead, or in a thread resolved meanwhile, is still posted, and a deletion
-  still marked. Where listing deleted notes is refused (400), Alive ones are listed and a deletion is
-  inferred: a note shown in Slack, in a thread listed as Alive, that is no longer listed as Alive (and is not
-  found by id either). Reconciliation backs off per resource after errors.
-- New notes are posted only when created after the subscription started and when they pass its filters; the
-  edits and deletion of a posted note always follow it.
-- Changes last modified longer ago than `horizon` (THREAD_NOTE_RETENTION_DAYS less a day) are not routed: they
-  were routed when they happened, and retention may have pruned the outbox keys that would make them no-ops
-  now (`bot/store/retention.py`); reconciliation and full syncs read such old changes again.
+- Changes last modified longer ago than `horizon` (THREAD_NOTE_RETENTION_DAYS less a day) are not routed,
+  here or in reconciliation (`routing.py` says why).
+- The subscriptions come from the store's snapshot (`subscriptions_snapshot`), and their routing is worked out
+  again only when it changed; a good poll marks every resource polled fine with one row, a failed one
+  records every resource's error in one transaction: an idle poll reads and writes no row per subscribed
+  resource.
+- A poll costs what its changes need (the sync, the thread lookups of new notes); reconciliation gets what is
+  left of 2 requests, at most one (`reconcile.py`). An idle poll is 1 request, 2 when it reconciles.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.logs import get_logger
-from bot.notify.filters import Filters, passes
-from bot.notify.health import FAILING_AFTER, HEALTH_KEY, FeedHealth
+from bot.notify.health import FAILING_AFTER, HEALTH_KEY, FeedHealth, describe_error
+from bot.notify.reconcile import (
+    MEDIUM,
+    POLL_BUDGET,
+    RECONCILE_EVERY,
+    RECONCILE_KEY,
+    Reconciler,
+    recovery,
+    retry_delay,
+)
+from bot.notify.routing import (
+    ByResource,
+    by_resource,
+    cache_rows,
+    note_json,
+    recent,
+    route_notes,
+    route_thread_changes,
+    thread_from,
+    thread_json,
+)
 from bot.ringcentral import RingCentralClient
-from bot.ringcentral.client import MAX_FILTER_IDS, MAX_PAGE, SYNC_RECORD_COUNT, Availability
-from bot.ringcentral.errors import InvalidInput, NotFound, RateLimited, RingCentralError
+from bot.ringcentral.errors import NotFound, RingCentralError
 from bot.ringcentral.models import (
     AliveNoteRecord,
     AssignedHintRecord,
     DeletedNoteRecord,
     EntriesSync,
     HintRecord,
-    Note,
     Thread,
 )
-from bot.store.outbox import OutboxEntry
+from bot.ringcentral.params import MAX_PAGE, SYNC_RECORD_COUNT, has_more
 from bot.store.protocols import FeedStore
 from bot.store.subscriptions import Subscription
+
+__all__ = ["TOKEN_KEY", "Feed", "PollResult", "note_json", "thread_from", "thread_json"]
 
 log = get_logger(__name__)
 
 TOKEN_KEY = "notify:sync_token"
-RECONCILE_KEY = "notify:reconcile_before"  # resources reconciled before this time are due (token lost)
-SYNC_TIME_KEY = "notify:sync_time"  # {"rc": RingCentral's syncTime, "at": our time} of the last good poll
-DELETED = "deleted"
-MAX_BACKOFF = timedelta(minutes=15)
-T = TypeVar("T")
+# {"rc": RingCentral's syncTime, "at": our time} of the last good poll, and "caughtUp": the syncTime of the
+# last answer that was not full (the feed had every change up to then).
+SYNC_TIME_KEY = "notify:sync_time"
+LISTING_MARGIN = timedelta(minutes=1)  # around the window of a listing of new threads
+POLL_SHARE = 0.5  # of the service identity's Medium budget that polling may take (`min_interval`)
 
 
 @dataclass
@@ -72,25 +97,23 @@ class PollResult:
     records: int = 0
     queued: int = 0
     full_resync: bool = False
-    reconciled: list[str] = field(default_factory=list)
+    reconciled: list[str] = field(default_factory=list)  # resources whose reconciliation finished this poll
     error: str | None = None
     syncs: int = 0  # entries/sync answers this poll
+    requests: int = 0  # RingCentral requests the feed made this poll (the client's retries not counted)
     skipped: dict[str, int] = field(default_factory=dict)  # records skipped, by reason
     token_dropped: bool = False  # the poll did not resend a token that failed FAILING_AFTER polls in a row
     health: FeedHealth = field(default_factory=FeedHealth)  # after this poll
     recovered: bool = False  # the feed was failing (and its creators told) and works again
 
 
-def thread_json(thread: Thread) -> dict[str, Any]:
-    return thread.model_dump(mode="json", by_alias=True, exclude_none=True)
+@dataclass
+class _Poll:
+    """One poll as it goes: its result, where the feed had caught up, the listings it used."""
 
-
-def thread_from(data: dict[str, Any]) -> Thread:
-    return Thread.model_validate(data)
-
-
-def note_json(note: Note) -> dict[str, Any]:
-    return Note.model_validate(note.model_dump()).model_dump(mode="json", by_alias=True, exclude_none=True)
+    result: PollResult
+    since: datetime  # threads created before this are known, or were created before their notes' poll
+    listed: set[str] = field(default_factory=set)
 
 
 class Feed:
@@ -100,33 +123,33 @@ class Feed:
         client: Callable[[], RingCentralClient],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        reconcile_every: timedelta = timedelta(minutes=15),
-        reconcile_budget: int = 2,
+        reconcile_every: int = RECONCILE_EVERY,
+        budget: int = POLL_BUDGET,
         max_syncs: int = 4,
         horizon: timedelta | None = None,
     ) -> None:
         self._store = store
-        self.horizon = horizon
-        # the store's snapshot of the subscriptions by resource; `_new_subs`: it changed since `_due` looked
-        self._routed: tuple[tuple[Subscription, ...], dict[str, list[Subscription]]] | None = None
-        self._new_subs = True
         self.max_syncs = max_syncs
-        self._refused_deleted: set[str] = set()  # "threads"/"notes": listing deleted ones answered 400
+        self.budget = budget
         self._client = client
         self._clock = clock
-        self.reconcile_every = reconcile_every
-        self.reconcile_budget = reconcile_budget
+        self.reconciler = Reconciler(
+            store, clock=clock, every=reconcile_every, budget=budget, horizon=horizon
+        )
+        # the store's snapshot of the subscriptions, and their routing worked out from it
+        self._routed: tuple[tuple[Subscription, ...], ByResource] | None = None
 
     # --- the poll -------------------------------------------------------------------------------------------
 
     async def poll(self, *, reconcile: bool | None = None) -> PollResult:
-        """One poll: sync, route, queue, move the cursor (again while answers come back full); then
-        reconcile the resources that are due."""
+        """One poll: sync, route, queue, move the cursor (again while answers come back full); then a step
+        of reconciliation if one is due and the poll's budget leaves room (`reconcile`: True takes a step
+        whatever the pace, False none)."""
         result = PollResult()
         subs = await self._store.subscriptions_snapshot()
         if not subs:
             return result
-        by_resource = self._routing(subs)
+        subs_by = self._routing(subs)
         health = FeedHealth.from_json(await self._store.get_state(HEALTH_KEY))
         token = await self._store.get_state(TOKEN_KEY)
         if token and health.failures >= FAILING_AFTER:
@@ -136,11 +159,11 @@ class Feed:
             log.info("feed.token_dropped", failures=health.failures, last_error=health.last_error)
         client = self._client()
         try:
-            await self._sync(client, token, subs, by_resource, result)
+            await self._sync(client, token, subs, subs_by, result)
         except RingCentralError as exc:
             # The cursor stays where the last committed answer left it.
-            result.requests_ok, result.error = False, _describe(exc)
-            await self._all_failed(by_resource, exc)
+            result.requests_ok, result.error = False, describe_error(exc)
+            await self._all_failed(subs_by, exc)
             result.health = health.failed(result.error, self._now())
             await self._store.set_state(HEALTH_KEY, result.health.to_json())
             log.info("feed.poll_failed", error=result.error, failures=result.health.failures)
@@ -149,12 +172,11 @@ class Feed:
             result.recovered = health.announced
             await self._store.set_state(HEALTH_KEY, FeedHealth().to_json())
             log.info("feed.recovered", failures=health.failures)
-        await self._store.feed_resources_ok(by_resource)
+        await self._store.feed_resources_ok(subs_by)
         if reconcile is not False:
-            due = list(by_resource) if reconcile else await self._due(by_resource)
-            for rid in due:
-                if await self.reconcile(client, rid, by_resource[rid]):
-                    result.reconciled.append(rid)
+            spent, done = await self.reconciler.step(client, subs_by, result.requests, force=bool(reconcile))
+            result.requests += spent
+            result.reconciled += done
         return result
 
     async def _sync(
@@ -162,13 +184,17 @@ class Feed:
         client: RingCentralClient,
         token: str | None,
         subs: Sequence[Subscription],
-        by_resource: dict[str, list[Subscription]],
+        subs_by: ByResource,
         result: PollResult,
     ) -> None:
-        """Sync and commit, again with the new token while an answer came back full (`max_syncs` at most)."""
+        """Sync and commit, again with the new token while an answer came back full (`max_syncs` at most;
+        within the poll's budget when the poll began with a full sync)."""
+        mark = await self._store.get_state(SYNC_TIME_KEY)
+        poll = _Poll(result, _caught_up(mark) or min(sub.start_at for sub in subs))
         for _ in range(self.max_syncs):
             sync = await client.sync_entries(token, scope="Accessible")
             full_resync = token is None or sync.full_resync
+            result.requests += 2 if token and sync.full_resync else 1  # a refused ISync, then the FSync
             result.syncs += 1
             result.records += len(sync.records)
             result.full_resync = result.full_resync or full_resync
@@ -176,9 +202,11 @@ class Feed:
                 result.skipped[reason] = result.skipped.get(reason, 0) + count
             if sync.skipped:
                 log.info("feed.records_skipped", **sync.skipped)
-            result.queued += await self._commit(client, sync, subs, by_resource, full_resync, token)
+            result.queued += await self._commit(
+                client, sync, subs, subs_by, poll, full=full_resync, token=token
+            )
             token = sync.sync_info.sync_token
-            if sync.received < SYNC_RECORD_COUNT:
+            if sync.received < SYNC_RECORD_COUNT or (result.full_resync and result.requests >= self.budget):
                 return
 
     async def _commit(
@@ -186,35 +214,48 @@ class Feed:
         client: RingCentralClient,
         sync: EntriesSync,
         subs: Sequence[Subscription],
-        by_resource: dict[str, list[Subscription]],
-        full_resync: bool,
+        subs_by: ByResource,
+        poll: _Poll,
+        *,
+        full: bool,
         token: str | None,
     ) -> int:
         """Route one answer and queue it with its token, in one transaction; how many rows were added."""
         notes = [r for r in sync.records if isinstance(r, AliveNoteRecord | DeletedNoteRecord)]
         hints = [r for r in sync.records if isinstance(r, HintRecord | AssignedHintRecord)]
         # Cannot route without the thread's owner: a failure here leaves the old token.
-        threads = await self._threads(client, await self._routable_threads(notes, subs))
+        wanted = await self._routable_threads(notes, subs)
+        threads = await self._owners(client, wanted, poll, sync.sync_info.sync_time)
         changed_threads = self._apply_hints(
             hints, await self._store.cached_threads(r.thread_id for r in hints)
         )
         threads.update({t.id: t for t in changed_threads})
-        entries = await self._route_notes(notes, threads, by_resource)
-        entries += self._route_thread_changes(changed_threads, by_resource)
+        entries = await route_notes(self._store, notes, threads, subs_by, oldest=self.reconciler.oldest())
+        entries += route_thread_changes(changed_threads, subs_by)
+        if sync.received < SYNC_RECORD_COUNT:
+            poll.since = sync.sync_info.sync_time
         state: dict[str, Any] = {
             TOKEN_KEY: sync.sync_info.sync_token,
-            SYNC_TIME_KEY: {"rc": sync.sync_info.sync_time.isoformat(), "at": self._now().isoformat()},
+            SYNC_TIME_KEY: {
+                "rc": sync.sync_info.sync_time.isoformat(),
+                "at": self._now().isoformat(),
+                "caughtUp": poll.since.isoformat(),
+            },
         }
-        if full_resync and await self._store.get_state(SYNC_TIME_KEY) is not None:
+        if full and await self._store.get_state(SYNC_TIME_KEY) is not None:
             # A full sync holds only alive notes of open threads: the token was lost, so deletions and notes
-            # of threads resolved meanwhile are found by reconciling every resource (budget per poll).
-            state[RECONCILE_KEY] = self._now().isoformat()
+            # of threads resolved meanwhile are found by reconciling every resource (spread over polls).
+            state[RECONCILE_KEY] = recovery()
             log.info("feed.full_resync", had_token=token is not None)
-        return await self._store.enqueue(
-            entries,
-            threads=[(t.id, t.owner.extension_id, thread_json(t)) for t in threads.values()],
-            state=state,
-        )
+        return await self._store.enqueue(entries, threads=cache_rows(threads.values()), state=state)
+
+    def min_interval(self) -> float:
+        """The shortest interval between polls: idle polls (1 request) take at most half of the service
+        identity's Medium budget, 3 s with RingCentral's default of 40 requests a minute. Reconciliation steps
+        stay out of the last quarter (the rate limiter's spread), so after a lost token they get up to a
+        quarter, and the last quarter is left for what people do (subscribing, backfills, digests) and
+        bursts of lookups."""
+        return self._client().limiter.spacing(MEDIUM, POLL_SHARE)
 
     async def rc_now(self) -> datetime:
         """RingCentral's time now, estimated from the last poll's `syncTime` (our clock when never polled)."""
@@ -226,128 +267,15 @@ class Feed:
         at = datetime.fromisoformat(mark["at"])
         return rc + max(now - at, timedelta(0))
 
-    # --- reconciliation -------------------------------------------------------------------------------------
-
-    async def reconcile(
-        self, client: RingCentralClient, resource_id: str, subs: Sequence[Subscription]
-    ) -> bool:
-        """Compare one resource's threads and notes (alive and deleted) with what was queued; queue the
-        rest."""
-        owner = [resource_id]
-        try:
-            listed, _ = await self._with_deleted(
-                "threads",
-                lambda av: client.iter_threads(owner_extension_ids=owner, availability=av, per_page=MAX_PAGE),
-            )
-            threads = {t.id: t for t in listed}
-            notes, deleted_listed = await self._with_deleted(
-                "notes",
-                lambda av: client.iter_notes(owner_extension_ids=owner, availability=av, per_page=MAX_PAGE),
-            )
-            inferred = [] if deleted_listed else await self._inferred_deletions(client, subs, threads, notes)
-        except RingCentralError as exc:
-            await self._failed(resource_id, exc)
-            return False
-        cached = await self._store.cached_threads(threads)
-        changed = [t for t in threads.values() if t.id in cached and _state(cached[t.id]) != _state_of(t)]
-        unknown_threads = {n.thread_id for n in notes} - set(threads)
-        for tid in unknown_threads:  # not listed (e.g. moved): still route what we can
-            if tid in cached:
-                threads[tid] = thread_from(cached[tid])
-        records: list[AliveNoteRecord | DeletedNoteRecord] = list(inferred)
-        for n in notes:
-            if n.availability == "Deleted":
-                records.append(_deleted_record(n.id, n.thread_id, n.last_modified_time))
-            else:
-                records.append(AliveNoteRecord(record_type="AliveNote", **n.model_dump()))
-        by_resource = {resource_id: list(subs)}
-        entries = await self._route_notes(records, threads, by_resource, reconciling=True)
-        entries += self._route_thread_changes(changed, by_resource)
-        # Cached: the threads of what was queued, those whose state changed, and open ones not cached yet (a
-        # new note can come only in an open thread). Not the rest of the resource's history: unchanged, they
-        # would be rewritten on every round, and retention could never let a resolved one go.
-        needed = {e.thread_id for e in entries} | {t.id for t in changed}
-        keep = [t for t in threads.values() if t.id in needed or (t.id not in cached and t.is_open)]
-        added = await self._store.enqueue(
-            entries, threads=[(t.id, t.owner.extension_id, thread_json(t)) for t in keep]
-        )
-        await self._store.feed_resources_ok([resource_id], reconciled=True)
-        if added:
-            log.info("feed.reconciled", resource_id=resource_id, queued=added)
-        return True
-
-    async def _with_deleted(
-        self, kind: str, listing: Callable[[list[Availability]], AsyncIterator[T]]
-    ) -> tuple[list[T], bool]:
-        """Alive and Deleted items, or, where RingCentral refuses `availability=Deleted` (400; remembered
-        for this process), Alive ones only. The flag says whether deleted ones were listed."""
-        if kind not in self._refused_deleted:
-            try:
-                return [item async for item in listing(["Alive", "Deleted"])], True
-            except InvalidInput as exc:
-                self._refused_deleted.add(kind)
-                log.info("feed.deleted_listing_refused", kind=kind, error_code=exc.error_code)
-        return [item async for item in listing(["Alive"])], False
-
-    async def _inferred_deletions(
-        self,
-        client: RingCentralClient,
-        subs: Sequence[Subscription],
-        threads: dict[str, Thread],
-        alive: Sequence[Note],
-    ) -> list[DeletedNoteRecord]:
-        """Deletions seen without a listing of deleted notes: a note shown in a channel of `subs`, in a
-        thread listed as Alive, that the Alive listing no longer holds. Each is looked up by id first (10 a
-        request): a deletion between two pages of the listing shifts the later ones, so a note can be
-        missing from a listing without being gone."""
-        alive_threads = [tid for tid, t in threads.items() if t.availability == "Alive"]
-        shown = await self._store.shown_notes([(s.team_id, s.channel_id) for s in subs], alive_threads)
-        missing = sorted(set(shown) - {n.id for n in alive})
-        gone: list[DeletedNoteRecord] = []
-        for start in range(0, len(missing), MAX_FILTER_IDS):
-            batch = missing[start : start + MAX_FILTER_IDS]
-            page = await client.list_notes(note_ids=batch, availability=["Alive"], per_page=MAX_PAGE)
-            found = {n.id for n in page.records if n.availability == "Alive"}
-            # seen gone now (when is unknown): a note still shown as alive was never marked deleted
-            gone += [_deleted_record(nid, shown[nid], self._now()) for nid in batch if nid not in found]
-        if gone:
-            log.info("feed.deletions_inferred", count=len(gone))
-        return gone
-
-    def _routing(self, subs: tuple[Subscription, ...]) -> dict[str, list[Subscription]]:
-        """The subscriptions by resource, worked out again only when the store's snapshot changed (with ten
-        thousand subscriptions, doing it on every poll cost a tenth of the poll)."""
-        if self._routed is None or self._routed[0] is not subs:
-            self._routed, self._new_subs = (subs, _by_resource(subs)), True
-        return self._routed[1]
-
-    async def _due(self, by_resource: dict[str, list[Subscription]]) -> list[str]:
-        """The resources to reconcile in this poll: those not reconciled since the token was lost, then those
-        not reconciled for `reconcile_every`, oldest first, at most `reconcile_budget` of them (each costs a
-        request or two, and the Medium group allows 40 a minute shared with every other caller). The store
-        picks them (an idle poll reads no row per subscribed resource)."""
-        now = self._now()
-        mark = await self._store.get_state(RECONCILE_KEY)
-        new, due = await self._store.reconciliation_due(
-            stale_before=now - self.reconcile_every,
-            lost_before=datetime.fromisoformat(mark) if mark else None,
-            limit=self.reconcile_budget,
-            new=self._new_subs,
-        )
-        self._new_subs = False
-        if new:  # subscriptions start from now: nothing to catch up yet
-            await self._store.feed_resources_ok(new, reconciled=True)
-        return [rid for rid in due if rid in by_resource]
-
-    # --- routing --------------------------------------------------------------------------------------------
+    # --- whose thread: the owners of the threads to route -----------------------------------------------
 
     async def _routable_threads(
         self, records: Sequence[AliveNoteRecord | DeletedNoteRecord], subs: Sequence[Subscription]
     ) -> set[str]:
         """The threads whose owner is needed to route `records`. A note created before every subscription
-        started, and never posted, is dropped by `_route_notes` whatever its thread: looking its thread up
+        started, and never posted, is dropped by `route_notes` whatever its thread: looking its thread up
         would cost a request each (a full sync returns the account's whole history)."""
-        records = self._recent(records)
+        records = recent(records, self.reconciler.oldest())
         earliest = min(sub.start_at for sub in subs)
         old = [r.id for r in records if isinstance(r, AliveNoteRecord) and r.creation_time < earliest]
         posted = {note_id for _, _, note_id in await self._store.posted_note_ids(old)} if old else set()
@@ -357,24 +285,56 @@ class Feed:
             if not isinstance(r, AliveNoteRecord) or r.creation_time >= earliest or r.id in posted
         }
 
-    def _recent(
-        self, records: Sequence[AliveNoteRecord | DeletedNoteRecord]
-    ) -> Sequence[AliveNoteRecord | DeletedNoteRecord]:
-        """The records changed within `horizon` (all of them without one)."""
-        if self.horizon is None:
-            return records
-        oldest = self._now() - self.horizon
-        return [r for r in records if r.last_modified_time >= oldest]
-
-    async def _threads(self, client: RingCentralClient, thread_ids: set[str]) -> dict[str, Thread]:
-        cached = await self._store.cached_threads(thread_ids)
+    async def _owners(
+        self, client: RingCentralClient, wanted: set[str], poll: _Poll, until: datetime
+    ) -> dict[str, Thread]:
+        """`wanted` threads (with their owner) from the cache, then the listings of the module docstring,
+        then one lookup each; plus what the listings found that the cache lacked."""
+        cached = await self._store.cached_threads(wanted)
         threads = {tid: thread_from(data) for tid, data in cached.items()}
-        for tid in sorted(thread_ids - set(cached)):
+        unknown = wanted - set(cached)
+        listings: tuple[tuple[str, dict[str, Any]], ...] = (
+            (
+                "new",
+                {
+                    "creation_time_from": poll.since - LISTING_MARGIN,
+                    "creation_time_to": until + LISTING_MARGIN,
+                },
+            ),
+            ("open", {"status": "Open"}),
+        )
+        for name, filters in listings:
+            if len(unknown) < 2 or name in poll.listed:
+                continue
+            poll.listed.add(name)
+            found = await self._listing(client, unknown, poll.result, filters)
+            threads.update(found)
+            unknown -= found.keys()
+        for tid in sorted(unknown):
+            poll.result.requests += 1
             try:
                 threads[tid] = await client.get_thread(tid)
             except NotFound:
                 log.info("feed.thread_gone", thread_id=tid)
         return threads
+
+    async def _listing(
+        self, client: RingCentralClient, unknown: set[str], result: PollResult, filters: dict[str, Any]
+    ) -> dict[str, Thread]:
+        """The threads listed with `filters` that the cache lacks, page by page while the unknown ones still
+        missing outnumber the pages taken."""
+        listed: dict[str, Thread] = {}
+        page = 1
+        while True:
+            result.requests += 1
+            answer = await client.list_threads(**filters, page=page, per_page=MAX_PAGE)
+            listed.update((t.id, t) for t in answer.records)
+            left = len(unknown - listed.keys())
+            if left <= page or not has_more(answer.paging, len(answer.records), page, MAX_PAGE):
+                break
+            page += 1
+        known = await self._store.cached_threads(set(listed) - unknown)
+        return {tid: t for tid, t in listed.items() if tid not in known}
 
     def _apply_hints(
         self, hints: Iterable[HintRecord | AssignedHintRecord], cached: dict[str, dict[str, Any]]
@@ -398,98 +358,30 @@ class Feed:
             changed[hint.thread_id] = data.model_copy(update=update)
         return list(changed.values())
 
-    async def _route_notes(
-        self,
-        records: Sequence[AliveNoteRecord | DeletedNoteRecord],
-        threads: dict[str, Thread],
-        by_resource: dict[str, list[Subscription]],
-        *,
-        reconciling: bool = False,
-    ) -> list[OutboxEntry]:
-        records = self._recent(records)
-        posted = await self._store.posted_note_ids([r.id for r in records])
-        entries: list[OutboxEntry] = []
-        for record in sorted(records, key=lambda r: r.last_modified_time):
-            thread = threads.get(record.thread_id)
-            if thread is None:
-                continue
-            for sub in by_resource.get(thread.owner.extension_id, ()):
-                shown = (sub.team_id, sub.channel_id, record.id) in posted
-                if isinstance(record, DeletedNoteRecord):
-                    if shown or not reconciling:
-                        entries.append(
-                            OutboxEntry(sub.id, record.id, DELETED, "deleted", record.thread_id, {})
-                        )
-                    continue
-                note = Note.model_validate(record.model_dump())
-                if not shown:
-                    if note.creation_time < sub.start_at:
-                        continue
-                    if not passes(Filters.from_json(sub.filters), note, thread):
-                        continue
-                entries.append(
-                    OutboxEntry(sub.id, note.id, note.version, "note", note.thread_id, note_json(note))
-                )
-        return entries
-
-    def _route_thread_changes(
-        self, threads: Iterable[Thread], by_resource: dict[str, list[Subscription]]
-    ) -> list[OutboxEntry]:
-        entries = []
-        for thread in threads:
-            version = f"{_state_of(thread)}@{thread.last_modified_time.isoformat()}"[:40]
-            for sub in by_resource.get(thread.owner.extension_id, ()):
-                entries.append(OutboxEntry(sub.id, f"thread:{thread.id}", version, "thread", thread.id, {}))
-        return entries
-
     # --- errors ---------------------------------------------------------------------------------------------
 
-    async def _all_failed(self, by_resource: dict[str, list[Subscription]], exc: RingCentralError) -> None:
-        counts = await self._store.feed_resources_failed(by_resource, _describe(exc), self._backoff(exc))
-        log.info("feed.resources_failed", resources=len(counts), error=_describe(exc))
+    async def _all_failed(self, subs_by: ByResource, exc: RingCentralError) -> None:
+        """Every resource's error, in one transaction (`retry_delay` after as many errors in a row)."""
+        now = self._now()
+        await self._store.feed_resources_failed(
+            subs_by, describe_error(exc), lambda count: now + retry_delay(count, exc)
+        )
+        log.info("feed.resources_failed", resources=len(subs_by), error=describe_error(exc))
 
-    async def _failed(self, resource_id: str, exc: RingCentralError) -> None:
-        backoff = self._backoff(exc)
-        count = (await self._store.feed_resources_failed([resource_id], _describe(exc), backoff))[resource_id]
-        retry_in = (backoff(count) - self._now()).seconds
-        log.info("feed.resource_failed", resource_id=resource_id, error=_describe(exc), retry_in=retry_in)
-
-    def _backoff(self, exc: RingCentralError) -> Callable[[int], datetime]:
-        """When to try a resource again after `count` errors in a row (at least Retry-After after a 429)."""
-
-        def retry_at(count: int) -> datetime:
-            delay = timedelta(seconds=min(MAX_BACKOFF.total_seconds(), 5 * 2 ** min(count, 10)))
-            if isinstance(exc, RateLimited):
-                delay = max(delay, timedelta(seconds=exc.retry_after))
-            return self._now() + delay
-
-        return retry_at
+    def _routing(self, subs: tuple[Subscription, ...]) -> ByResource:
+        """The subscriptions by resource, worked out again only when the store's snapshot changed (with ten
+        thousand subscriptions, doing it on every poll cost a tenth of the poll)."""
+        if self._routed is None or self._routed[0] is not subs:
+            self._routed = (subs, by_resource(subs))
+        return self._routed[1]
 
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)
 
 
-def _by_resource(subs: Iterable[Subscription]) -> dict[str, list[Subscription]]:
-    out: dict[str, list[Subscription]] = defaultdict(list)
-    for sub in subs:
-        out[sub.resource_id].append(sub)
-    return dict(out)
-
-
-def _state_of(thread: Thread) -> str:
-    assignee = thread.assignee.extension_id if thread.assignee else "-"
-    return f"{thread.status}/{thread.availability}/{assignee}"
-
-
-def _state(data: dict[str, Any]) -> str:
-    return _state_of(thread_from(data))
-
-
-def _deleted_record(note_id: str, thread_id: str, at: datetime) -> DeletedNoteRecord:
-    return DeletedNoteRecord(
-        record_type="DeletedNote", id=note_id, thread_id=thread_id, last_modified_time=at
-    )
-
-
-def _describe(exc: RingCentralError) -> str:
-    return f"{type(exc).__name__}" + (f" {exc.status}" if exc.status else "")
+def _caught_up(mark: Any) -> datetime | None:
+    """Where the feed last had every change (the stored mark; its syncTime for a mark of an older version)."""
+    if not isinstance(mark, dict):
+        return None
+    value = mark.get("caughtUp") or mark.get("rc")
+    return datetime.fromisoformat(value) if value else None

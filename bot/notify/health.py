@@ -9,7 +9,8 @@ more when it recovers), and every surface says "failing since …".
 Why 3: one failed poll is already three or four failed requests (the client retries 5xx, timeouts and 429s
 with backoff before giving up), so a blip never counts twice; three polls in a row (≈ 90 s at the default
 30 s interval) that all exhausted their retries mean the request itself is unlikely to succeed, and a full
-sync with reconciliation costs a few Medium requests per resource and loses nothing.
+sync with reconciliation loses nothing: it costs one request, then two per 10 resources spread over the next
+polls (`reconcile.py`), never more than 2 in a poll.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+
+from bot.ringcentral.errors import RingCentralError
 
 HEALTH_KEY = "notify:feed_health"
 FAILING_AFTER = 3
@@ -66,3 +69,8 @@ class FeedHealth:
             last_error=data.get("lastError"),
             announced=bool(data.get("announced")),
         )
+
+
+def describe_error(exc: RingCentralError) -> str:
+    """An error as the health, the logs and the resources' states name it: its class and HTTP status."""
+    return f"{type(exc).__name__}" + (f" {exc.status}" if exc.status else "")

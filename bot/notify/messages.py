@@ -16,25 +16,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, SectionBlock
 
+from bot.blockkit.ids import ADD_NOTE_OPEN, RESOLVE, TAKE_OVER, THREAD_BUTTONS_BLOCK
+from bot.blockkit.limits import BLOCK_ID, SECTION_TEXT
+from bot.blockkit.primitives import button, md
+from bot.blockkit.text import clip, escape, fit
+from bot.blockkit.threads import last_message, thread_label
 from bot.ringcentral.models import Note, Thread
-from bot.slack.blocks import HOME_ADD_NOTE as ADD_NOTE_OPEN
-from bot.slack.blocks import clip, fit, last_message, thread_label
-from bot.slack.text import escape
 
 EVENT_TYPE = "thread_note"
-TAKE_OVER = "notify_take_over"
-RESOLVE = "notify_resolve"
-SECTION_TEXT = 3000
 FALLBACK_TEXT = 3000
 
 
@@ -61,10 +52,6 @@ def matches(message: dict[str, Any], subscription_id: int, note_id: str) -> bool
     )
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text, verbatim=True)
-
-
 def _struck(text: str) -> str:
     """Escaped mrkdwn text struck through line by line (Slack's `~` does not cross line breaks)."""
     return "\n".join(f"~{line}~" if line.strip() else line for line in text.split("\n"))
@@ -84,8 +71,8 @@ def note_blocks(note: Note, *, deleted: bool = False) -> list[Block]:
         marks.append("(edited)")
     context = f"*{escape(note.author_name)}* · {when}" + (" " + " ".join(marks) if marks else "")
     return [
-        SectionBlock(text=_md(body)),
-        ContextBlock(elements=[_md(clip(context, 2000))]),
+        SectionBlock(text=md(body)),
+        ContextBlock(elements=[md(clip(context, 2000))]),
     ]
 
 
@@ -106,27 +93,21 @@ def thread_header(thread: Thread) -> str:
 def thread_buttons(thread: Thread) -> ActionsBlock | None:
     if not thread.is_open:
         return None
-
-    def button(text: str, action_id: str, style: str | None = None) -> ButtonElement:
-        return ButtonElement(
-            text=PlainTextObject(text=text, emoji=True), action_id=action_id, value=thread.id, style=style
-        )
-
     return ActionsBlock(
-        block_id=f"notify:{thread.id}"[:255],
+        block_id=f"{THREAD_BUTTONS_BLOCK}{thread.id}"[:BLOCK_ID],
         elements=[
-            button("Take over", TAKE_OVER, "primary"),
-            button("Add note", ADD_NOTE_OPEN),
-            button("Resolve", RESOLVE),
+            button("Take over", TAKE_OVER, thread.id, style="primary"),
+            button("Add note", ADD_NOTE_OPEN, thread.id),
+            button("Resolve", RESOLVE, thread.id),
         ],
     )
 
 
 def parent_message(thread: Thread, note: Note | None, *, deleted: bool = False) -> tuple[list[Block], str]:
     """The message that opens a RingCentral thread's Slack thread (with its first note, when known)."""
-    blocks: list[Block] = [SectionBlock(text=_md(thread_header(thread)))]
+    blocks: list[Block] = [SectionBlock(text=md(thread_header(thread)))]
     if last := last_message(thread):
-        blocks.append(ContextBlock(elements=[_md(f"Last message: “{fit(last, 300)}”")]))
+        blocks.append(ContextBlock(elements=[md(f"Last message: “{fit(last, 300)}”")]))
     if note is not None:
         blocks += note_blocks(note, deleted=deleted)
     actions = thread_buttons(thread)
@@ -171,7 +152,7 @@ def paused_notice(channel_id: str, resource_name: str, reason: str) -> tuple[lis
         f'`/thread-note subscribe "{escape(resource_name)}"` in the channel, or wait for the automatic '
         "re-check."
     )
-    return [SectionBlock(text=_md(text))], f"Notifications of {escape(resource_name)} are paused"
+    return [SectionBlock(text=md(text))], f"Notifications of {escape(resource_name)} are paused"
 
 
 def feed_notice(failing: bool, watched: Sequence[tuple[str, str]], detail: str) -> tuple[list[Block], str]:
@@ -187,9 +168,9 @@ def feed_notice(failing: bool, watched: Sequence[tuple[str, str]], detail: str) 
             "full sync when RingCentral answers again. `/thread-note status` shows where it stands; if it "
             "lasts, ask whoever runs the bot to run `thread-note-bot check`."
         )
-        return [SectionBlock(text=_md(text))], "Thread-note notifications are delayed"
+        return [SectionBlock(text=md(text))], "Thread-note notifications are delayed"
     text = (
         f":white_check_mark: thread-note-bot reads RingCentral's changes again. Notes of {where} written "
         "meanwhile are being posted now."
     )
-    return [SectionBlock(text=_md(text))], "Thread-note notifications work again"
+    return [SectionBlock(text=md(text))], "Thread-note notifications work again"

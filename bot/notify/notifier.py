@@ -42,9 +42,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.notify import messages
-from bot.notify.feed import Feed, PollResult, thread_json
+from bot.notify.feed import Feed, PollResult
 from bot.notify.health import HEALTH_KEY, FeedHealth
+from bot.notify.reconcile import RECONCILE_EVERY
 from bot.notify.retention import RetentionJob
+from bot.notify.routing import thread_json
 from bot.notify.schedules import Schedules
 from bot.notify.sender import Sender
 from bot.notify.shared import other_organisations
@@ -86,7 +88,7 @@ class Notifier:
         poll_interval: float = 30.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         channel_interval: float = 1.0,
-        reconcile_every: timedelta = timedelta(minutes=15),
+        reconcile_every: int = RECONCILE_EVERY,  # polls between two steps of the periodic reconciliation
         recheck_every: float = 300.0,
         lease_ttl: timedelta | None = None,
         holder: str | None = None,
@@ -118,6 +120,7 @@ class Notifier:
         self._running: set[asyncio.Task[Any]] = set()  # job runs in flight (see `_tracked`)
         self._heartbeat_at = float("-inf")
         self._polled_at: datetime | None = None
+        self._poll_started = float("-inf")  # monotonic
 
     # --- the work -------------------------------------------------------------------------------------------
 
@@ -134,7 +137,7 @@ class Notifier:
     async def poll(self, *, reconcile: bool | None = None) -> PollResult:
         async with self._poll_lock:
             self._polled_at = self._clock()
-            started = time.monotonic()
+            started = self._poll_started = time.monotonic()
             result = await self.feed.poll(reconcile=reconcile)
             self._metrics.poll_duration.observe(time.monotonic() - started)
             self._metrics.polls.labels("ok" if result.requests_ok else "error").inc()
@@ -252,7 +255,7 @@ class Notifier:
         return out
 
     async def health(self, subs: list[Subscription]) -> dict[str, Any]:
-        """Figures for `/thread-note status` (flattened by `blocks.status_card`) of `subs`: the caller picks
+        """Figures for `/thread-note status` (flattened by its status card) of `subs`: the caller picks
         the ones the person may see (`Subscriptions.listed`), so nobody sees another workspace's channels or
         a private channel that is not theirs."""
         report: dict[str, Any] = {}
@@ -292,17 +295,22 @@ class Notifier:
         # A line per job run (eight a second with the poke check) would drown the bot's own log.
         logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         self._scheduler = scheduler
-        log.info("notifier.started", holder=self.holder, poll_interval=self.poll_interval)
+        log.info(
+            "notifier.started",
+            holder=self.holder,
+            poll_interval=self.poll_interval,
+            min_interval=self.feed.min_interval(),  # RingCentral's budget: see `_poll_job`
+        )
 
     def poke(self) -> None:
         """Poll as soon as possible (a RingCentral push event is only this hint)."""
         self._run_now("notify-poll")
 
-    def _run_now(self, job_id: str) -> None:
+    def _run_now(self, job_id: str, delay: float = 0.0) -> None:
         if self._scheduler is not None:
             job = self._scheduler.get_job(job_id)
             if job is not None:
-                job.modify(next_run_time=datetime.now(UTC))
+                job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
 
     def _tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         """The job, with its run remembered while it runs, so `stop` can let it finish (APScheduler's asyncio
@@ -337,6 +345,12 @@ class Notifier:
 
     async def _poll_job(self) -> None:
         try:
+            # Not sooner than RingCentral's budget allows (`Feed.min_interval`: the limit as learned from the
+            # headers), whatever the interval or a poke asks for.
+            wait = self.feed.min_interval() - (time.monotonic() - self._poll_started)
+            if wait > 0.05:
+                self._run_now("notify-poll", wait)
+                return
             if await self._lease():
                 result = await self.poll()
                 if result.queued:

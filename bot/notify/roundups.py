@@ -26,19 +26,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_sdk.models.blocks import (
-    Block,
-    ButtonElement,
-    ContextBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import Block, ButtonElement, ContextBlock, SectionBlock
 
-from bot.notify.messages import TAKE_OVER
+from bot.blockkit.ids import TAKE_OVER
+from bot.blockkit.primitives import button, md, section
+from bot.blockkit.text import clip, escape, fit
+from bot.blockkit.threads import thread_label
 from bot.ringcentral.models import Note, Thread
-from bot.slack.blocks import clip, fit, thread_label
-from bot.slack.text import escape
 
 HANDOFF = re.compile(r"(?<![\w#])#?hand[\s-]?off(?!\w)", re.IGNORECASE)
 MAX_LISTED = 20  # two blocks each, within Slack's 50 per message
@@ -63,19 +57,10 @@ def needs_someone(thread: Thread, latest: Note | None) -> str | None:
     return "handed off" if handed_off(thread, latest) else None
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text, verbatim=True)
-
-
 def _take_over(thread: Thread) -> ButtonElement | None:
     if not thread.is_open:
         return None
-    return ButtonElement(
-        text=PlainTextObject(text="Take over", emoji=True),
-        action_id=TAKE_OVER,
-        value=thread.id,
-        style="primary",
-    )
+    return button("Take over", TAKE_OVER, thread.id, style="primary")
 
 
 def _note_line(note: Note, *, deleted: bool = False) -> str:
@@ -99,22 +84,20 @@ def digest_message(resource_name: str, items: Sequence[DigestItem], when: str) -
     head = f":sunrise: *Handoff digest · {escape(resource_name)}* · {escape(when)}\n"
     if not items:
         text = head + "Nothing waits: every open conversation has someone on it."
-        return [SectionBlock(text=_md(text))], f"Handoff digest of {escape(resource_name)}: nothing waits"
+        return [SectionBlock(text=md(text))], f"Handoff digest of {escape(resource_name)}: nothing waits"
     plural = "conversation needs" if count == 1 else "conversations need"
     blocks: list[Block] = [
-        SectionBlock(text=_md(head + f"{count} open {plural} someone (unassigned or handed off):"))
+        SectionBlock(text=md(head + f"{count} open {plural} someone (unassigned or handed off):"))
     ]
     for item in items[:MAX_LISTED]:
         label = f"*{fit(thread_label(item.thread), 300)}* · {item.why}"
         latest = _note_line(item.latest) if item.latest else "_no notes yet_"
-        blocks.append(
-            SectionBlock(text=_md(clip(f"{label}\n{latest}", 3000)), accessory=_take_over(item.thread))
-        )
+        blocks.append(section(f"{label}\n{latest}", accessory=_take_over(item.thread)))
         if item.latest is not None:
             stamp = item.latest.creation_time.strftime("%Y-%m-%d %H:%M UTC")
-            blocks.append(ContextBlock(elements=[_md(f"latest note {stamp}")]))
+            blocks.append(ContextBlock(elements=[md(f"latest note {stamp}")]))
     if count > MAX_LISTED:
-        blocks.append(ContextBlock(elements=[_md(f"… and {count - MAX_LISTED} more.")]))
+        blocks.append(ContextBlock(elements=[md(f"… and {count - MAX_LISTED} more.")]))
     fallback = f"Handoff digest of {escape(resource_name)}: {count} open {plural} someone"
     return blocks, clip(fallback, 3000)
 
@@ -144,7 +127,7 @@ def summary_message(
         f":crescent_moon: *Quiet hours are over ({escape(window)})* · {escape(resource_name)}: "
         f"{alive} {notes} arrived in {len(groups)} {convs}."
     )
-    blocks: list[Block] = [SectionBlock(text=_md(head))]
+    blocks: list[Block] = [SectionBlock(text=md(head))]
     shown = list(groups.items())[: MAX_LISTED * 2]
     for thread_id, group in shown:
         thread = threads.get(thread_id)
@@ -153,9 +136,9 @@ def summary_message(
         title = f"*{label}*" + (f" · <{link}|open its thread>" if link else "")
         body = "\n".join(_note_line(line.note, deleted=line.deleted) for line in group)
         accessory = _take_over(thread) if thread else None
-        blocks.append(SectionBlock(text=_md(clip(f"{title}\n{body}", 3000)), accessory=accessory))
+        blocks.append(section(f"{title}\n{body}", accessory=accessory))
     if len(groups) > len(shown):
-        blocks.append(ContextBlock(elements=[_md(f"… and {len(groups) - len(shown)} more conversations.")]))
+        blocks.append(ContextBlock(elements=[md(f"… and {len(groups) - len(shown)} more conversations.")]))
     fallback = f"Quiet hours are over: {alive} {notes} of {escape(resource_name)} in {len(groups)} {convs}"
     return blocks, fallback
 

@@ -1,13 +1,24 @@
 """The sender: posts the outbox into Slack, one Slack thread per RingCentral thread per channel.
 
-This module is the round loop and its ordering; the work is split by role:
+This module is the channel loop and its ordering; the work is split by role:
 `posting.py` (the one exactly-once post, `post_once`, and the Web API calls), `deliveries.py` (notes, edits,
 deletions, thread states), `summaries.py` (quiet-hours summaries).
 
 - Rows go oldest first and each channel strictly in order: when a row of a channel has to wait (pacing, a 429,
   a retry, a lookup waiting for Slack's history budget), every later row of that channel waits too, so a reply
   never overtakes the parent it belongs to. Other channels go on meanwhile.
-- About one message per second per channel (`channel_interval`); a 429 blocks the channel for `Retry-After`.
+- Each channel is worked by its own task, so channels post at the same time and a slow or limited channel
+  holds up no other (a task holds a store connection only for a transaction; the pool queues the rest). A
+  task reads its channel's oldest rows (`BATCH`) with their subscriptions in one query and works them from
+  memory, reading again when they are used up or `REFRESH` old (so a pause, an unsubscribe or new options
+  are seen within about a second); the mark before a post is made only if the row is as it was read
+  (`mark_attempt(seen=…)`), so a row that another replica finished or tried meanwhile is read again, never
+  posted from the old reading.
+- About one message per second per channel (`channel_interval`, kept by `Pacer`: from the start of the
+  previous post, within Slack's one-second window counted from its answers); a post's reads and its mark are
+  done before its slot comes, so they add nothing to the period.
+  A 429 blocks the channel for `Retry-After`, and 429s on several channels of one workspace at once block
+  the workspace (Slack's workspace-wide `chat.postMessage` limit).
 - Before posting, the row is marked attempted (committed). A row found attempted was maybe posted: it is
   looked up by its metadata before anything is posted again (`posting.py` says when and how), so neither a
   crash nor a post whose answer never came makes a second copy.
@@ -22,7 +33,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -56,11 +69,35 @@ log = get_logger(__name__)
 
 PAUSE_ERRORS = frozenset(messages.PAUSE_REASONS)
 MAX_ATTEMPTS = 5
+BATCH = 50  # a channel's rows read at a time (one query), worked from memory until used up or stale
+REFRESH = 1.0  # seconds a channel's rows and subscriptions are worked from memory before they are read again
 
 __all__ = ["MAX_ATTEMPTS", "Pacer", "Sender"]
 
 OnPause = Callable[[Subscription, str], Awaitable[None]]
 StillMine = Callable[[str, str], Awaitable[bool]]
+
+
+@dataclass
+class _Queue:
+    """A channel's head rows in memory, with their subscriptions, between reads of the store."""
+
+    team: str
+    channel: str
+    rows: deque[OutboxRow] = field(default_factory=deque)
+    subs: dict[int, Subscription] = field(default_factory=dict)
+    loaded: float = float("-inf")
+
+    def stale(self, now: float) -> bool:
+        return not self.rows or now - self.loaded > REFRESH
+
+    def fill(self, rows: list[OutboxRow], subs: dict[int, Subscription], now: float) -> None:
+        self.rows, self.subs, self.loaded = deque(rows), dict(subs), now
+
+    def drop(self, subscription_id: int) -> None:
+        """A paused (or gone) subscription's rows stay queued in the store; this channel's others go on."""
+        self.rows = deque(r for r in self.rows if r.subscription_id != subscription_id)
+        self.subs.pop(subscription_id, None)
 
 
 class Sender:
@@ -98,72 +135,82 @@ class Sender:
         """Post what is due. Waits for paced channels up to `max_seconds` in all; returns rows finished.
 
         `channels` ((team, channel) pairs) limits the work to the channels this replica has claimed, and
-        `still_mine(team, channel)` is asked before each post: False (the claim moved) stops that channel."""
+        `still_mine(team, channel)` is asked before each post: False (the claim moved) stops that channel.
+        Each channel is worked by its own task (in order within it); the first error any of them raised is
+        raised once they have all stopped."""
         async with self._lock:
             deadline = time.monotonic() + max_seconds
-            finished = 0
-            while True:
-                done, soonest = await self._round(still_mine, channels)
-                finished += done
-                if soonest is None:
-                    break
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                await asyncio.sleep(min(soonest, left))
+            keys = channels if channels is not None else await self._store.channels_with_pending()
+            outcomes = await asyncio.gather(
+                *(self._channel(team, channel, deadline, still_mine) for team, channel in keys),
+                return_exceptions=True,
+            )
             await self._update_gauges()
+            finished = 0
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                finished += outcome
             return finished
 
-    async def _round(
-        self, still_mine: StillMine | None, channels: set[tuple[str, str]] | None
-    ) -> tuple[int, float | None]:
-        """One pass over the pending rows. Returns (rows finished, seconds until a waiting row could go)."""
-        rows = await self._store.pending_outbox(limit=500, channels=channels)
-        # One query for the round's subscriptions: a round runs each time a paced channel comes free.
-        subs: dict[int, Subscription | None] = dict(
-            await self._store.subscriptions_by_id(row.subscription_id for row in rows)
-        )
-        blocked: set[str] = set()
-        soonest: float | None = None
+    async def _channel(self, team: str, channel: str, deadline: float, still_mine: StillMine | None) -> int:
+        """One channel's rows, oldest first, until none is left or the next must wait past `deadline`.
+        Returns the rows finished."""
+        queue = _Queue(team, channel)
         finished = 0
-        now = self._now()
-        for row in rows:
-            sub = subs.get(row.subscription_id)
+        while True:
+            if queue.stale(time.monotonic()):
+                await self._load(queue)
+            if not queue.rows:
+                return finished
+            row = queue.rows[0]
+            sub = queue.subs.get(row.subscription_id)
             if sub is None or not sub.active:
+                queue.drop(row.subscription_id)
                 continue
-            channel = sub.channel_id
-            if channel in blocked:
+            retry = self._retry_wait(row)
+            if retry > 0:
+                if time.monotonic() + retry > deadline:
+                    return finished
+                await asyncio.sleep(retry)
                 continue
-            if row.next_attempt_at is not None and row.next_attempt_at > now:
-                blocked.add(channel)
-                wait = (row.next_attempt_at - now).total_seconds()
-                soonest = wait if soonest is None else min(soonest, wait)
-                continue
-            wait = self.pacer.wait(channel)
-            if wait > 0 and row.kind != "deleted" and self._posts(row):
-                blocked.add(channel)
-                soonest = wait if soonest is None else min(soonest, wait)
-                continue
-            if still_mine is not None and not await still_mine(sub.team_id, channel):
-                blocked.add(channel)  # another replica took this channel over: leave it at once
-                continue
-            if await self._hold(row, sub, now):
-                continue
-            outcome = await self._deliver(row, sub)
-            if outcome == "done":
-                finished += 1
+            pace = self.pacer.wait(channel, team) if self._posts(row) else 0.0
+            if pace > 0 and time.monotonic() + pace > deadline:
+                return finished
+            if still_mine is not None and not await still_mine(team, channel):
+                return finished  # another replica took this channel over: leave it at once
+            # A post's reads and its mark are done now; the post itself waits for the channel's slot
+            # (`Pacer.ready` in `post_once`), so they are not added to the channel's period.
+            outcome = "held" if await self._hold(row, sub, self._now()) else await self._deliver(row, sub)
+            if outcome in ("done", "held"):
+                finished += outcome == "done"
+                queue.rows.popleft()
             elif outcome == "paused":
-                subs[row.subscription_id] = None
-            else:  # "wait": keep the channel in order
-                blocked.add(channel)
-                wait = self.pacer.wait(channel)
-                if wait > 0:
-                    soonest = wait if soonest is None else min(soonest, wait)
-        return finished, soonest
+                queue.drop(row.subscription_id)
+            else:  # "wait": read the row again; it goes in this drain only if it has a time to wait for
+                await self._load(queue)
+                if queue.rows and queue.rows[0].id == row.id and self._wait(queue.rows[0], sub) <= 0:
+                    return finished
+
+    async def _load(self, queue: _Queue) -> None:
+        """The channel's oldest pending rows and their subscriptions: one small query each, not per row."""
+        rows = await self._store.pending_outbox(limit=BATCH, channels=[(queue.team, queue.channel)])
+        subs = await self._store.subscriptions_by_id({row.subscription_id for row in rows})
+        queue.fill(rows, subs, time.monotonic())
+
+    def _retry_wait(self, row: OutboxRow) -> float:
+        if row.next_attempt_at is None:
+            return 0.0
+        return (row.next_attempt_at - self._now()).total_seconds()
+
+    def _wait(self, row: OutboxRow, sub: Subscription) -> float:
+        """Seconds before `row` may go: its retry time, and for a post its channel's and workspace's pace."""
+        pace = self.pacer.wait(sub.channel_id, sub.team_id) if self._posts(row) else 0.0
+        return max(self._retry_wait(row), pace)
 
     @staticmethod
     def _posts(row: OutboxRow) -> bool:
-        return row.kind in ("note", SUMMARY)
+        return row.kind in ("note", SUMMARY)  # an edit too: it may turn out to be a post (never shown yet)
 
     async def _hold(self, row: OutboxRow, sub: Subscription, now: datetime) -> bool:
         """In quiet hours, hold what would post a new message: a note not shown yet (and its deletion)."""
@@ -231,7 +278,8 @@ class Sender:
         status = exc.response.status_code
         if status == 429 or error == "ratelimited":
             wait = retry_after(exc)
-            self.pacer.block(sub.channel_id, wait)
+            if self.pacer.limited(sub.team_id, sub.channel_id, wait):
+                log.warning("sender.workspace_ratelimited", team_id=sub.team_id, retry_after=wait)
             self._metrics.slack_rate_limited.labels("chat").inc()
             await self._store.retry_outbox(
                 row.id,

@@ -128,10 +128,6 @@ class Subscriptions:
             maxsize=100_000, ttl=COMMAND_WINDOW.total_seconds()
         )
 
-    @property
-    def store(self) -> SubscribeStore:
-        return self._store
-
     # --- checks ---------------------------------------------------------------------------------------------
 
     def throttle(self, actor: Actor) -> None:

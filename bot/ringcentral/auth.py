@@ -2,7 +2,8 @@
 
 * `JwtAuth(jwt)` — the service identity (JWT bearer grant); renews with its refresh token when it has one and
   falls back to presenting the JWT again.
-* `UserTokenAuth(tokens, on_refresh=...)` — a person's tokens from the authorization-code flow.
+* `UserTokenAuth(tokens, on_refresh=..., on_revoked=...)` — a person's tokens from the authorization-code
+  flow; `on_revoked()` is told once when RingCentral refuses the session for good.
 
 Refresh tokens are single-use (NOTES.md §4.4): two concurrent refreshes would burn the session. So a refresh
 runs under an `asyncio.Lock`; requests that find the token expiring queue on the lock and, once inside,
@@ -38,6 +39,7 @@ log = get_logger(__name__)
 
 Clock = Callable[[], float]
 OnRefresh = Callable[[TokenSet], Awaitable[None]]
+OnRevoked = Callable[[], Awaitable[None]]
 
 TOKEN_PATH = "/restapi/oauth/token"
 REVOKE_PATH = "/restapi/oauth/revoke"
@@ -189,7 +191,7 @@ class _RefreshingAuth(httpx.Auth):
                 if token is None:
                     async with _SHARED.lock(self._refresh_key()):
                         if not self._adopt_shared():
-                            for refresh in self._refresh_requests():
+                            for refresh in await self._refresh_requests():
                                 response = yield refresh
                                 if await self._accept(
                                     response, last=refresh.extensions.get("rc_last", False)
@@ -204,7 +206,7 @@ class _RefreshingAuth(httpx.Auth):
             if self._tokens is None or self._tokens.access_token == token:  # nobody renewed it meanwhile
                 async with _SHARED.lock(self._refresh_key()):
                     if not self._adopt_shared():
-                        for refresh in self._refresh_requests():
+                        for refresh in await self._refresh_requests():
                             response = yield refresh
                             if await self._accept(response, last=refresh.extensions.get("rc_last", False)):
                                 break
@@ -226,15 +228,16 @@ class _RefreshingAuth(httpx.Auth):
         self._tokens = renewed  # its owner has persisted it already (on_refresh)
         return True
 
-    def _refresh_requests(self) -> list[httpx.Request]:
+    async def _refresh_requests(self) -> list[httpx.Request]:
         if self._dead is not None:
             raise self._dead
         if self._endpoint is None:
             raise AuthError("auth flow used before a client bound it to a token endpoint")
         forms = self._grant_forms()
         if not forms:
-            self._dead = AuthRevoked("the access token expired and there is no refresh token")
-            raise self._dead
+            dead = AuthRevoked("the access token expired and there is no refresh token")
+            await self._revoked(dead)
+            raise dead
         requests = [self._endpoint.request(form) for form in forms]
         requests[-1].extensions["rc_last"] = True
         return requests
@@ -247,12 +250,16 @@ class _RefreshingAuth(httpx.Auth):
         except AuthRevoked as exc:
             if not last:
                 return False
-            self._dead = exc
+            await self._revoked(exc)
             raise
         log.info("ringcentral.token_renewed", owner_id=tokens.owner_id, expires_in=tokens.expires_in)
         _SHARED.remember(self._refresh_key(), tokens)
         await self._stored(tokens)
         return True
+
+    async def _revoked(self, exc: AuthRevoked) -> None:
+        """The session is gone for good: later requests fail at once with `exc` (subclasses also tell)."""
+        self._dead = exc
 
     def _require_token(self) -> str:
         if self._tokens is None:  # pragma: no cover - _accept raised already
@@ -279,13 +286,15 @@ class JwtAuth(_RefreshingAuth):
 
 
 class UserTokenAuth(_RefreshingAuth):
-    """A person's session. `on_refresh(new_tokens)` persists every renewed `TokenSet` (it has `issued_at`)."""
+    """A person's session. `on_refresh(new_tokens)` persists every renewed `TokenSet` (it has `issued_at`);
+    `on_revoked()` is awaited once when the session is refused for good (the owner drops the dead link)."""
 
     def __init__(
         self,
         tokens: TokenSet,
         on_refresh: OnRefresh | None = None,
         *,
+        on_revoked: OnRevoked | None = None,
         issued_at: float | None = None,
         clock: Clock = time.time,
         refresh_margin: float = 60.0,
@@ -295,6 +304,7 @@ class UserTokenAuth(_RefreshingAuth):
             tokens = tokens.model_copy(update={"issued_at": issued_at if issued_at is not None else clock()})
         self._tokens = tokens
         self._on_refresh = on_refresh
+        self._on_revoked = on_revoked
 
     def _grant_forms(self) -> list[dict[str, str]]:
         if self._tokens is None or not self._tokens.refresh_token:
@@ -308,6 +318,15 @@ class UserTokenAuth(_RefreshingAuth):
                 await self._on_refresh(tokens)
             except Exception:  # the old refresh token is spent already: keep going with the new one
                 log.exception("ringcentral.on_refresh_failed", owner_id=tokens.owner_id)
+
+    async def _revoked(self, exc: AuthRevoked) -> None:
+        first = self._dead is None
+        await super()._revoked(exc)
+        if first and self._on_revoked is not None:
+            try:
+                await self._on_revoked()
+            except Exception:  # the request still fails with AuthRevoked, which asks the person to reconnect
+                log.exception("ringcentral.on_revoked_failed")
 
     def __repr__(self) -> str:
         return f"UserTokenAuth(owner_id={self._tokens.owner_id if self._tokens else None!r})"

@@ -267,10 +267,6 @@ class Extension(Model):
             out["account_id"] = str(account["id"])
         return out
 
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> Extension:
-        return cls.model_validate({**data, "id": str(data["id"])})
-
 
 class CallQueue(Model):
     id: str

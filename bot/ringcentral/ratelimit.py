@@ -174,6 +174,12 @@ class RateLimiter:
         state.remaining = None
         return wait
 
+    def spacing(self, group: str, share: float = 1.0) -> float:
+        """Seconds between requests of `group` that use `share` of its budget: its window over its limit (as
+        learned from the headers; the spec's defaults before the first response), over `share`."""
+        state = self._state(group)
+        return state.window / (state.limit * share)
+
     def penalty_left(self, group: str) -> float:
         return max(0.0, self._state(group).penalty_until - self._clock())
 

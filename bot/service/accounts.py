@@ -10,8 +10,9 @@
   and workspace and the RingCentral identity, so a forwarded connect link cannot link someone else quietly.
 - `confirm` takes the waiting sign-in once (one-time form token) and stores the link; it returns the other
   Slack users already linked to that extension, who are told.
-- `client` hands out a RingCentral client that acts as the person and persists refreshed tokens; a revoked
-  or missing link is `NotConnected`, so the Slack layer can offer a one-click reconnect.
+- `client` hands out a RingCentral client that acts as the person and persists refreshed tokens; a session
+  RingCentral refuses for good drops the link (`forget_revoked`), and a missing link is `NotConnected`, so
+  the Slack layer can offer a one-click reconnect.
 """
 
 from __future__ import annotations
@@ -248,11 +249,17 @@ class Accounts:
             except NotFoundInStore:  # the person disconnected meanwhile; nothing to keep
                 pass
 
-        return self._clients.for_link(link, on_refresh=persist)
+        async def revoked() -> None:
+            await self.forget_revoked(actor, version=version)
 
-    async def forget_revoked(self, actor: Actor) -> None:
-        """RingCentral refused the person's refresh token: drop the dead link; they are asked to reconnect."""
-        if await self._store.delete_link(actor.team_id, actor.user_id):
+        return self._clients.for_link(link, on_refresh=persist, on_revoked=revoked)
+
+    async def forget_revoked(self, actor: Actor, *, version: int) -> None:
+        """RingCentral refused the person's session (refresh token revoked, expired or spent): drop the dead
+        link, so that Slack no longer shows them connected; they are asked to reconnect. Only the link at
+        `version`, the one refused: refresh tokens are single-use, so a refusal may only mean that another
+        replica refreshed first, and the link it stored is alive."""
+        if await self._store.delete_link(actor.team_id, actor.user_id, expected_version=version):
             log.info("account.revoked", team_id=actor.team_id, user_id=actor.user_id)
 
     async def _audit(self, actor: Actor, extension_id: str, action: str) -> None:

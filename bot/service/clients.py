@@ -138,10 +138,18 @@ class ClientFactory:
         auth = UserTokenAuth(tokens, clock=lambda: self._clock().timestamp())
         return self._client(auth, f"ext:{tokens.owner_id}")
 
-    def for_link(self, link: Link, on_refresh: Callable[[TokenSet], Awaitable[None]]) -> RingCentralClient:
+    def for_link(
+        self,
+        link: Link,
+        on_refresh: Callable[[TokenSet], Awaitable[None]],
+        on_revoked: Callable[[], Awaitable[None]] | None = None,
+    ) -> RingCentralClient:
         now = self._clock()
         auth = UserTokenAuth(
-            tokenset_from_link(link, now), on_refresh, clock=lambda: self._clock().timestamp()
+            tokenset_from_link(link, now),
+            on_refresh,
+            on_revoked=on_revoked,
+            clock=lambda: self._clock().timestamp(),
         )
         return self._client(auth, f"ext:{link.extension_id}")
 

@@ -31,7 +31,6 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 MAX_SUGGESTIONS = 100
-NOTE_LIMIT = NOTE_TEXT_MAX  # RingCentral: note text is 1-1000 characters (see bot/note_text.py)
 
 
 class Notes:
@@ -256,5 +255,5 @@ def filter_threads(threads: list[Thread], query: str) -> list[Thread]:
 
 
 def _check_length(text: str) -> None:
-    if note_length(text) > NOTE_LIMIT:
-        raise NoteTooLong(note_length(text), NOTE_LIMIT)
+    if note_length(text) > NOTE_TEXT_MAX:
+        raise NoteTooLong(note_length(text), NOTE_TEXT_MAX)

@@ -6,137 +6,96 @@ import dataclasses
 import json
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ringcentral.errors import RingCentralError
-from bot.service.errors import ServiceError
+from bot.service.errors import NoteNotFound
 from bot.service.types import Actor
-from bot.slack import blocks, grammar
+from bot.slack import grammar
 from bot.slack.commands import run
 from bot.slack.deps import Deps
-from bot.slack.errors import classify, guarded
-from bot.slack.modals import _update
-from bot.slack.replies import Reply
-
-
-def _actor(body: dict[str, Any]) -> Actor:
-    user = body["user"]
-    team = (body.get("team") or {}).get("id") or user.get("team_id")
-    return Actor(str(team), str(user["id"]))
+from bot.slack.modals import loading_modal
+from bot.slack.replies import Asker, Reply
+from bot.slack.views.modals import add_note_modal, note_edit_modal
+from bot.slack.views.notes import delete_confirm, deleted, progress
 
 
 def _value(body: dict[str, Any]) -> str:
     return str(body["actions"][0].get("value") or "")
 
 
-async def _carry_on(
-    deps: Deps, body: dict[str, Any], cmd: grammar.Command, respond: Any, client: AsyncWebClient
-) -> None:
-    """Run a command the person started earlier (from a button), answering where they clicked."""
-    channel_id = (body.get("channel") or {}).get("id")
-    await run(deps, _actor(body), cmd, Reply(respond), client=client, channel_id=channel_id)
+async def connect_open(ack: Any) -> None:
+    await ack()  # a link button: Slack opens the URL; nothing to do here
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    guard = guarded(deps)
+async def note_edit(deps: Deps, actor: Actor, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    await ack()
+    deps.metrics.slack_requests.labels("action").inc()
 
-    @app.action("connect_open")
-    async def connect_open(ack: Any) -> None:
-        await ack()  # a link button: Slack opens the URL; nothing to do here
-
-    @app.action("note_edit")
-    @guard
-    async def note_edit(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        deps.metrics.slack_requests.labels("action").inc()
-        opened = await client.views_open(
-            trigger_id=body["trigger_id"], view=blocks.progress_modal("Edit note", "Loading the note…")
-        )
-        view_id = opened["view"]["id"]
-        actor = _actor(body)
-        try:
-            notes = await deps.notes.get_notes(actor, [_value(body)])
-            if not notes:
-                raise_kind = "note_not_found"
-                await _update(
-                    client, view_id, blocks.message_modal("Edit note", blocks.error_sentence(raise_kind))
-                )
-                return
-        except (ServiceError, RingCentralError) as exc:
-            kind, details = classify(exc)
-            await _update(
-                client, view_id, blocks.message_modal("Edit note", blocks.error_sentence(kind, **details))
-            )
-            return
-        note = notes[0]
-        meta = json.dumps({"note": note.id, "thread": note.thread_id})
-        await _update(client, view_id, blocks.note_edit_modal(note, private_metadata=meta))
-
-    @app.action("note_delete")
-    @guard
-    async def note_delete(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
-        await ack()
-        deps.metrics.slack_requests.labels("action").inc()
-        actor = _actor(body)
+    async def form() -> View:
         notes = await deps.notes.get_notes(actor, [_value(body)])
-        await Reply(respond)(blocks.delete_confirm([n.id for n in notes], notes), "Delete this note?")
+        if not notes:
+            raise NoteNotFound([])
+        meta = json.dumps({"note": notes[0].id, "thread": notes[0].thread_id})
+        return note_edit_modal(notes[0], private_metadata=meta)
 
-    @app.action("note_delete_confirm")
-    @guard
-    async def note_delete_confirm(
-        ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        deps.metrics.slack_requests.labels("action").inc()
-        ids = list(json.loads(_value(body)))
-        await Reply(respond, replace_original=True)(blocks.progress("Deleting…"), "Deleting…")
-        await deps.notes.delete(_actor(body), ids)
-        await Reply(respond, replace_original=True)(blocks.deleted(len(ids)), f"Deleted {len(ids)} note(s)")
+    await loading_modal(client, body["trigger_id"], "Edit note", "Loading the note…", form)
 
-    @app.action("note_delete_cancel")
-    @guard
-    async def note_delete_cancel(
-        ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        await respond(delete_original=True)
 
-    @app.action("thread_pick")
-    @guard
-    async def thread_pick(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
-        """Several conversations matched a phone number: carry on with the one the person picked."""
-        await ack()
-        picked = json.loads(_value(body))
-        cmd = grammar.parse(picked.get("c") or "")
-        if isinstance(cmd, grammar.Add | grammar.List):
-            cmd = dataclasses.replace(cmd, thread=grammar.ThreadId(picked["t"]))
-        await _carry_on(deps, body, cmd, respond, client)
+async def add_note_open(
+    deps: Deps, actor: Actor, ack: Any, body: dict[str, Any], client: AsyncWebClient
+) -> None:
+    await ack()
+    deps.metrics.slack_requests.labels("action").inc()
 
-    @app.action("pending_finish")
-    @guard
-    async def pending_finish(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
-        """After connecting: finish the command the person was trying when we asked them to connect."""
-        await ack()
-        await _carry_on(deps, body, grammar.parse(_value(body)), respond, client)
+    async def form() -> View:
+        thread = await deps.notes.find_thread(actor, thread_id=_value(body))
+        return add_note_modal(thread, private_metadata=json.dumps({"thread": thread.id}))
 
-    @app.action("add_note_open")
-    @guard
-    async def add_note_open(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        deps.metrics.slack_requests.labels("action").inc()
-        opened = await client.views_open(
-            trigger_id=body["trigger_id"], view=blocks.progress_modal("Add note", "Loading the conversation…")
-        )
-        view_id = opened["view"]["id"]
-        try:
-            thread = await deps.notes.find_thread(_actor(body), thread_id=_value(body))
-        except (ServiceError, RingCentralError) as exc:
-            kind, details = classify(exc)
-            await _update(
-                client, view_id, blocks.message_modal("Add note", blocks.error_sentence(kind, **details))
-            )
-            return
-        await _update(
-            client, view_id, blocks.add_note_modal(thread, private_metadata=json.dumps({"thread": thread.id}))
-        )
+    await loading_modal(client, body["trigger_id"], "Add note", "Loading the conversation…", form)
+
+
+async def note_delete(deps: Deps, actor: Actor, ack: Any, body: dict[str, Any], respond: Any) -> None:
+    await ack()
+    deps.metrics.slack_requests.labels("action").inc()
+    notes = await deps.notes.get_notes(actor, [_value(body)])
+    await Reply(respond)(delete_confirm([n.id for n in notes], notes), "Delete this note?")
+
+
+async def note_delete_confirm(deps: Deps, actor: Actor, ack: Any, body: dict[str, Any], respond: Any) -> None:
+    await ack()
+    deps.metrics.slack_requests.labels("action").inc()
+    ids = list(json.loads(_value(body)))
+    await Reply(respond, replace_original=True)(progress("Deleting…"), "Deleting…")
+    await deps.notes.delete(actor, ids)
+    await Reply(respond, replace_original=True)(deleted(len(ids)), f"Deleted {len(ids)} note(s)")
+
+
+async def note_delete_cancel(ack: Any, respond: Any) -> None:
+    await ack()
+    await respond(delete_original=True)
+
+
+async def thread_pick(
+    deps: Deps, actor: Actor, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
+) -> None:
+    """Several conversations matched a phone number: carry on with the one the person picked."""
+    await ack()
+    picked = json.loads(_value(body))
+    cmd = grammar.parse(picked.get("c") or "")
+    if isinstance(cmd, grammar.Add | grammar.List):
+        cmd = dataclasses.replace(cmd, thread=grammar.ThreadId(picked["t"]))
+    await run(deps, cmd, _where_clicked(actor, body, respond, client))
+
+
+async def pending_finish(
+    deps: Deps, actor: Actor, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
+) -> None:
+    """After connecting: finish the command the person was trying when we asked them to connect."""
+    await ack()
+    await run(deps, grammar.parse(_value(body)), _where_clicked(actor, body, respond, client))
+
+
+def _where_clicked(actor: Actor, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> Asker:
+    """A command the person started earlier, carried on from a button: answered where they clicked."""
+    return Asker(actor, Reply(respond), client, (body.get("channel") or {}).get("id"))

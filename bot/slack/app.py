@@ -1,4 +1,8 @@
-"""The Bolt app: one place where every listener is registered (each feature module has `register`).
+"""The Bolt app, and every route in one table (`register`: listener ← command, callback, action or event).
+
+The listeners are module-level functions in the feature modules; `Routes` (bot/slack/listen.py) registers
+each one guarded, hands it `deps` and who acted, and counts it in `InFlight` until it ends, so the Container
+can wait for it when it stops.
 
 One workspace (`SLACK_BOT_TOKEN`), or many (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`: Bolt's OAuth flow with
 the installation and state stores of `bot/slack/install.py` on our database; each request is served with the
@@ -18,10 +22,12 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blockkit import ids
 from bot.config import Settings
 from bot.logs import get_logger
-from bot.slack import actions, commands, errors, home, install, modals, notifications, subscriptions, two_way
+from bot.slack import actions, commands, home, install, modals, notifications, subscriptions, two_way
 from bot.slack.deps import Deps
+from bot.slack.listen import InFlight, Routes
 from bot.store.protocols import SlackInstallStore
 
 log = get_logger(__name__)
@@ -38,7 +44,9 @@ class _OAuthClient(AsyncWebClient):
         return await self.api_call("oauth.v2.access", data={k: v for k, v in data.items() if v is not None})
 
 
-def create_bolt_app(settings: Settings, deps: Deps, store: SlackInstallStore | None = None) -> AsyncApp:
+def create_bolt_app(
+    settings: Settings, deps: Deps, in_flight: InFlight, store: SlackInstallStore | None = None
+) -> AsyncApp:
     client = (_OAuthClient if settings.oauth else AsyncWebClient)(
         # many workspaces: no default token, Bolt gives each request its own workspace's
         token=None
@@ -69,9 +77,36 @@ def create_bolt_app(settings: Settings, deps: Deps, store: SlackInstallStore | N
             before_authorize=install.allowed_teams_gate(settings),
         )
     app.middleware(_own_team_only)
-    for feature in (commands, modals, actions, home, subscriptions, notifications, two_way, install, errors):
-        feature.register(app, deps)
+    register(Routes(app, deps, in_flight))
     return app
+
+
+def register(routes: Routes) -> None:
+    """Every route of the app: listener ← id (the ids are bot/blockkit/ids.py's)."""
+    routes.command(ids.COMMAND, commands.thread_note)
+    routes.shortcut(ids.SAVE_SHORTCUT, modals.save_as_note)
+    routes.options(ids.THREAD_SELECT, modals.thread_options)
+    routes.action(ids.SAVE_NOTE_TRIM, modals.trim)
+    routes.view(ids.SAVE_NOTE, modals.save_note)
+    routes.view(ids.ADD_NOTE, modals.add_note)
+    routes.view(ids.EDIT_NOTE, modals.edit_note)
+    routes.action(ids.CONNECT_OPEN, actions.connect_open)
+    routes.action(ids.NOTE_EDIT, actions.note_edit)
+    routes.action(ids.ADD_NOTE_OPEN, actions.add_note_open)
+    routes.action(ids.NOTE_DELETE, actions.note_delete)
+    routes.action(ids.NOTE_DELETE_CONFIRM, actions.note_delete_confirm)
+    routes.action(ids.NOTE_DELETE_CANCEL, actions.note_delete_cancel)
+    routes.action(ids.THREAD_PICK, actions.thread_pick)
+    routes.action(ids.PENDING_FINISH, actions.pending_finish)
+    routes.action(ids.SUBSCRIPTION_CONFIRM, subscriptions.confirm)
+    routes.action(ids.SUBSCRIPTION_CANCEL, subscriptions.cancel)
+    routes.action(ids.TAKE_OVER, notifications.thread_button)
+    routes.action(ids.RESOLVE, notifications.thread_button)
+    routes.event("app_home_opened", home.home_opened)
+    routes.event("message", two_way.TwoWay(routes.deps).on_message)  # it remembers recent event ids
+    if routes.deps.workspaces is not None:  # many workspaces (Slack OAuth): uninstalls and revocations
+        routes.event("app_uninstalled", install.app_uninstalled)
+        routes.event("tokens_revoked", install.tokens_revoked)
 
 
 async def _own_team_only(

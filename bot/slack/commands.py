@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blockkit.text import unescape
 from bot.service.types import Actor
-from bot.slack import blocks, grammar
+from bot.slack import grammar
 from bot.slack.deps import Deps
-from bot.slack.errors import guarded
-from bot.slack.ids import COMMAND
-from bot.slack.replies import GUEST_SENTENCE, Reply, from_elsewhere, plain_text, user_tz
-from bot.slack.text import unescape
+from bot.slack.errors import error_message
+from bot.slack.replies import GUEST_SENTENCE, Asker, Reply, from_elsewhere, plain_text, user_tz
+from bot.slack.views.connect import connect_prompt, disconnected
+from bot.slack.views.home import status_card
+from bot.slack.views.notes import delete_confirm, note_saved, notes_list
+from bot.slack.views.sentences import notice
+from bot.slack.views.usage import usage_card
 from bot.store import UndecryptableSecret
 
 PROGRESS = {
@@ -32,77 +35,63 @@ PROGRESS = {
 }
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    guard = guarded(deps)
-
-    @app.command(COMMAND)
-    @guard
-    async def thread_note(
-        ack: Any, body: dict[str, Any], command: dict[str, Any], respond: Any, client: AsyncWebClient
-    ) -> None:
-        deps.metrics.slack_requests.labels("command").inc()
-        parsed = grammar.parse(command.get("text") or "")
-        if isinstance(parsed, grammar.Help):
-            await ack(blocks=blocks.usage_card(), text="How to use /thread-note")
-            return
-        if isinstance(parsed, grammar.Unknown):
-            await ack(blocks=blocks.usage_card(parsed.suggestion), text=f"Unknown subcommand {parsed.word!r}")
-            return
-        if isinstance(parsed, grammar.Invalid):
-            await ack(
-                blocks=blocks.error_message(
-                    "invalid_command", user_text=unescape(command.get("text") or ""), reason=parsed.reason
-                ),
-                text=parsed.reason,
-            )
-            return
-        progress = PROGRESS.get(type(parsed))
-        await (ack(text=progress) if progress else ack())
-        actor = Actor(command["team_id"], command["user_id"])
-        await run(deps, actor, parsed, Reply(respond), client=client, channel_id=command.get("channel_id"))
-
-
-async def run(
-    deps: Deps,
-    actor: Actor,
-    cmd: grammar.Command,
-    reply: Reply,
-    *,
-    client: AsyncWebClient,
-    channel_id: str | None,
+async def thread_note(
+    deps: Deps, actor: Actor, ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient
 ) -> None:
-    """Carry out a parsed command as `actor`. Shared by the slash command and "finish after connecting"."""
+    deps.metrics.slack_requests.labels("command").inc()
+    parsed = grammar.parse(command.get("text") or "")
+    if isinstance(parsed, grammar.Help):
+        await ack(blocks=usage_card(), text="How to use /thread-note")
+        return
+    if isinstance(parsed, grammar.Unknown):
+        await ack(blocks=usage_card(parsed.suggestion), text=f"Unknown subcommand {parsed.word!r}")
+        return
+    if isinstance(parsed, grammar.Invalid):
+        await ack(
+            blocks=error_message(
+                "invalid_command", user_text=unescape(command.get("text") or ""), reason=parsed.reason
+            ),
+            text=parsed.reason,
+        )
+        return
+    progress = PROGRESS.get(type(parsed))
+    await (ack(text=progress) if progress else ack())
+    await run(deps, parsed, Asker(actor, Reply(respond), client, command.get("channel_id")))
+
+
+async def run(deps: Deps, cmd: grammar.Command, asker: Asker) -> None:
+    """Carry out a parsed command as the person who asked. Shared by the slash command and "finish after
+    connecting"."""
+    actor, reply, client = asker.actor, asker.reply, asker.client
     if isinstance(cmd, grammar.Connect):
         if await from_elsewhere(client, actor):
-            await reply(blocks.notice(GUEST_SENTENCE), GUEST_SENTENCE)
+            await reply(notice(GUEST_SENTENCE), GUEST_SENTENCE)
             return
         url = await deps.accounts.connect_url(actor)
-        await reply(blocks.connect_prompt(url, None), "Connect your RingCentral account")
+        await reply(connect_prompt(url, None), "Connect your RingCentral account")
     elif isinstance(cmd, grammar.Disconnect):
         was = await deps.accounts.disconnect(actor)
-        await reply(
-            blocks.disconnected(was), "Disconnected from RingCentral" if was else "You were not connected"
-        )
+        await reply(disconnected(was), "Disconnected from RingCentral" if was else "You were not connected")
     elif isinstance(cmd, grammar.Status):
         try:
             linked = await deps.accounts.linked(actor)
         except UndecryptableSecret:  # status must still show the admin the alarm (stored secrets)
             linked = None
         report = await deps.status(actor, client)
-        await reply(blocks.status_card(connected_as=linked, health=report), "thread-note-bot status")
+        await reply(status_card(connected_as=linked, health=report), "thread-note-bot status")
     elif isinstance(cmd, grammar.Add):
         plain = await plain_text(client, cmd.text)
         note, thread = await deps.notes.add(actor, plain, **cmd.thread.as_kwargs())
-        await reply(blocks.note_saved(note, thread), "Note saved")
+        await reply(note_saved(note, thread), "Note saved")
     elif isinstance(cmd, grammar.List):
         thread, notes = await deps.notes.list_notes(actor, **cmd.thread.as_kwargs())
         me = await deps.accounts.extension_id(actor)
         tz = await user_tz(client, actor.user_id)
-        await reply(blocks.notes_list(thread, notes, me, tz), f"{len(notes)} notes")
+        await reply(notes_list(thread, notes, me, tz), f"{len(notes)} notes")
     elif isinstance(cmd, grammar.Edit):
         note = await deps.notes.edit(actor, cmd.note_id, await plain_text(client, cmd.text))
         thread = await deps.notes.find_thread(actor, thread_id=note.thread_id)
-        await reply(blocks.note_saved(note, thread, edited=True), "Note updated")
+        await reply(note_saved(note, thread, edited=True), "Note updated")
     elif isinstance(cmd, grammar.Delete):
         notes = await deps.notes.get_notes(actor, list(cmd.note_ids))
         found = {n.id for n in notes}
@@ -111,10 +100,10 @@ async def run(
             from bot.service.errors import NoteNotFound
 
             raise NoteNotFound(missing)
-        await reply(blocks.delete_confirm(list(cmd.note_ids), notes), f"Delete {len(notes)} note(s)?")
-    elif deps.subscriptions is not None and isinstance(
+        await reply(delete_confirm(list(cmd.note_ids), notes), f"Delete {len(notes)} note(s)?")
+    elif isinstance(
         cmd, grammar.Subscribe | grammar.Unsubscribe | grammar.Subscriptions | grammar.Mute | grammar.Unmute
     ):
-        await deps.subscriptions.handle(actor, cmd, reply, client=client, channel_id=channel_id)
+        await deps.subscriptions.handle(cmd, asker)
     else:
-        await reply(blocks.usage_card(), "How to use /thread-note")
+        await reply(usage_card(), "How to use /thread-note")

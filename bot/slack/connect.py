@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.logs import get_logger
 from bot.service.accounts import Connected
 from bot.service.types import Actor
-from bot.slack import blocks
+from bot.slack.views import connect as views
 
 log = get_logger(__name__)
 
@@ -23,7 +23,7 @@ async def announce_connected(client: AsyncWebClient, connected: Connected) -> No
     await _dm(
         client,
         connected.actor,
-        blocks.connected(ext.name or ext.id, ext.id, finish=finish),
+        views.connected(ext.name or ext.id, ext.id, finish=finish),
         f"You are connected to RingCentral as {ext.name or ext.id}",
     )
 
@@ -33,14 +33,14 @@ async def announce_taken_over(client: AsyncWebClient, earlier: Actor, connected:
     ext = connected.extension
     name = ext.name or ext.id
     who = f"<@{connected.actor.user_id}>" if earlier.team_id == connected.actor.team_id else None
-    out = blocks.link_taken_over(who, name, ext.id)
+    out = views.link_taken_over(who, name, ext.id)
     await _dm(
         client, earlier, out, f"Your RingCentral user {name} was linked again"
     )
 
 
 async def announce_failed(client: AsyncWebClient, actor: Actor, reason: str) -> None:
-    await _dm(client, actor, blocks.connect_failed(reason), "Your RingCentral account was not connected")
+    await _dm(client, actor, views.connect_failed(reason), "Your RingCentral account was not connected")
 
 
 async def _dm(client: AsyncWebClient, actor: Actor, out: list, text: str) -> None:  # type: ignore[type-arg]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import get_logger
@@ -12,10 +11,9 @@ from bot.ringcentral.errors import RingCentralError
 from bot.ringcentral.models import Note, Thread
 from bot.service.errors import ServiceError
 from bot.service.types import Actor
-from bot.slack import blocks
 from bot.slack.deps import Deps
-from bot.slack.errors import guarded
 from bot.slack.replies import from_elsewhere, user_tz
+from bot.slack.views.home import home_view
 
 log = get_logger(__name__)
 HOME_THREADS = 20
@@ -25,9 +23,9 @@ async def build_home(deps: Deps, actor: Actor, client: AsyncWebClient) -> Any:
     linked = await deps.accounts.linked(actor)
     if linked is None:
         if await from_elsewhere(client, actor):  # a guest of another organisation: no connect link
-            return blocks.home_view(connected_as=None, connect_url=None, threads=[], subscriptions=[])
+            return home_view(connected_as=None, connect_url=None, threads=[], subscriptions=[])
         url = await deps.accounts.connect_url(actor, reuse=True)  # one live link per person, not per open
-        return blocks.home_view(connected_as=None, connect_url=url, threads=[], subscriptions=[])
+        return home_view(connected_as=None, connect_url=url, threads=[], subscriptions=[])
     threads: list[tuple[Thread, Note | None]] = []
     problem = None
     try:
@@ -37,19 +35,13 @@ async def build_home(deps: Deps, actor: Actor, client: AsyncWebClient) -> Any:
     except (ServiceError, RingCentralError) as exc:
         problem = type(exc).__name__
         log.info("home.threads_unavailable", error=problem)
-    subs = await deps.subscriptions.for_home(actor) if deps.subscriptions is not None else []
+    subs = await deps.subscriptions.for_home(actor)
     tz = await user_tz(client, actor.user_id)
-    return blocks.home_view(
-        connected_as=linked, connect_url=None, threads=threads, subscriptions=subs, tz_name=tz
-    )
+    return home_view(connected_as=linked, connect_url=None, threads=threads, subscriptions=subs, tz_name=tz)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.event("app_home_opened")
-    @guarded(deps)
-    async def home_opened(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
-        if event.get("tab") != "home":
-            return
-        deps.metrics.slack_requests.labels("home").inc()
-        actor = Actor(str(body.get("team_id")), str(event["user"]))
-        await client.views_publish(user_id=actor.user_id, view=await build_home(deps, actor, client))
+async def home_opened(deps: Deps, actor: Actor, event: dict[str, Any], client: AsyncWebClient) -> None:
+    if event.get("tab") != "home":
+        return
+    deps.metrics.slack_requests.labels("home").inc()
+    await client.views_publish(user_id=actor.user_id, view=await build_home(deps, actor, client))

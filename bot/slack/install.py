@@ -14,8 +14,9 @@
 - `allowed_teams_gate(settings)`: the `before_authorize` middleware that refuses every request (command,
   shortcut, action, event, options, view) of a team outside the list, even one with a stored installation,
   with a sentence where Slack shows one.
-- `register(app, deps)`: `app_uninstalled` and `tokens_revoked` pause the workspace's subscriptions (their
-  rows wait; nothing is deleted) and forget its installation; a revoked user token forgets only that user's.
+- the listeners `app_uninstalled` and `tokens_revoked` (routed only with many workspaces) pause the
+  workspace's subscriptions (their rows wait; nothing is deleted) and forget its installation; a revoked user
+  token forgets only that user's.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from typing import Any
 from urllib.parse import urljoin
 
 import yaml
-from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltError
 from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -46,14 +46,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import Settings
 from bot.logs import get_logger
 from bot.pages import page
 from bot.slack.deps import Deps
-from bot.slack.errors import guarded
 from bot.store import UndecryptableSecret
 from bot.store.protocols import SlackInstallStore, UninstallStore
 
@@ -338,28 +336,20 @@ class Workspaces:
             await self.store.delete_slack_installations(enterprise_id, team_id, user_id)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    workspaces: Workspaces | None = deps.workspaces
-    if workspaces is None:
-        return
+def _ids(body: dict[str, Any]) -> tuple[str | None, str]:
+    return body.get("enterprise_id"), str(body.get("team_id") or "")
 
-    def _ids(body: dict[str, Any]) -> tuple[str | None, str]:
-        return body.get("enterprise_id"), str(body.get("team_id") or "")
 
-    @app.event("app_uninstalled")
-    @guarded(deps)
-    async def app_uninstalled(body: dict[str, Any], client: AsyncWebClient) -> None:
-        assert workspaces is not None
-        enterprise_id, team_id = _ids(body)
-        await workspaces.uninstalled(enterprise_id, team_id)
+async def app_uninstalled(deps: Deps, body: dict[str, Any]) -> None:
+    assert deps.workspaces is not None  # registered only with many workspaces
+    await deps.workspaces.uninstalled(*_ids(body))
 
-    @app.event("tokens_revoked")
-    @guarded(deps)
-    async def tokens_revoked(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
-        assert workspaces is not None
-        enterprise_id, team_id = _ids(body)
-        tokens = event.get("tokens") or {}
-        if tokens.get("bot"):
-            await workspaces.uninstalled(enterprise_id, team_id)
-        if tokens.get("oauth"):
-            await workspaces.user_tokens_revoked(enterprise_id, team_id, list(tokens["oauth"]))
+
+async def tokens_revoked(deps: Deps, body: dict[str, Any], event: dict[str, Any]) -> None:
+    assert deps.workspaces is not None  # registered only with many workspaces
+    enterprise_id, team_id = _ids(body)
+    tokens = event.get("tokens") or {}
+    if tokens.get("bot"):
+        await deps.workspaces.uninstalled(enterprise_id, team_id)
+    if tokens.get("oauth"):
+        await deps.workspaces.user_tokens_revoked(enterprise_id, team_id, list(tokens["oauth"]))

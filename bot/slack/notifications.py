@@ -10,50 +10,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.notify.messages import RESOLVE, TAKE_OVER
+from bot.blockkit.ids import RESOLVE, TAKE_OVER
+from bot.blockkit.text import escape
+from bot.blockkit.threads import thread_label
 from bot.service.types import Actor
-from bot.slack.blocks import thread_label
 from bot.slack.deps import Deps
 from bot.slack.replies import tell_user
-from bot.slack.text import escape
+
+JSON = dict[str, Any]
+DONE = {TAKE_OVER: "You took over {}.", RESOLVE: "Resolved {}."}
 
 
-def _actor(body: dict[str, Any]) -> Actor:
-    team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
-    return Actor(str(team), str((body.get("user") or {}).get("id")))
-
-
-def register(app: AsyncApp, deps: Deps) -> None:
-    async def done(client: AsyncWebClient, body: dict[str, Any], actor: Actor, text: str) -> None:
-        channel = (body.get("channel") or {}).get("id")
-        message = body.get("message") or {}
-        blocks = [SectionBlock(text=MarkdownTextObject(text=escape(text), verbatim=True))]
-        await tell_user(
-            client, actor.user_id, blocks, text, channel_id=channel, thread_ts=message.get("thread_ts")
-        )
-
-    @app.action(TAKE_OVER)
-    async def take_over(
-        ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        deps.metrics.slack_requests.labels("action").inc()
-        actor = _actor(body)
-        thread = await deps.notes.take_over(actor, str(action["value"]))
-        if deps.subscriptions is not None:
-            await deps.subscriptions.service.notifier.thread_changed(thread)
-        await done(client, body, actor, f"You took over {thread_label(thread)}.")
-
-    @app.action(RESOLVE)
-    async def resolve(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        deps.metrics.slack_requests.labels("action").inc()
-        actor = _actor(body)
-        thread = await deps.notes.resolve(actor, str(action["value"]))
-        if deps.subscriptions is not None:
-            await deps.subscriptions.service.notifier.thread_changed(thread)
-        await done(client, body, actor, f"Resolved {thread_label(thread)}.")
+async def thread_button(
+    deps: Deps, actor: Actor, ack: Any, body: JSON, action: JSON, client: AsyncWebClient, respond: Any
+) -> None:
+    """ "Take over" or "Resolve" (the button's value is the thread id), as the person who clicked. It takes
+    `respond` so that a refusal goes back through the response_url (the guard's `report`)."""
+    await ack()
+    deps.metrics.slack_requests.labels("action").inc()
+    change = deps.notes.take_over if action["action_id"] == TAKE_OVER else deps.notes.resolve
+    thread = await change(actor, str(action["value"]))
+    await deps.notifier.thread_changed(thread)
+    said = DONE[action["action_id"]].format(thread_label(thread))
+    blocks = [SectionBlock(text=MarkdownTextObject(text=escape(said), verbatim=True))]
+    channel = (body.get("channel") or {}).get("id")
+    thread_ts = (body.get("message") or {}).get("thread_ts")
+    await tell_user(client, actor.user_id, blocks, said, channel_id=channel, thread_ts=thread_ts)

@@ -1,4 +1,5 @@
-"""Customer phone numbers as people type them, normalised to E.164 with `phonenumbers`."""
+"""Customer phone numbers as people type them, normalised to E.164 with `phonenumbers`. (How a number reads
+back, `+1 650-555-0101`, is `bot.blockkit.threads.pretty`.)"""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 
 import phonenumbers
 
-__all__ = ["looks_like_phone", "normalise", "pretty"]
+__all__ = ["looks_like_phone", "normalise"]
 
 # What a phone number may be written with: digits, a leading +, and the usual separators. Letters are refused
 # on purpose ("1-800-FLOWERS" is a number to phonenumbers, but to us a word is a word, not a thread).
@@ -41,19 +42,6 @@ def normalise(text: str, default_region: str = "US") -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def pretty(e164: str | None) -> str:
-    """A number as people read it (`+1 650-555-0101`); anything unparseable comes back as given."""
-    if not e164:
-        return "unknown number"
-    try:
-        number = phonenumbers.parse(e164, None if e164.startswith("+") else "US")
-    except phonenumbers.NumberParseException:
-        return e164
-    if not phonenumbers.is_possible_number(number):
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def _strip_tel(text: str) -> str:

@@ -1,8 +1,10 @@
-"""Answering a person: privately through a response_url, or as an ephemeral/DM message when there is none."""
+"""Answering a person: privately through a response_url, or as an ephemeral/DM message when there is none;
+in the modal they have open (`update_view`). `Asker`: who asked, where, and how to answer them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cachetools import TTLCache
@@ -10,9 +12,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.logs import get_logger
 from bot.notify.shared import external_person
 from bot.service.types import Actor
 from bot.slack import text
+
+log = get_logger(__name__)
 
 _TZ: TTLCache[str, str] = TTLCache(maxsize=4096, ttl=3600)
 
@@ -29,6 +34,17 @@ class Reply:
         if self._replace:
             kwargs["replace_original"] = True
         await self._respond(**kwargs)
+
+
+@dataclass(frozen=True)
+class Asker:
+    """The person behind a command (typed, or finished from a button): who they are, the channel they asked
+    in (None outside one), how to answer them, and the workspace's Web API client."""
+
+    actor: Actor
+    reply: Reply
+    client: AsyncWebClient
+    channel_id: str | None
 
 
 async def user_tz(client: AsyncWebClient, user_id: str) -> str:
@@ -99,3 +115,13 @@ async def from_elsewhere(client: AsyncWebClient, actor: Actor) -> bool:
     except SlackApiError:
         return False
     return external_person(user, actor.team_id)
+
+
+async def update_view(client: AsyncWebClient, view_id: str, view: Any, *, hash_: str | None = None) -> bool:
+    """Replace the person's open modal (`views.update`); False when Slack refused, e.g. `hash_conflict`."""
+    try:
+        await client.views_update(view_id=view_id, view=view, hash=hash_)
+        return True
+    except SlackApiError as exc:  # hash_conflict: the person already changed the modal; leave it be
+        log.info("modal.update_skipped", error=exc.response.get("error"))
+        return False

@@ -1,10 +1,11 @@
 """`/thread-note subscribe | unsubscribe | subscriptions | mute | unmute`, and the public-channel
 confirmation.
 
-`SlackSubscriptions` is what `Deps.subscriptions` holds: `handle(actor, cmd, reply, client=, channel_id=)` for
-the commands, `thread_for_slack_thread(team, channel, thread_ts)` for the "Save as thread note" modal and
-`for_home(actor)` for App Home. `register(app, deps)` adds the confirmation buttons
-(`subscription_confirm` with the request as JSON in its value, `subscription_cancel`).
+`SlackSubscriptions` is what `Deps.subscriptions` holds (the `SubscriptionCommands` Protocol of deps.py):
+`handle(cmd, asker)` for the commands, `confirmed(actor, request, client)` for the confirmation button,
+`thread_for_slack_thread(team, channel, thread_ts)` for the "Save as thread note" modal and `for_home(actor)`
+for App Home. The listeners `confirm` and `cancel` answer the confirmation buttons (`subscription_confirm`
+with the request as JSON in its value, `subscription_cancel`).
 
 Refusals specific to subscribing (going too fast, unknown resource, not a handler, bot not in the channel,
 archived) are answered privately with one sentence; a person who is not connected (and not an admin where
@@ -18,7 +19,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -30,9 +30,12 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blockkit.ids import SUBSCRIPTION_CANCEL as CANCEL
+from bot.blockkit.ids import SUBSCRIPTION_CONFIRM as CONFIRM
+from bot.blockkit.text import clip, escape
 from bot.notify.filters import Filters
 from bot.notify.messages import pause_reason
-from bot.notify.notifier import SubscriptionStatus
+from bot.notify.notifier import Notifier, SubscriptionStatus
 from bot.notify.options import Options
 from bot.notify.service import (
     BY_ADMIN,
@@ -46,13 +49,10 @@ from bot.notify.service import (
 from bot.service.notes import Notes
 from bot.service.types import Actor
 from bot.slack import grammar
-from bot.slack.blocks import clip
 from bot.slack.deps import Deps
-from bot.slack.replies import Reply, user_tz
-from bot.slack.text import escape
+from bot.slack.replies import Asker, Reply, user_tz
+from bot.store.protocols import SlackMessageStore
 
-CONFIRM = "subscription_confirm"
-CANCEL = "subscription_cancel"
 MAX_LISTED = 40
 
 
@@ -69,21 +69,18 @@ def _channel(channel_id: str) -> str:
 
 
 class SlackSubscriptions:
-    def __init__(self, subscriptions: Subscriptions, notes: Notes) -> None:
+    def __init__(
+        self, subscriptions: Subscriptions, notes: Notes, *, store: SlackMessageStore, notifier: Notifier
+    ) -> None:
         self.service = subscriptions
         self._notes = notes
+        self._store = store
+        self._notifier = notifier
 
     # --- what Deps.subscriptions offers ---------------------------------------------------------------------
 
-    async def handle(
-        self,
-        actor: Actor,
-        cmd: grammar.Command,
-        reply: Reply,
-        *,
-        client: AsyncWebClient,
-        channel_id: str | None,
-    ) -> None:
+    async def handle(self, cmd: grammar.Command, asker: Asker) -> None:
+        actor, reply, client, channel_id = asker.actor, asker.reply, asker.client, asker.channel_id
         try:
             if isinstance(cmd, grammar.Subscribe):
                 await self._subscribe(actor, cmd, reply, client, channel_id)
@@ -97,13 +94,25 @@ class SlackSubscriptions:
             await reply([_section(f":warning: {escape(refused.sentence)}")], refused.sentence)
 
     async def thread_for_slack_thread(self, team_id: str, channel_id: str, thread_ts: str) -> str | None:
-        store = self.service.notifier.sender._store
-        found = await store.slack_thread_by_ts(team_id, channel_id, thread_ts)
+        found = await self._store.slack_thread_by_ts(team_id, channel_id, thread_ts)
         return found.thread_id if found else None
 
     async def for_home(self, actor: Actor) -> list[tuple[str, str]]:
         subs = await self.service.listed(actor, None, admin=False)
         return [(s.channel_id, s.resource_name) for s in subs][:MAX_LISTED]
+
+    async def confirmed(
+        self, actor: Actor, request: dict[str, Any], client: AsyncWebClient
+    ) -> tuple[list[Block], str]:
+        self.service.throttle(actor)
+        await self.service.admit(actor, client)
+        # A button's value comes back from the client: the resource is resolved again by its id (its
+        # name is RingCentral's, not the payload's) and the backfill is capped again.
+        resource = await self.service.known(str(request["r"]))
+        request = {**request, "n": resource.name, "k": _backfill(request.get("k"))}
+        grant = await self.service.role(actor, resource, client)
+        channel = await self.service.channel(client, str(request["c"]), actor.team_id)
+        return await self._create(actor, request, channel, grant)
 
     # --- commands -------------------------------------------------------------------------------------------
 
@@ -176,7 +185,7 @@ class SlackSubscriptions:
         if extras:
             text += "\n" + escape("; ".join(extras)) + "."
         text += "\n" + escape(allowed_because(grant.rule, resource.name))
-        self.service.notifier.poke()
+        self._notifier.poke()
         return [_section(text)], f"Subscribed to {resource.name}"
 
     async def _unsubscribe(
@@ -205,7 +214,7 @@ class SlackSubscriptions:
     ) -> None:
         admin = await self.service.is_admin(actor, client)
         subs = await self.service.listed(actor, None if cmd.all or not here else here, admin=admin)
-        statuses = await self.service.notifier.status(subs)
+        statuses = await self._notifier.status(subs)
         await reply(subscription_list(statuses, everywhere=cmd.all or not here), f"{len(subs)} subscriptions")
 
     async def _mute(
@@ -214,9 +223,8 @@ class SlackSubscriptions:
         if not here:
             raise SubscriptionRefused("no_channel", "Run mute in the channel that gets the notifications.")
         thread = await self._notes.find_thread(actor, **cmd.thread.as_kwargs())
-        store = self.service.notifier.sender._store
         muted = isinstance(cmd, grammar.Mute)
-        changed = await store.set_thread_muted(actor.team_id, here, thread.id, muted)
+        changed = await self._store.set_thread_muted(actor.team_id, here, thread.id, muted)
         word = "muted" if muted else "unmuted"
         text = (
             f"Notes of that conversation are {word} in {_channel(here)}."
@@ -327,30 +335,22 @@ def subscription_list(statuses: Sequence[SubscriptionStatus], *, everywhere: boo
     return blocks
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(CONFIRM)
-    async def confirm(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
-        await ack()
-        subs: SlackSubscriptions | None = deps.subscriptions
-        if subs is None:
-            return
-        actor = Actor(str((body.get("team") or {}).get("id")), str((body.get("user") or {}).get("id")))
-        request = json.loads(body["actions"][0]["value"])
-        reply = Reply(respond, replace_original=True)
-        try:
-            subs.service.throttle(actor)
-            await subs.service.admit(actor, client)
-            # A button's value comes back from the client: the resource is resolved again by its id (its
-            # name is RingCentral's, not the payload's) and the backfill is capped again.
-            resource = await subs.service.known(str(request["r"]))
-            request = {**request, "n": resource.name, "k": _backfill(request.get("k"))}
-            grant = await subs.service.role(actor, resource, client)
-            channel = await subs.service.channel(client, str(request["c"]), actor.team_id)
-            await reply(*await subs._create(actor, request, channel, grant))
-        except SubscriptionRefused as refused:
-            await reply([_section(f":warning: {escape(refused.sentence)}")], refused.sentence)
+# --- listeners ----------------------------------------------------------------------------------------------
 
-    @app.action(CANCEL)
-    async def cancel(ack: Any, respond: Any) -> None:
-        await ack()
-        await respond(text="Not subscribed.", replace_original=True, response_type="ephemeral")
+
+async def confirm(
+    deps: Deps, actor: Actor, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
+) -> None:
+    """The public-channel confirmation's "Subscribe": every check is made again (`confirmed`)."""
+    await ack()
+    request = json.loads(body["actions"][0]["value"])
+    reply = Reply(respond, replace_original=True)
+    try:
+        await reply(*await deps.subscriptions.confirmed(actor, request, client))
+    except SubscriptionRefused as refused:
+        await reply([_section(f":warning: {escape(refused.sentence)}")], refused.sentence)
+
+
+async def cancel(ack: Any, respond: Any) -> None:
+    await ack()
+    await respond(text="Not subscribed.", replace_original=True, response_type="ephemeral")

@@ -6,34 +6,21 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.blockkit.text import ELLIPSIS, unescape
 from bot.note_text import NOTE_TEXT_MAX, cut, fits, note_length
 
 __all__ = [
     "SOURCE_PREFIX",
-    "escape",
     "mentioned_user_ids",
     "message_to_plain",
     "prefill_from_message",
     "trim_to_limit",
-    "unescape",
 ]
 
 SOURCE_PREFIX = "— from "
-_ELLIPSIS = "…"
 _MARKUP = re.compile(r"<([^<>\n]*)>|&(amp|lt|gt);")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 _NO_NAMES: Mapping[str, str] = {}
-
-
-def escape(text: str) -> str:
-    """Escape `&`, `<`, `>` so Slack shows the text literally (no mentions, no links)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def unescape(text: str) -> str:
-    """Undo Slack's escaping of `&`, `<`, `>` (slash command and message text arrive escaped)."""
-    return re.sub(r"&(amp|lt|gt);", lambda m: _ENTITIES[m.group(1)], text)
 
 
 def _label(body: str) -> tuple[str, str | None]:
@@ -75,7 +62,7 @@ def message_to_plain(
 
     def replace(m: re.Match[str]) -> str:
         if m.group(2):
-            return _ENTITIES[m.group(2)]
+            return unescape(m.group(0))
         return _markup(m.group(1), user_names, channel_names)
 
     return _MARKUP.sub(replace, text)
@@ -126,5 +113,5 @@ def trim_to_limit(text: str, limit: int = NOTE_TEXT_MAX) -> str:
     body, sep, last = text.rpartition("\n")
     if sep and last.startswith(SOURCE_PREFIX) and note_length(last) + 2 <= limit:
         room = limit - note_length(last) - 2  # the "…" and the newline
-        return cut(body, room).rstrip() + _ELLIPSIS + "\n" + last
-    return cut(text, limit - 1).rstrip() + _ELLIPSIS
+        return cut(body, room).rstrip() + ELLIPSIS + "\n" + last
+    return cut(text, limit - 1).rstrip() + ELLIPSIS

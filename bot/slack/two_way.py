@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import Any
 
 from cachetools import TTLCache
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -32,7 +31,6 @@ from bot.logs import get_logger
 from bot.notify.options import Options
 from bot.service.types import Actor
 from bot.slack.deps import Deps
-from bot.slack.errors import guarded
 from bot.slack.replies import plain_text
 from bot.store.protocols import TwoWayStore
 from bot.store.slack_notes import SlackNote
@@ -53,9 +51,8 @@ class TwoWay:
         self._seen: TTLCache[str, bool] = TTLCache(maxsize=4096, ttl=600)
 
     @property
-    def _store(self) -> TwoWayStore | None:
-        subs = self._deps.subscriptions
-        return None if subs is None else subs.service.store
+    def _store(self) -> TwoWayStore:
+        return self._deps.store
 
     def first_time(self, event_id: str | None) -> bool:
         """False for an event id seen in the last ten minutes (Slack retries with the same id)."""
@@ -80,6 +77,23 @@ class TwoWay:
                 return found.thread_id
         return None
 
+    async def on_message(self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
+        """The listener of every message event: a new reply, an edit or a deletion in a two-way thread."""
+        subtype = event.get("subtype")
+        if _bot(event) and subtype not in ("message_changed", "message_deleted"):
+            return
+        if subtype not in (*_NEW, "message_changed", "message_deleted"):
+            return
+        if not self.first_time(body.get("event_id")):
+            return
+        team = str(body.get("team_id") or event.get("team") or "")
+        if subtype in _NEW:
+            await self.reply(team, event, client)
+        elif subtype == "message_changed":
+            await self.edited(team, event, client)
+        else:
+            await self.deleted(team, event)
+
     async def reply(self, team: str, event: dict[str, Any], client: AsyncWebClient) -> None:
         store = self._store
         channel, ts, thread_ts, user = (
@@ -88,7 +102,7 @@ class TwoWay:
             event.get("thread_ts"),
             event.get("user"),
         )
-        if store is None or not (channel and ts and thread_ts and user) or thread_ts == ts:
+        if not (channel and ts and thread_ts and user) or thread_ts == ts:
             return
         thread_id = await self._two_way_thread(store, team, channel, thread_ts)
         if thread_id is None:
@@ -115,7 +129,7 @@ class TwoWay:
 
     async def _mapped(self, team: str, channel: str | None, ts: str | None) -> SlackNote | None:
         store = self._store
-        if store is None or not channel or not ts:
+        if not channel or not ts:
             return None
         mapped = await store.slack_note_by_ts(team, channel, ts)
         return mapped if mapped is not None and mapped.note_id and mapped.state == "created" else None
@@ -139,7 +153,7 @@ class TwoWay:
             return
         mapped = await self._mapped(team, event.get("channel"), event.get("deleted_ts"))
         store = self._store
-        if mapped is None or mapped.note_id is None or store is None:
+        if mapped is None or mapped.note_id is None:
             return
         if not await store.set_slack_note(
             team, mapped.channel_id, mapped.ts, state="deleted", expect="created"
@@ -151,25 +165,3 @@ class TwoWay:
             await store.set_slack_note(team, mapped.channel_id, mapped.ts, state="created", expect="deleted")
             raise
         log.info("two_way.deleted", note_id=mapped.note_id)
-
-
-def register(app: AsyncApp, deps: Deps) -> None:
-    two_way = TwoWay(deps)
-
-    @app.event("message")
-    @guarded(deps)
-    async def on_message(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient) -> None:
-        subtype = event.get("subtype")
-        if _bot(event) and subtype not in ("message_changed", "message_deleted"):
-            return
-        if subtype not in (*_NEW, "message_changed", "message_deleted"):
-            return
-        if not two_way.first_time(body.get("event_id")):
-            return
-        team = str(body.get("team_id") or event.get("team") or "")
-        if subtype in _NEW:
-            await two_way.reply(team, event, client)
-        elif subtype == "message_changed":
-            await two_way.edited(team, event, client)
-        else:
-            await two_way.deleted(team, event)

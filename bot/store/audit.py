@@ -1,4 +1,5 @@
-"""The audit log: every write a Slack user makes through the bot, and how it ended."""
+"""The audit log: every write a Slack user makes through the bot, and how it ended; and each workspace
+forgotten (`tenants.py`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class AuditAction(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     CONNECT = "connect"
     DISCONNECT = "disconnect"
+    FORGET_WORKSPACE = "forget_workspace"  # an operator's, not a Slack user's: see bot/store/tenants.py
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store._base import StoreBase, from_row, put, upsert
-from bot.store.schema import feed_resources, kv_state, rc_threads, subscriptions
+from bot.store.schema import feed_resources, kv_state, rc_threads
 
 OK_KEY = "feed:ok_at"
 _FAILING = sa.or_(
@@ -152,37 +152,6 @@ class FeedState(StoreBase):
             if values:
                 await put(conn, feed_resources, values, key=[feed_resources.c.resource_id])
         return counts
-
-    async def reconciliation_due(
-        self, *, stale_before: datetime, lost_before: datetime | None, limit: int, new: bool = True
-    ) -> tuple[list[str], list[str]]:
-        """(never reconciled, due): with `new`, the subscribed resources not reconciled yet (a resource is new
-        only when a subscription was made: the feed asks when its snapshot changed); and at most `limit`
-        subscribed others, oldest first, last reconciled before `stale_before` or `lost_before` (the sync
-        token was lost then), not backing off after errors. Neither reads a row per subscribed resource: the
-        due ones are found walking `last_reconciled_at`'s index."""
-        f = feed_resources.c
-        subscribed = sa.exists().where(subscriptions.c.resource_id == f.resource_id)
-        before = stale_before if lost_before is None else max(stale_before, lost_before)
-        due = (
-            sa.select(f.resource_id)
-            .where(
-                f.last_reconciled_at <= before,
-                sa.or_(f.next_retry_at.is_(None), f.next_retry_at <= self._now()),
-                subscribed,
-            )
-            .order_by(f.last_reconciled_at, f.resource_id)
-            .limit(limit)
-        )
-        never = (
-            sa.select(subscriptions.c.resource_id)
-            .distinct()
-            .outerjoin(feed_resources, f.resource_id == subscriptions.c.resource_id)
-            .where(f.last_reconciled_at.is_(None))
-        )
-        async with self._tx() as conn:
-            fresh = list((await conn.execute(never)).scalars()) if new else []
-            return fresh, list((await conn.execute(due)).scalars())
 
 
 async def _ok_mark(conn: AsyncConnection) -> datetime | None:

@@ -114,10 +114,14 @@ class LinkQueries(StoreBase):
                 raise StaleLink(f"link of {user_id} is at version {found}, not {expected_version}")
         return self._link(row._mapping)
 
-    async def delete_link(self, team_id: str, user_id: str) -> bool:
-        """Forget the link (disconnect); False when there was none."""
+    async def delete_link(self, team_id: str, user_id: str, *, expected_version: int | None = None) -> bool:
+        """Forget the link (disconnect); with `expected_version`, only while the link is still at that version
+        (compare-and-set, as `update_link_tokens`). False when nothing was deleted."""
+        where = [*_key(team_id, user_id)]
+        if expected_version is not None:
+            where.append(rc_links.c.version == expected_version)
         async with self._tx() as conn:
-            result = await conn.execute(rc_links.delete().where(*_key(team_id, user_id)))
+            result = await conn.execute(rc_links.delete().where(*where))
         return bool(result.rowcount)
 
     async def users_linked_to(self, extension_id: str) -> list[tuple[str, str]]:

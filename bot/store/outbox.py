@@ -62,26 +62,28 @@ class Outbox(StoreBase):
         named `state` (the feed's cursor), all in one transaction. Returns how many rows were added."""
         now = self._now()
         added = 0
+        rows = [
+            {
+                "subscription_id": entry.subscription_id,
+                "note_id": entry.note_id,
+                "version": entry.version,
+                "kind": entry.kind,
+                "thread_id": entry.thread_id,
+                "payload": entry.payload,
+                "status": "pending",
+                "created_at": now,
+                "attempts": 0,
+            }
+            for entry in entries
+        ]
         async with self._tx() as conn:
             await save_threads(conn, threads, now)
-            for entry in entries:
-                stmt = upsert(conn, outbox).values(
-                    subscription_id=entry.subscription_id,
-                    note_id=entry.note_id,
-                    version=entry.version,
-                    kind=entry.kind,
-                    thread_id=entry.thread_id,
-                    payload=entry.payload,
-                    status="pending",
-                    created_at=now,
-                    attempts=0,
-                )
-                result = await conn.execute(
-                    stmt.on_conflict_do_nothing(
-                        index_elements=[outbox.c.subscription_id, outbox.c.note_id, outbox.c.version]
-                    )
-                )
-                added += max(result.rowcount, 0)
+            if rows:
+                # One statement for the lot (SQLAlchemy sends it as multi-row INSERTs, the rows in the order
+                # given, so ids keep the order of the entries): a burst of 5,000 changes is one poll.
+                keys = [outbox.c.subscription_id, outbox.c.note_id, outbox.c.version]
+                stmt = upsert(conn, outbox).on_conflict_do_nothing(index_elements=keys)
+                added = len((await conn.execute(stmt.returning(outbox.c.id), rows)).all())
             for name, value in (state or {}).items():
                 stmt = upsert(conn, kv_state).values(
                     name=name, value=value, secret_value=None, updated_at=now
@@ -134,10 +136,20 @@ class Outbox(StoreBase):
             row = (await conn.execute(sa.select(outbox).where(outbox.c.id == row_id))).first()
         return None if row is None else from_row(OutboxRow, row._mapping)
 
-    async def mark_attempt(self, row_id: int) -> None:
-        """Recorded (and committed) before posting, so a crash after the post is repaired by lookup."""
+    async def mark_attempt(self, row_id: int, *, seen: OutboxRow | None = None) -> bool:
+        """Recorded (and committed) before posting, so a crash after the post is repaired by lookup.
+
+        `seen`: the row as the caller read it (maybe a moment ago). Then the mark is made only if the row is
+        still pending and no other try began since (its `attempted_at` unchanged), and False says it was not:
+        the caller reads the row again instead of posting from what it saw."""
+        query = outbox.update().where(outbox.c.id == row_id)
+        if seen is not None:
+            was = outbox.c.attempted_at
+            unchanged = was.is_(None) if seen.attempted_at is None else was == seen.attempted_at
+            query = query.where(outbox.c.status == "pending", unchanged)
         async with self._tx() as conn:
-            await conn.execute(outbox.update().where(outbox.c.id == row_id).values(attempted_at=self._now()))
+            result = await conn.execute(query.values(attempted_at=self._now()))
+        return result.rowcount > 0
 
     async def finish_outbox(self, row_id: int, status: str = "done", error: str | None = None) -> None:
         async with self._tx() as conn:

@@ -27,11 +27,11 @@ Why each table is safe to prune, and when:
   rule, once none of the thread's note messages in that channel is left (a parent is drawn from its first
   note).
 - `rc_threads` (the thread cache) when the feed has not written the thread for N days (it writes a thread
-  when it routes a change of it, when its state changes, and when reconciliation lists it open and uncached:
-  a resolved thread nothing refers to is never written again), and no note message, Slack thread or waiting
-  row refers to it. It is a cache: a thread needed again is fetched again. Reconciliation routes every change
-  within the horizon again (the outbox's keys absorb them) and so rewrites their threads: a thread goes about
-  2N days after its last note.
+  when it routes a change of it, when its state changes, and when reconciliation lists it uncached and open
+  or changed within the horizon: a resolved thread nothing refers to is never written again), and no note
+  message, Slack thread or waiting row refers to it. It is a cache: a thread needed again is fetched again.
+  Reconciliation routes every change within the horizon again (the outbox's keys absorb them) and so rewrites
+  their threads: a thread goes about 2N days after its last note.
 
 What a pruned thread no longer gets: if someone deletes a resolved thread more than N days after its last
 note, its Slack messages stay as they were (the thread's hint has no cached thread to apply to); a reply in

@@ -197,7 +197,7 @@ outbox = sa.Table(
     sa.Column("last_error", sa.String(255), nullable=True),
     sa.UniqueConstraint("subscription_id", "note_id", "version"),
     sa.Index(None, "status", "id"),
-    sa.Index(None, "done_at"),  # retention: finished rows by age (revision 0007)
+    sa.Index(None, "done_at"),  # retention: finished rows by age (revision 0008)
 )
 
 # The Slack thread of each RingCentral thread in each channel: its parent message.
@@ -210,9 +210,9 @@ slack_threads = sa.Table(
     sa.Column("parent_ts", sa.String(32), nullable=False),
     sa.Column("first_note_id", sa.String(64), nullable=False),
     sa.Column("muted", sa.Boolean, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False, index=True),  # index: retention (revision 0007)
+    sa.Column("created_at", UtcDateTime, nullable=False, index=True),  # index: retention (revision 0008)
     sa.UniqueConstraint("team_id", "channel_id", "parent_ts"),
-    sa.Index(None, "thread_id"),  # a thread's Slack threads in every channel (revision 0007)
+    sa.Index(None, "thread_id"),  # a thread's Slack threads in every channel (revision 0008)
 )
 
 # Each posted note's Slack message, and what it shows now (to update it in place).
@@ -231,14 +231,14 @@ note_messages = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     # True: shown as a line of a quiet-hours summary (`ts` is the summary's), not as its own message
     sa.Column("in_summary", sa.Boolean, nullable=False, server_default=sa.false()),
-    # Revision 0007: a note's messages in every channel (the feed asks for each note it routes), a thread's
+    # Revision 0008: a note's messages in every channel (the feed asks for each note it routes), a thread's
     # messages (retention, inferred deletions) and messages by age (retention).
     sa.Index(None, "note_id"),
     sa.Index(None, "thread_id"),
     sa.Index(None, "updated_at"),
 )
 # The lines of each quiet-hours summary (`summary_lines`, and retention, which keeps a summary whole): only
-# the rows shown in a summary are indexed (revision 0007).
+# the rows shown in a summary are indexed (revision 0008).
 sa.Index(
     "ix_note_messages_summary",
     note_messages.c.team_id,
@@ -258,7 +258,7 @@ rc_threads = sa.Table(
     sa.Column("thread_id", sa.String(64), primary_key=True),
     sa.Column("resource_id", sa.String(32), nullable=False, index=True),
     sa.Column("data", _json, nullable=False),  # the Thread model as JSON
-    sa.Column("updated_at", UtcDateTime, nullable=False, index=True),  # index: retention (revision 0007)
+    sa.Column("updated_at", UtcDateTime, nullable=False, index=True),  # index: retention (revision 0008)
 )
 
 # Per-resource health of the feed: last success, last error, and backoff after errors.
@@ -267,8 +267,7 @@ feed_resources = sa.Table(
     metadata,
     sa.Column("resource_id", sa.String(32), primary_key=True),
     sa.Column("last_ok_at", UtcDateTime, nullable=True),
-    # index: the resources due for reconciliation, oldest first, without reading every row (revision 0007)
-    sa.Column("last_reconciled_at", UtcDateTime, nullable=True, index=True),
+    sa.Column("last_reconciled_at", UtcDateTime, nullable=True),
     sa.Column("last_error", sa.String(255), nullable=True),
     sa.Column("error_count", sa.Integer, nullable=False),
     sa.Column("next_retry_at", UtcDateTime, nullable=True),
@@ -337,4 +336,14 @@ digest_runs = sa.Table(
     sa.Column("ts", sa.String(32), nullable=True),
     sa.Column("threads", sa.Integer, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+# --- signatures of Slack requests already handled (revision 0007, bot/store/replays.py) ---------------------
+# A replay of a signed request is refused by every replica, not only the one that saw it first. Only a SHA-256
+# hash of the signature is kept, and only while Slack's 5-minute window could still accept its timestamp.
+seen_signatures = sa.Table(
+    "seen_signatures",
+    metadata,
+    sa.Column("signature_hash", sa.String(64), primary_key=True),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
 )

@@ -123,12 +123,6 @@ class SlackInstalls(StoreBase):
             result = await conn.execute(slack_installations.delete().where(*where))
         return int(result.rowcount)
 
-    async def installed_teams(self) -> list[str]:
-        """Team ids that have a bot installed now."""
-        async with self._tx() as conn:
-            rows = (await conn.execute(sa.select(slack_bots.c.team_id))).all()
-        return [r[0] for r in rows]
-
     # --- one-time states of the install flow ------------------------------------------------------------
 
     async def issue_slack_state(self, state: str, ttl: timedelta) -> None:

@@ -24,6 +24,7 @@ from bot.store.migrate import upgrade_to_head
 from bot.store.oauth import OAuthStates
 from bot.store.outbox import Outbox
 from bot.store.quiet_hours import QuietHours
+from bot.store.replays import SeenSignatures
 from bot.store.retention import Retention
 from bot.store.schema import (
     kv_state,
@@ -38,6 +39,7 @@ from bot.store.slack_messages import SlackMessages
 from bot.store.slack_notes import SlackNotes
 from bot.store.state import NamedState
 from bot.store.subscriptions import SubscriptionQueries
+from bot.store.tenants import Tenants
 from bot.store.urls import async_url, describe
 
 # Every column that holds ciphertext, by table, with the table's primary key: what key rotation rewrites.
@@ -89,6 +91,8 @@ class Store(
     QuietHours,
     DigestRuns,
     Retention,
+    SeenSignatures,
+    Tenants,
 ):
     """Open with `await Store.open(url, keys)`; close with `await store.close()` (or `async with`)."""
 

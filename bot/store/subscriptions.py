@@ -71,14 +71,18 @@ class NewSubscription:
     granted_by: str | None = None
 
 
+async def subscriptions_changed(conn: AsyncConnection, now: datetime) -> None:
+    """A new mark: every replica's snapshot is read again on its next use. Whatever adds, pauses, resumes or
+    deletes subscriptions writes one in its transaction (`tenants.py` too)."""
+    values = {"name": CHANGED_KEY, "value": secrets.token_hex(8), "secret_value": None, "updated_at": now}
+    await put(conn, kv_state, values, key=[kv_state.c.name])
+
+
 class SubscriptionQueries(StoreBase):
     _snapshot: tuple[Any, tuple[Subscription, ...]] | None = None  # (the mark it was read under, the rows)
 
     async def _changed(self, conn: AsyncConnection) -> None:
-        """A new mark: every replica's snapshot is read again on its next use."""
-        mark = secrets.token_hex(8)
-        values = {"name": CHANGED_KEY, "value": mark, "secret_value": None, "updated_at": self._now()}
-        await put(conn, kv_state, values, key=[kv_state.c.name])
+        await subscriptions_changed(conn, self._now())
 
     async def subscriptions_snapshot(self) -> tuple[Subscription, ...]:
         """Every subscription, as `list_subscriptions()` returns them, from memory while none was made,

@@ -58,6 +58,21 @@ class World:
         by_route = self.admin.requests()["byRouteAndUser"]
         return sum(users.get(service, 0) for route, users in by_route.items() if "/restapi/v1.0/" in route)
 
+    async def reconcile_after_loss(self, max_polls: int = 8) -> list[int]:
+        """Poll until the reconciliation a lost token started is over (every subscribed resource reconciled);
+        the API requests each poll cost, counted by the emulator."""
+        left = {sub.resource_id for sub in await self.store.list_subscriptions()}
+        costs = []
+        for _ in range(max_polls):
+            self.admin.reset_requests()
+            result = await self.notifier.run_once()
+            costs.append(self.api_requests())
+            assert result is not None and result.requests_ok
+            left -= set(result.reconciled)
+            if not left:
+                return costs
+        raise AssertionError(f"not reconciled after {max_polls} polls: {costs}")
+
 
 async def make_world(
     rc: RcSandbox, slack: SlackStandin, tmp_path: Path, *, clock: Clock = utcnow, **slack_options: Any
@@ -98,11 +113,18 @@ async def test_expired_sync_token_loses_no_note_and_misses_no_deletion(world: Wo
         assert world.admin.expire_sync_tokens() >= 1
         during = ana.add(SUPPORT_THREAD_2, "written while the token was dead")
         ana.delete(early["id"])
+        world.admin.reset_requests()
         result = await world.notifier.run_once()
+        first = world.api_requests()
+        assert len(with_note(world.slack, "handoffs", during["id"])) == 1, "new notes first, on that poll"
+        costs = await world.reconcile_after_loss()
     finally:
         ana.close()
     assert result is not None and result.full_resync
     assert await world.store.get_state(TOKEN_KEY) != token
+    # The poll that finds the token refused: that request, the full sync, the lookup its new note needs
+    # (new notes first); reconciliation then goes at most one request a poll, within 2.
+    assert first <= 3 and all(cost <= 2 for cost in costs), (first, costs)
     assert len(with_note(world.slack, "handoffs", during["id"])) == 1
     struck = with_note(world.slack, "handoffs", early["id"])
     assert len(struck) == 1 and "(deleted)" in shown(struck[0])

@@ -109,11 +109,11 @@ async def test_without_a_listing_of_deleted_notes_reconciliation_infers_deletion
         assert world.admin.expire_sync_tokens() >= 1
         ana.delete(gone["id"])
         result = await world.notifier.run_once()
-        later = await world.notifier.run_once()
+        costs = await world.reconcile_after_loss()
     finally:
         ana.close()
-    assert result is not None and result.full_resync and result.reconciled
-    assert later is not None and later.requests_ok
+    assert result is not None and result.full_resync
+    assert all(cost <= 2 for cost in costs), costs
     struck = with_note(world.slack, "handoffs", gone["id"])
     assert len(struck) == 1 and "(deleted)" in shown(struck[0])
     alive = with_note(world.slack, "handoffs", kept["id"])
@@ -139,11 +139,12 @@ async def test_a_feed_failing_poll_after_poll_stops_resending_its_token_and_tell
         assert "cannot read RingCentral" in _dms(world, "alice")[0]
         world.admin.clear_faults()
         recovered = await world.notifier.run_once()
-        await world.notifier.run_once()
+        assert len(with_note(world.slack, "handoffs", during["id"])) == 1, "posted on the first good poll"
+        await world.reconcile_after_loss()
     finally:
         ana.close()
     assert recovered is not None and recovered.requests_ok
-    assert recovered.token_dropped and recovered.full_resync and recovered.reconciled
+    assert recovered.token_dropped and recovered.full_resync
     assert await world.store.get_state(TOKEN_KEY) != token
     assert len(with_note(world.slack, "handoffs", during["id"])) == 1
     dms = _dms(world, "alice")

@@ -74,3 +74,32 @@ async def test_shown_notes_are_those_of_the_given_channels_and_threads_not_shown
         "n4": "t1",
     }
     assert await store.shown_notes([], ["t1"]) == {}
+
+
+async def test_a_mark_on_a_row_as_read_is_refused_once_it_was_finished_or_tried_since(
+    store: Store, clock: FakeClock
+) -> None:
+    sub = await _subscription(store, clock)
+    await store.enqueue(
+        [OutboxEntry(sub, "n1", "v1", "note", "t1"), OutboxEntry(sub, "n2", "v1", "note", "t1")]
+    )
+    first, second = await store.pending_outbox()
+    assert await store.mark_attempt(first.id, seen=first), "as read: marked"
+    assert not await store.mark_attempt(first.id, seen=first), "tried since it was read: read it again"
+    (again, _) = await store.pending_outbox()
+    assert again.attempted_at is not None and await store.mark_attempt(again.id, seen=again)
+    await store.finish_outbox(second.id)
+    assert not await store.mark_attempt(second.id, seen=second), "finished since it was read"
+    assert await store.mark_attempt(second.id), "without `seen`: marked, as before"
+
+
+async def test_a_burst_is_queued_in_one_statement_in_the_order_given_and_counted_without_repeats(
+    store: Store, clock: FakeClock
+) -> None:
+    sub = await _subscription(store, clock)
+    burst = [OutboxEntry(sub, f"n{i:04d}", "v1", "note", f"t{i % 7}") for i in range(1500)]
+    assert await store.enqueue([burst[0]]) == 1
+    assert await store.enqueue([*burst, burst[3]]) == 1499, "one already queued, one twice in the burst"
+    rows = await store.pending_outbox(limit=2000)
+    assert [r.note_id for r in rows] == [e.note_id for e in burst]
+    assert [r.id for r in rows] == sorted(r.id for r in rows)

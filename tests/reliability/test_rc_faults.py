@@ -20,7 +20,7 @@ from bot.ringcentral.errors import RateLimited
 from tests.kit.bot import RunningBot, wait_for
 from tests.kit.rc import RcAdmin, RcSandbox, SpecTransport
 from tests.notify.helpers import MT, SUPPORT_THREAD, Handler, with_note
-from tests.reliability.conftest import BotFactory
+from tests.reliability.conftest import BotFactory, stop
 
 NOTES = f"{MT}/notes"
 ANA = "Ana Alvarez"
@@ -122,6 +122,22 @@ def test_a_slow_ringcentral_delays_the_answer_never_the_acknowledgement(
     assert bot.requests.send(bot.requests.form(payload)).status_code == 200
     assert time.monotonic() - started < 1.5, "the acknowledgement waited for RingCentral"
     wait_for(lambda: "Read slowly" in str(bot.slack.responses()), 15, "the slow answer")
+
+
+def test_stopping_the_bot_during_a_slow_command_lets_it_finish_and_answer(make_bot: BotFactory) -> None:
+    """Bolt runs a listener on after acknowledging: stopping the bot waits for it (bounded) before the
+    clients and the store close, so the note lands once, the person gets the answer, and no task is left
+    holding a database connection (pytest turns such a ResourceWarning into an error)."""
+    bot = make_bot()
+    bot.connect("alice", ANA)
+    bot.rc_admin.fault("latency", path=NOTES, method="POST", seconds=2.0, count=1)
+    payload = bot.requests.payloads.command(f"add {SUPPORT_THREAD} Saved while the bot stops")
+    assert bot.requests.send(bot.requests.form(payload)).status_code == 200
+    stop(bot)  # the listener is still waiting for RingCentral
+    rid = payload["response_url"].rstrip("/").rsplit("/", 1)[-1]
+    answers = [r["body"] for r in bot.slack.responses() if r["id"] == rid]
+    assert "saved" in str(answers).lower(), answers
+    assert len(alive(bot, "Saved while the bot stops")) == 1
 
 
 def test_an_access_token_expiring_mid_use_costs_one_refresh_and_the_note_lands(bot: RunningBot) -> None:

@@ -10,7 +10,15 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot.ringcentral import AuthError, AuthRevoked, JwtAuth, OAuthApp, TokenSet, new_pkce_pair
+from bot.ringcentral import (
+    AuthError,
+    AuthRevoked,
+    JwtAuth,
+    OAuthApp,
+    RingCentralError,
+    TokenSet,
+    new_pkce_pair,
+)
 from tests.ringcentral.fakes import (
     SERVER,
     FakeClock,
@@ -97,13 +105,36 @@ async def test_a_refused_refresh_is_auth_revoked_and_stays_refused() -> None:
     clock = FakeClock()
     refused = httpx.Response(400, json={"error": "invalid_grant", "errors": [{"errorCode": "OAU-211"}]})
     fake = FakeRingCentral(ok_thread, token=lambda r: refused)
-    client = make_client(fake, clock, auth=user_auth(clock, issued_ago=4000))
+    told: list[str] = []
+
+    async def on_revoked() -> None:
+        told.append("revoked")
+
+    client = make_client(fake, clock, auth=user_auth(clock, issued_ago=4000, on_revoked=on_revoked))
     with pytest.raises(AuthRevoked):
         await client.get_thread("t1")
     with pytest.raises(AuthRevoked):
         await client.get_thread("t1")
     assert len(fake.token_requests) == 1  # a dead refresh token is not presented again
     assert fake.requests == []
+    assert told == ["revoked"], "the owner is told once, so it can drop the dead link"
+    await client.aclose()
+
+
+async def test_a_refresh_that_fails_for_a_while_is_not_a_revocation() -> None:
+    clock = FakeClock()
+    down = httpx.Response(503, json={"errorCode": "CMN-211", "message": "Service Temporary Unavailable"})
+    fake = FakeRingCentral(ok_thread, token=lambda r: down)
+    told: list[str] = []
+
+    async def on_revoked() -> None:
+        told.append("revoked")
+
+    client = make_client(fake, clock, auth=user_auth(clock, issued_ago=4000, on_revoked=on_revoked))
+    with pytest.raises(RingCentralError) as info:
+        await client.get_thread("t1")
+    assert not isinstance(info.value, AuthRevoked)
+    assert told == [], "a link is dropped only when RingCentral refuses the session, not when it is down"
     await client.aclose()
 
 

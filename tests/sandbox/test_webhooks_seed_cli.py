@@ -103,12 +103,14 @@ def test_yaml_seed_loads_and_bad_seed_names_the_problem(tmp_path: Path) -> None:
         )
 
 
-def test_sandbox_command_serves_the_demo_seed() -> None:
+def _sandbox_command(*args: str) -> tuple[dict[str, Any], str]:
+    """`thread-note-bot sandbox --port P *args` until it answers: its /sandbox/credentials and what it
+    printed."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "sandbox", "--port", str(port)],
+        [sys.executable, "-m", "bot", "sandbox", "--port", str(port), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -124,8 +126,34 @@ def test_sandbox_command_serves_the_demo_seed() -> None:
                     proc.stderr.read() if proc.stderr else ""
                 )
                 time.sleep(0.1)
-        assert answer.json()["resources"][0]["name"] == "Support"
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}" in out and "/sandbox/credentials" in out
+    return dict(answer.json()), out
+
+
+def test_sandbox_command_serves_the_demo_seed() -> None:
+    credentials, _ = _sandbox_command()
+    assert credentials["resources"][0]["name"] == "Support"
+
+
+def test_sandbox_command_serves_as_many_accounts_as_asked() -> None:
+    credentials, _ = _sandbox_command("--accounts", "3")
+    accounts = credentials["accounts"]
+    assert len(accounts) == 3
+    assert len({a["accountId"] for a in accounts}) == 3
+    users = [{u["extensionId"] for u in a["users"]} for a in accounts]
+    assert not (users[0] & users[1] or users[1] & users[2] or users[0] & users[2])  # each its own people
+    assert accounts[0]["accountId"] == credentials["accountId"]  # the first one stays the default
+
+
+def test_sandbox_command_refuses_fewer_than_one_account() -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox", "--accounts", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "--accounts: '0' is not a whole number of at least 1" in refused.stderr

@@ -126,6 +126,19 @@ def test_a_revoked_session_asks_the_person_to_reconnect(bot: RunningBot) -> None
     assert _notes_with(bot, "After the revoke") == []
 
 
+def test_a_revoked_session_drops_the_dead_link(bot: RunningBot) -> None:
+    bot.connect("alice", "Ana Alvarez")
+    assert "Ana Alvarez" in bot.command("status").text
+    bot.rc_admin.revoke(bot.rc.user("Ana Alvarez").extension_id)
+    bot.rc_admin.fault("expire_tokens")
+    assert bot.command(f"add {HANDOFF_THREAD} After the revoke").button("connect_open")
+    status = bot.command("status").text
+    assert "not connected" in status.lower() and "Ana Alvarez" not in status, status
+    bot.connect("alice", "Ana Alvarez")  # connecting again works as the first time
+    bot.command(f"add {HANDOFF_THREAD} After reconnecting")
+    assert len(_notes_with(bot, "After reconnecting")) == 1
+
+
 def test_the_database_holds_no_token_in_plain_text(bot: RunningBot) -> None:
     bot.connect("alice", "Ana Alvarez")
     bot.command(f"list {HANDOFF_THREAD}")

@@ -86,7 +86,9 @@ def test_submitting_the_modal_saves_the_note_as_the_person_and_confirms_in_the_c
     view = bot.modal(callback_id="save_note")
     answer = bot.submit(view, _values(view, HANDOFF_THREAD, "Customer waits for the replacement pole"))
     assert answer.json()["response_action"] == "update"  # "Saving…" at once
-    notes = [n for n in bot.rc_state_notes() if n.get("text") == "Customer waits for the replacement pole"]
+    # "Saving…" is the acknowledgement: the save itself runs after it, so wait for it to reach RingCentral.
+    text = "Customer waits for the replacement pole"
+    notes = wait_for(lambda: [n for n in bot.rc_state_notes() if n.get("text") == text], what="the note")
     assert len(notes) == 1 and notes[0]["threadId"] == HANDOFF_THREAD
     assert notes[0]["author"]["extensionId"] == bot.rc.user("Ana Alvarez").extension_id
     done = bot.modal(where=lambda v: "saved" in texts(v).lower())

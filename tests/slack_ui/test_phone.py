@@ -7,7 +7,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.slack.phone import normalise, pretty
+from bot.blockkit.threads import pretty
+from bot.slack.phone import normalise
 
 AREA_CODES = ["650", "212", "415", "312", "617", "206", "303", "512"]
 

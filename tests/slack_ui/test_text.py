@@ -7,13 +7,12 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.blockkit.text import escape, unescape
 from bot.slack.text import (
-    escape,
     mentioned_user_ids,
     message_to_plain,
     prefill_from_message,
     trim_to_limit,
-    unescape,
 )
 from tests.conftest import SLACK_FIXTURES
 

@@ -115,6 +115,18 @@ async def test_updating_a_deleted_link_is_not_found(store: Store, clock: FakeClo
         await store.update_link_tokens("T1", "U1", _tokens(clock), expected_version=link.version)
 
 
+async def test_deleting_at_a_version_leaves_a_link_refreshed_since(store: Store, clock: FakeClock) -> None:
+    """A refused refresh drops the link only if nobody stored newer tokens meanwhile (another replica)."""
+    link = await _link(store, clock)
+    refreshed = await store.update_link_tokens(
+        "T1", "U1", _tokens(clock, "new"), expected_version=link.version
+    )
+    assert await store.delete_link("T1", "U1", expected_version=link.version) is False
+    assert (await store.get_link("T1", "U1")) == refreshed
+    assert await store.delete_link("T1", "U1", expected_version=refreshed.version) is True
+    assert (await store.get_link("T1", "U1")) is None
+
+
 async def test_users_linked_to_an_extension_are_found(store: Store, clock: FakeClock) -> None:
     await _link(store, clock, user="U1", extension="101")
     await _link(store, clock, user="U2", extension="101")

@@ -68,8 +68,9 @@ Control routes (tests and `demo` only), all under `/sandbox/slack/`, JSON in and
   limits `conversations.history`/`replies` to one request a minute per method and workspace, 15 a page;
   `slack_workspace_post_limit` adds a workspace-wide `chat.postMessage` limit. These hold whatever
   `rate-limits` says.
-- `POST rate-limits`: off by default; `{preset: "slack", scale?}` (chat.postMessage 1/s per channel, the
-  tiers per method per workspace, limits times scale) or `{method, limit, window?, per?}` or `{rules: [...]}`.
+- `POST rate-limits`: off by default; `{preset: "slack", scale?, workspace_posts?}` (chat.postMessage 1/s per
+  channel, the tiers per method per workspace, limits times scale; `workspace_posts` adds a workspace-wide
+  chat.postMessage limit, messages a minute) or `{method, limit, window?, per?}` or `{rules: [...]}`.
   `DELETE rate-limits` turns them off.
 - `POST clock` `{advance: seconds}`: moves the stand-in's clock forward.
 - `POST triggers` `{user, team_id?}` → `{trigger_id, expires_at}`.

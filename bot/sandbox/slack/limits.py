@@ -172,19 +172,30 @@ class RateLimits:
 
     def __init__(self) -> None:
         self.rules: dict[str, Rule] = {}
+        self.workspace_posts: Rule | None = None  # chat.postMessage across the workspace, besides per channel
 
     def configure(self, body: JSON) -> list[Rule]:
-        """`{preset: "slack", scale?}`, `{method, limit, window?, per?: channel|workspace}` or `{rules}`."""
+        """`{preset: "slack", scale?, workspace_posts?}`, `{method, limit, window?, per?: channel|workspace}`
+        or `{rules}`. `workspace_posts` (messages a minute, times `scale`) adds Slack's workspace-wide
+        `chat.postMessage` limit to the per-channel one: stricter than the preset alone."""
         if body.get("preset") is not None:
             if body["preset"] != "slack":
                 raise ControlError("the only preset is `slack`")
             scale = float(body.get("scale", 1.0))
             if scale <= 0:
                 raise ControlError("`scale` must be positive")
-            return [
+            preset = [
                 self._set(m, per, max(1, round(limit * scale)), window)
                 for m, (per, limit, window) in SLACK_PRESET.items()
             ]
+            posts = body.get("workspace_posts")
+            if posts is not None:
+                if int(posts) < 1:
+                    raise ControlError("`workspace_posts` must be at least 1 (messages a minute)")
+                limit = max(1, round(int(posts) * scale))
+                self.workspace_posts = Rule("chat.postMessage", "workspace", limit, 60.0)
+                preset.append(self.workspace_posts)
+            return preset
         rules: list[Any] = body.get("rules") or [body]
         out = []
         for rule in rules:
@@ -206,19 +217,24 @@ class RateLimits:
 
     def clear(self) -> None:
         self.rules.clear()
+        self.workspace_posts = None
 
     def check(self, method: str, team_id: str | None, channel: str | None, now: float) -> int | None:
-        """Counts the call and returns None, or returns Retry-After seconds when over the limit."""
-        rule = self.rules.get(method)
-        if rule is None:
-            return None
-        key = (team_id, channel if rule.per == "channel" else None)
-        hits = rule.hits.setdefault(key, deque())
-        while hits and hits[0] <= now - rule.window:
-            hits.popleft()
-        if len(hits) >= rule.limit:
-            return max(1, math.ceil(hits[0] + rule.window - now))
-        hits.append(now)
+        """Counts the call and returns None, or returns Retry-After seconds when over a limit (a call refused
+        by one rule is counted by none)."""
+        rules = [self.rules.get(method)]
+        if method == "chat.postMessage":
+            rules.append(self.workspace_posts)
+        windows = []
+        for rule in (r for r in rules if r is not None):
+            hits = rule.hits.setdefault((team_id, channel if rule.per == "channel" else None), deque())
+            while hits and hits[0] <= now - rule.window:
+                hits.popleft()
+            if len(hits) >= rule.limit:
+                return max(1, math.ceil(hits[0] + rule.window - now))
+            windows.append(hits)
+        for hits in windows:
+            hits.append(now)
         return None
 
 

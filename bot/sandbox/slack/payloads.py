@@ -25,10 +25,6 @@ def load_fixture(name: str) -> JSON:
     return data
 
 
-def _without_enterprise(team: JSON) -> JSON:
-    return {k: v for k, v in team.items() if k not in ("enterprise_id", "enterprise_name")}
-
-
 @dataclass
 class WorkspaceInfo:
     """One workspace's credentials and ids, as `GET /sandbox/slack/workspaces` lists them."""

@@ -1,6 +1,6 @@
 """The `/thread-note` grammar: slash command text in, one typed command out. Pure; never raises.
 
-Rules (also shown in the usage card, `blocks.usage_card`):
+Rules (also shown in the usage card, `views.usage.usage_card`):
 
 - The first word is the subcommand, case-insensitive; aliases `new`→add, `ls`→list, `rm`/`remove`→delete,
   `subs`→subscriptions, `?`→help. No text at all is `help`.
@@ -26,12 +26,11 @@ from __future__ import annotations
 import difflib
 import json
 
-from bot.note_text import note_length
+from bot.note_text import NOTE_TEXT_MAX, note_length
 from bot.slack.grammar.model import (
     ALIASES,
     MAX_BACKFILL,
     MAX_DELETE_IDS,
-    NOTE_MAX,
     SUBCOMMANDS,
     USAGE,
     Add,
@@ -66,7 +65,6 @@ __all__ = [
     "ALIASES",
     "MAX_BACKFILL",
     "MAX_DELETE_IDS",
-    "NOTE_MAX",
     "SUBCOMMANDS",
     "USAGE",
     "Add",
@@ -114,7 +112,7 @@ def _note_text(name: str, raw: str) -> str | Invalid:
     if not text:
         what = "a thread and the note text" if name == "add" else "a note id and the new text"
         return Invalid(name, f"`{name}` needs {what}: {usage_form(name)}")
-    if note_length(text) > NOTE_MAX:
+    if note_length(text) > NOTE_TEXT_MAX:
         return Invalid(name, too_long_sentence(note_length(text)))
     return text
 

@@ -8,7 +8,6 @@ from typing import Literal, TypeAlias
 
 from bot.note_text import NOTE_TEXT_MAX
 
-NOTE_MAX = NOTE_TEXT_MAX  # RingCentral: note text is 1-1000 characters (bot/note_text.py counts them)
 MAX_DELETE_IDS = 50  # the confirm button carries the ids as JSON in its value (≤ 2000 characters)
 MAX_BACKFILL = 50
 
@@ -199,5 +198,5 @@ def usage_form(name: str) -> str:
     return f"`/thread-note {USAGE[name][0]}`"
 
 
-def too_long_sentence(length: int, limit: int = NOTE_MAX) -> str:
+def too_long_sentence(length: int, limit: int = NOTE_TEXT_MAX) -> str:
     return f"Your note is {length:,} characters; RingCentral allows {limit:,}."

@@ -1,14 +1,13 @@
 """Indexes for retention (`bot/store/retention.py`): finished outbox rows by age, note messages by age and by
 thread, the lines of each quiet-hours summary, Slack threads by age and by RingCentral thread, cached threads
 by age; and for the poll: note messages by note (the feed asks for every note it routes: without it each
-question read the whole table) and resources by when they were last reconciled (the ones due, without reading
-every row).
+question read the whole table).
 
 No table changes. Building them reads each table once: on PostgreSQL `CREATE INDEX` blocks writes to that
 table meanwhile (seconds for a million rows), so a big installation upgrades in a quiet moment.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007_replay_guard
 Create Date: 2026-12-02 11:30:00.000000
 """
 
@@ -19,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0006"
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0007_replay_guard"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -39,10 +38,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_note_messages_updated_at"), ["updated_at"], unique=False)
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_done_at"), ["done_at"], unique=False)
-    with op.batch_alter_table("feed_resources", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_feed_resources_last_reconciled_at"), ["last_reconciled_at"], unique=False
-        )
     with op.batch_alter_table("rc_threads", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_rc_threads_updated_at"), ["updated_at"], unique=False)
     with op.batch_alter_table("slack_threads", schema=None) as batch_op:
@@ -56,8 +51,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_slack_threads_created_at"))
     with op.batch_alter_table("rc_threads", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_rc_threads_updated_at"))
-    with op.batch_alter_table("feed_resources", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_feed_resources_last_reconciled_at"))
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_done_at"))
     with op.batch_alter_table("note_messages", schema=None) as batch_op:
