@@ -84,13 +84,36 @@ def command_line() -> str:
     return shlex.join([exe, os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
 
 
+def commit() -> str:
+    """The commit measured: the hash, "+dirty" when tracked files have changes. Read when this module is
+    imported (the run's start), so commits made while a long run goes on are not credited to it."""
+    return _COMMIT
+
+
+def _commit_now() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+_COMMIT = _commit_now()
+
+
 def write_result(name: str, figures: JSON, *, started: float, load_before: Sequence[float]) -> Path:
-    """`bench/results/<name>.json`: the figures, the machine, the date, the command, the load around it."""
+    """`bench/results/<name>.json`: the figures, the machine, the date, the command, the commit, the load."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     out: JSON = {
         "benchmark": name,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": command_line(),
+        "commit": commit(),
         "seconds": round(time.monotonic() - started, 1),
         "machine": machine() | {"loadavg_before": [round(x, 2) for x in load_before]},
         "figures": figures,

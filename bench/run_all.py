@@ -25,6 +25,7 @@ BENCHMARKS = (
     "recovery",
     "new_threads",
     "replay_guard",
+    "retention",
 )
 
 

@@ -162,7 +162,7 @@ class Container:
             store, clients.service, slack, self.metrics,
             poll_interval=s.poll_interval, clock=self._clock, holder=holder, webhook=webhook,
             lease_ttl=timedelta(seconds=s.lease_ttl) if s.lease_ttl else None,
-            recheck_every=s.channel_check_interval,
+            recheck_every=s.channel_check_interval, retention_days=s.retention_days,
         )  # fmt: skip
 
     async def stop(self) -> None:

@@ -15,6 +15,8 @@ from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.store.retention import DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
+
 DEFAULT_DATABASE_URL = "sqlite:///thread-note-bot.db"
 DEFAULT_RINGCENTRAL_SERVER_URL = "https://platform.ringcentral.com"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -59,6 +61,8 @@ _HINTS = {
     ),
     "THREAD_NOTE_ADMIN_SUBSCRIBE": "true or false: may Slack workspace admins without a RingCentral link "
     "subscribe channels",
+    "THREAD_NOTE_RETENTION_DAYS": f"a whole number of days from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} "
+    f"that delivered notifications are kept (default {DEFAULT_RETENTION_DAYS})",
 }
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -221,6 +225,14 @@ class Settings(BaseSettings):
     # May a Slack workspace admin/owner without a RingCentral link subscribe channels? None: the mode's
     # default (see `admin_subscribe_allowed`).
     admin_subscribe: bool | None = Field(None, validation_alias="THREAD_NOTE_ADMIN_SUBSCRIBE")
+    # How long what delivery leaves behind is kept (bot/store/retention.py); a note's link stays for as long
+    # as RingCentral lets the note change, whatever this says.
+    retention_days: int = Field(
+        DEFAULT_RETENTION_DAYS,
+        validation_alias="THREAD_NOTE_RETENTION_DAYS",
+        ge=MIN_RETENTION_DAYS,
+        le=MAX_RETENTION_DAYS,
+    )
 
     @field_validator("slack_bot_token")
     @classmethod

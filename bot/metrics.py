@@ -54,6 +54,11 @@ class Metrics:
             "thread_note_feed_failing_since_timestamp",
             "Unix time of the first failure of the current run of failed polls (0: none)",
         )
+        self.retention_pruned = counter(
+            "thread_note_retention_pruned",
+            "Rows deleted by the retention job (THREAD_NOTE_RETENTION_DAYS), by table",
+            "table",
+        )
         self.subscriptions_paused = gauge(
             "thread_note_subscriptions_paused", "Subscriptions paused because of a channel problem"
         )

@@ -41,11 +41,24 @@ def test_secret_key_accepts_several_keys_for_rotation(monkeypatch: pytest.Monkey
         ("PORT", "70000"),
         ("SLACK_ALLOWED_TEAMS", "T0ACME, https://acme.slack.com"),
         ("THREAD_NOTE_ADMIN_SUBSCRIBE", "sometimes"),
+        ("THREAD_NOTE_RETENTION_DAYS", "3"),
+        ("THREAD_NOTE_RETENTION_DAYS", "30d"),
     ],
 )
 def test_wrong_setting_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=rf"^{name} (is invalid|is an? )"):
+        load_settings(env_file=None)
+
+
+def test_retention_is_a_month_unless_set_and_the_error_says_what_it_takes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings(env_file=None).retention_days == 30
+    monkeypatch.setenv("THREAD_NOTE_RETENTION_DAYS", "90")
+    assert load_settings(env_file=None).retention_days == 90
+    monkeypatch.setenv("THREAD_NOTE_RETENTION_DAYS", "1.5")
+    with pytest.raises(ConfigError, match=r"days from 7 to 3650 that delivered notifications are kept"):
         load_settings(env_file=None)
 
 

@@ -26,6 +26,12 @@ whatever the number of subscribed resources, routed to the outbox (`routing.py`)
 - The rows, the thread cache and the new sync token are written in one transaction: the cursor never moves
   past a change that is not durably queued. A failure before that leaves the old token, so the next poll sees
   the same changes again and the outbox's unique key absorbs the repeats.
+- Changes last modified longer ago than `horizon` (THREAD_NOTE_RETENTION_DAYS less a day) are not routed,
+  here or in reconciliation (`routing.py` says why).
+- The subscriptions come from the store's snapshot (`subscriptions_snapshot`), and their routing is worked out
+  again only when it changed; a good poll marks every resource polled fine with one row, a failed one
+  records every resource's error in one transaction: an idle poll reads and writes no row per subscribed
+  resource.
 - A poll costs what its changes need (the sync, the thread lookups of new notes); reconciliation gets what is
   left of 2 requests, at most one (`reconcile.py`). An idle poll is 1 request, 2 when it reconciles.
 """
@@ -39,19 +45,28 @@ from typing import Any
 
 from bot.logs import get_logger
 from bot.notify.health import FAILING_AFTER, HEALTH_KEY, FeedHealth, describe_error
-from bot.notify.reconcile import MEDIUM, POLL_BUDGET, RECONCILE_EVERY, RECONCILE_KEY, Reconciler, recovery
+from bot.notify.reconcile import (
+    MEDIUM,
+    POLL_BUDGET,
+    RECONCILE_EVERY,
+    RECONCILE_KEY,
+    Reconciler,
+    recovery,
+    retry_delay,
+)
 from bot.notify.routing import (
     ByResource,
     by_resource,
     cache_rows,
     note_json,
+    recent,
     route_notes,
     route_thread_changes,
     thread_from,
     thread_json,
 )
 from bot.ringcentral import RingCentralClient
-from bot.ringcentral.errors import NotFound, RateLimited, RingCentralError
+from bot.ringcentral.errors import NotFound, RingCentralError
 from bot.ringcentral.models import (
     AliveNoteRecord,
     AssignedHintRecord,
@@ -72,7 +87,6 @@ TOKEN_KEY = "notify:sync_token"
 # {"rc": RingCentral's syncTime, "at": our time} of the last good poll, and "caughtUp": the syncTime of the
 # last answer that was not full (the feed had every change up to then).
 SYNC_TIME_KEY = "notify:sync_time"
-MAX_BACKOFF = timedelta(minutes=15)
 LISTING_MARGIN = timedelta(minutes=1)  # around the window of a listing of new threads
 POLL_SHARE = 0.5  # of the service identity's Medium budget that polling may take (`min_interval`)
 
@@ -112,13 +126,18 @@ class Feed:
         reconcile_every: int = RECONCILE_EVERY,
         budget: int = POLL_BUDGET,
         max_syncs: int = 4,
+        horizon: timedelta | None = None,
     ) -> None:
         self._store = store
         self.max_syncs = max_syncs
         self.budget = budget
         self._client = client
         self._clock = clock
-        self.reconciler = Reconciler(store, clock=clock, every=reconcile_every, budget=budget)
+        self.reconciler = Reconciler(
+            store, clock=clock, every=reconcile_every, budget=budget, horizon=horizon
+        )
+        # the store's snapshot of the subscriptions, and their routing worked out from it
+        self._routed: tuple[tuple[Subscription, ...], ByResource] | None = None
 
     # --- the poll -------------------------------------------------------------------------------------------
 
@@ -127,10 +146,10 @@ class Feed:
         of reconciliation if one is due and the poll's budget leaves room (`reconcile`: True takes a step
         whatever the pace, False none)."""
         result = PollResult()
-        subs = await self._store.list_subscriptions()
+        subs = await self._store.subscriptions_snapshot()
         if not subs:
             return result
-        subs_by = by_resource(subs)
+        subs_by = self._routing(subs)
         health = FeedHealth.from_json(await self._store.get_state(HEALTH_KEY))
         token = await self._store.get_state(TOKEN_KEY)
         if token and health.failures >= FAILING_AFTER:
@@ -211,7 +230,7 @@ class Feed:
             hints, await self._store.cached_threads(r.thread_id for r in hints)
         )
         threads.update({t.id: t for t in changed_threads})
-        entries = await route_notes(self._store, notes, threads, subs_by)
+        entries = await route_notes(self._store, notes, threads, subs_by, oldest=self.reconciler.oldest())
         entries += route_thread_changes(changed_threads, subs_by)
         if sync.received < SYNC_RECORD_COUNT:
             poll.since = sync.sync_info.sync_time
@@ -256,6 +275,7 @@ class Feed:
         """The threads whose owner is needed to route `records`. A note created before every subscription
         started, and never posted, is dropped by `route_notes` whatever its thread: looking its thread up
         would cost a request each (a full sync returns the account's whole history)."""
+        records = recent(records, self.reconciler.oldest())
         earliest = min(sub.start_at for sub in subs)
         old = [r.id for r in records if isinstance(r, AliveNoteRecord) and r.creation_time < earliest]
         posted = {note_id for _, _, note_id in await self._store.posted_note_ids(old)} if old else set()
@@ -341,14 +361,19 @@ class Feed:
     # --- errors ---------------------------------------------------------------------------------------------
 
     async def _all_failed(self, subs_by: ByResource, exc: RingCentralError) -> None:
-        states = await self._store.feed_resource_states()
-        for rid in subs_by:
-            count = (states[rid].error_count if rid in states else 0) + 1
-            delay = timedelta(seconds=min(MAX_BACKOFF.total_seconds(), 5 * 2 ** min(count, 10)))
-            if isinstance(exc, RateLimited):
-                delay = max(delay, timedelta(seconds=exc.retry_after))
-            await self._store.feed_resource_failed(rid, describe_error(exc), self._now() + delay)
+        """Every resource's error, in one transaction (`retry_delay` after as many errors in a row)."""
+        now = self._now()
+        await self._store.feed_resources_failed(
+            subs_by, describe_error(exc), lambda count: now + retry_delay(count, exc)
+        )
         log.info("feed.resources_failed", resources=len(subs_by), error=describe_error(exc))
+
+    def _routing(self, subs: tuple[Subscription, ...]) -> ByResource:
+        """The subscriptions by resource, worked out again only when the store's snapshot changed (with ten
+        thousand subscriptions, doing it on every poll cost a tenth of the poll)."""
+        if self._routed is None or self._routed[0] is not subs:
+            self._routed = (subs, by_resource(subs))
+        return self._routed[1]
 
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)

@@ -45,6 +45,7 @@ from bot.notify import messages
 from bot.notify.feed import Feed, PollResult
 from bot.notify.health import HEALTH_KEY, FeedHealth
 from bot.notify.reconcile import RECONCILE_EVERY
+from bot.notify.retention import RetentionJob
 from bot.notify.routing import thread_json
 from bot.notify.schedules import Schedules
 from bot.notify.sender import Sender
@@ -54,6 +55,7 @@ from bot.notify.workspaces import NotInstalled, SlackClients
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.models import Thread
 from bot.store.protocols import NotifierStore
+from bot.store.retention import DEFAULT_RETENTION_DAYS, change_horizon
 from bot.store.subscriptions import Subscription
 
 log = get_logger(__name__)
@@ -91,13 +93,18 @@ class Notifier:
         lease_ttl: timedelta | None = None,
         holder: str | None = None,
         webhook: WebhookSubscription | None = None,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> None:
         self._store = store
         self._metrics = metrics
         self._clock = clock
         self.poll_interval = poll_interval
         self.recheck_every = recheck_every
-        self.feed = Feed(store, service_client, clock=clock, reconcile_every=reconcile_every)
+        self.feed = Feed(
+            store, service_client, clock=clock, reconcile_every=reconcile_every,
+            horizon=change_horizon(retention_days),
+        )  # fmt: skip
+        self.retention = RetentionJob(store, metrics, clock=clock, days=retention_days)
         self.sender = Sender(
             store, slack, metrics, on_pause=self._tell_creator, clock=clock, channel_interval=channel_interval
         )
@@ -275,6 +282,7 @@ class Notifier:
             ("notify-poke", self._poke_job, 0.25, None),
             ("notify-schedules", self._schedules_job, 1.0, None),
             ("notify-recheck", self._recheck_job, self.recheck_every, None),
+            ("notify-retention", self._retention_job, self.poll_interval, None),
         ]
         if self.webhook is not None:  # first run once the server listens (the handshake needs it)
             jobs.append(
@@ -399,6 +407,14 @@ class Notifier:
                     log.info("notifier.oauth_states_pruned", count=pruned)
         except Exception:
             log.exception("notifier.recheck_failed")
+
+    async def _retention_job(self) -> None:
+        """Hourly on the bot's clock, on the polling replica (see `bot/notify/retention.py`)."""
+        try:
+            if self.retention.due() and await self._lease():
+                await self.retention.run()
+        except Exception:
+            log.exception("notifier.retention_failed")
 
     # --- lease and creator notices --------------------------------------------------------------------------
 

@@ -139,11 +139,13 @@ class Reconciler:
         clock: Callable[[], datetime],
         every: int = RECONCILE_EVERY,
         budget: int = POLL_BUDGET,
+        horizon: timedelta | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self.every = every
         self.budget = budget
+        self.horizon = horizon  # changes older than this are not routed (`routing.py`)
         self._idle = 0  # polls since the last periodic step (this process)
         self._refused: set[str] = set()  # "threads"/"notes": listing deleted ones answered 400
         self._seen: _Seen | None = None
@@ -206,14 +208,26 @@ class Reconciler:
     async def _threads(
         self, client: RingCentralClient, cursor: Cursor, subs: ByResource, seen: _Seen
     ) -> _Step:
-        """One page of the batch's threads: refresh the parent messages of those whose state changed."""
+        """One page of the batch's threads: refresh the parent messages of those whose state changed.
+
+        Cached: those whose state changed, and those not cached yet that are open or changed within the
+        horizon (the notes stage routes from the cache, and a note can be new only in an open thread, or
+        routed only when it changed within the horizon). Not the rest of the resource's history: unchanged,
+        they would be rewritten on every round, and retention could never let a resolved one go."""
         page = await self._listing("threads", client.list_threads, cursor)
         cached = await self._store.cached_threads(t.id for t in page.records)
-        entries = route_thread_changes(changed_since_cached(page.records, cached), subs)
+        changed = changed_since_cached(page.records, cached)
+        entries = route_thread_changes(changed, subs)
+        oldest = self.oldest()
+        keep = changed + [
+            t
+            for t in page.records
+            if t.id not in cached and (t.is_open or oldest is None or t.last_modified_time >= oldest)
+        ]
         seen.alive_threads.update(t.id for t in page.records if t.availability == "Alive")
         if has_more(page.paging, len(page.records), cursor.page, MAX_PAGE):
-            return _Step(entries, replace(cursor, page=cursor.page + 1), list(page.records))
-        return _Step(entries, replace(cursor, stage="notes", page=1), list(page.records))
+            return _Step(entries, replace(cursor, page=cursor.page + 1), keep)
+        return _Step(entries, replace(cursor, stage="notes", page=1), keep)
 
     async def _notes(self, client: RingCentralClient, cursor: Cursor, subs: ByResource, seen: _Seen) -> _Step:
         """One page of the batch's notes: queue what was missed (the first stage cached their threads)."""
@@ -226,7 +240,9 @@ class Reconciler:
             else AliveNoteRecord(record_type="AliveNote", **n.model_dump())
             for n in page.records
         ]
-        entries = await route_notes(self._store, records, threads, subs, reconciling=True)
+        entries = await route_notes(
+            self._store, records, threads, subs, reconciling=True, oldest=self.oldest()
+        )
         seen.notes.update(n.id for n in page.records if n.availability == "Alive")
         if has_more(page.paging, len(page.records), cursor.page, MAX_PAGE):
             return _Step(entries, replace(cursor, page=cursor.page + 1))
@@ -251,14 +267,11 @@ class Reconciler:
         found = {n.id for n in page.records if n.availability == "Alive"}
         cached = await self._store.cached_threads({tid for _, tid in ids})
         threads = {tid: thread_from(data) for tid, data in cached.items()}
-        gone = [
-            deleted_record(nid, tid, threads[tid].last_modified_time if tid in threads else self._now())
-            for nid, tid in ids
-            if nid not in found
-        ]
+        # seen gone now (when is unknown): a note still shown as alive was never marked deleted
+        gone = [deleted_record(nid, tid, self._now()) for nid, tid in ids if nid not in found]
         if gone:
             log.info("feed.deletions_inferred", count=len(gone))
-        entries = await route_notes(self._store, gone, threads, subs, reconciling=True)
+        entries = await route_notes(self._store, gone, threads, subs, reconciling=True, oldest=self.oldest())
         if rest:
             return _Step(entries, replace(cursor, verify=rest))
         return _Step(entries, replace(cursor, verify=()), done=True)
@@ -285,15 +298,12 @@ class Reconciler:
 
     async def _failed(self, cursor: Cursor, exc: RingCentralError) -> None:
         errors = cursor.errors + 1
-        delay = min(MAX_BACKOFF, timedelta(seconds=5 * 2 ** min(errors, 10)))
-        if isinstance(exc, RateLimited):
-            delay = max(delay, timedelta(seconds=exc.retry_after))
+        delay = retry_delay(errors, exc)
         retry_at = self._now() + delay
         await self._store.set_state(
             RECONCILE_KEY, replace(cursor, errors=errors, retry_at=retry_at).to_json()
         )
-        for rid in cursor.batch:
-            await self._store.feed_resource_failed(rid, describe_error(exc), retry_at)
+        await self._store.feed_resources_failed(cursor.batch, describe_error(exc), lambda _: retry_at)
         log.info(
             "feed.reconcile_failed",
             resources=len(cursor.batch),
@@ -301,8 +311,20 @@ class Reconciler:
             retry_in=int(delay.total_seconds()),
         )
 
+    def oldest(self) -> datetime | None:
+        return None if self.horizon is None else self._now() - self.horizon
+
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)
+
+
+def retry_delay(errors: int, exc: RingCentralError) -> timedelta:
+    """How long to leave a resource (or a step) alone after `errors` in a row: 10 s doubling up to
+    `MAX_BACKOFF`, at least the `Retry-After` of a 429."""
+    delay = min(MAX_BACKOFF, timedelta(seconds=5 * 2 ** min(errors, 10)))
+    if isinstance(exc, RateLimited):
+        delay = max(delay, timedelta(seconds=exc.retry_after))
+    return delay
 
 
 def recovery() -> dict[str, Any]:

@@ -6,6 +6,10 @@ reconciliation (`reconcile.py`) alike.
   filters; the edits and deletion of a posted note always follow it. While reconciling, a deletion is queued
   only where the note was shown (a listing of deleted notes holds notes nobody ever saw).
 - A thread whose state changed (resolved, assigned, deleted) queues a refresh of its parent messages.
+- Changes last modified before `oldest` (now less the feed's `horizon`: THREAD_NOTE_RETENTION_DAYS less a day)
+  are not routed: they were routed when they happened, and retention may have pruned the outbox keys that
+  would make them no-ops now (`bot/store/retention.py`); reconciliation and full syncs read such old changes
+  again.
 """
 
 from __future__ import annotations
@@ -67,6 +71,15 @@ def cache_rows(threads: Iterable[Thread]) -> list[tuple[str, str, dict[str, Any]
     return [(t.id, t.owner.extension_id, thread_json(t)) for t in threads]
 
 
+def recent(
+    records: Sequence[AliveNoteRecord | DeletedNoteRecord], oldest: datetime | None
+) -> Sequence[AliveNoteRecord | DeletedNoteRecord]:
+    """The records last modified at or after `oldest` (all of them without one)."""
+    if oldest is None:
+        return records
+    return [r for r in records if r.last_modified_time >= oldest]
+
+
 async def route_notes(
     store: FeedStore,
     records: Sequence[AliveNoteRecord | DeletedNoteRecord],
@@ -74,7 +87,9 @@ async def route_notes(
     subs: ByResource,
     *,
     reconciling: bool = False,
+    oldest: datetime | None = None,
 ) -> list[OutboxEntry]:
+    records = recent(records, oldest)
     posted = await store.posted_note_ids([r.id for r in records])
     entries: list[OutboxEntry] = []
     for record in sorted(records, key=lambda r: r.last_modified_time):

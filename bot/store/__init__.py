@@ -11,8 +11,9 @@ keeps, whose methods `Store` (`store.py`) combines: `links.py`, `oauth.py`, `aud
 `leases.py`, `slack_installs.py`, `subscriptions.py`, `outbox.py`, `slack_messages.py` (Slack threads and
 note messages), `feed_state.py` (the thread cache, each resource's health), `slack_notes.py` (two-way),
 `quiet_hours.py`, `digests.py`, `replays.py` (the replay guard's hashed signatures), `tenants.py` (a
-workspace's rows, counted and forgotten). Consumers are typed against the `Protocol`s in `protocols.py` (one
-per domain, combined per consumer), not against `Store`; only the composition roots hold a `Store`.
+workspace's rows, counted and forgotten), `retention.py` (what delivery leaves behind, pruned after
+THREAD_NOTE_RETENTION_DAYS). Consumers are typed against the `Protocol`s in `protocols.py` (one per domain,
+combined per consumer), not against `Store`; only the composition roots hold a `Store`.
 
 New tables: add them to `schema.py`, add a revision with
 `python -m bot.store.migrations revision --autogenerate -m "…"`, add a domain module, mix it into `Store`, and

@@ -1,11 +1,18 @@
 """What the change feed keeps besides its cursor: the RingCentral threads it has seen (`rc_threads`, the
 thread cache, read by deliveries and two-way too) and each resource's poll health (`feed_resources`), tables
-in `schema.py`, revision 0002."""
+in `schema.py`, revision 0002.
+
+Every good poll marks every subscribed resource polled fine. Written row by row that cost a statement
+parameter set per subscribed resource on each poll (ten thousand every 30 s, most of an idle poll's CPU, and
+as many dead rows for PostgreSQL to vacuum), so the time of the last good poll is kept once (`kv_state`
+"feed:ok_at") and read back as each healthy resource's `last_ok_at`; only rows that change (an error set or
+cleared, a reconciliation) are written.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +20,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store._base import StoreBase, from_row, put, upsert
-from bot.store.schema import feed_resources, rc_threads
+from bot.store.schema import feed_resources, kv_state, rc_threads
+
+OK_KEY = "feed:ok_at"
+_FAILING = sa.or_(
+    feed_resources.c.error_count > 0,
+    feed_resources.c.last_error.is_not(None),
+    feed_resources.c.next_retry_at.is_not(None),
+)
 
 
 @dataclass(frozen=True)
@@ -71,37 +85,75 @@ class FeedState(StoreBase):
     # --- feed health per resource ------------------------------------------------------------------------
 
     async def feed_resource_states(self) -> dict[str, FeedResource]:
+        """Every resource's health; a healthy one's `last_ok_at` is the last good poll's (see the module)."""
         async with self._tx() as conn:
+            mark = await _ok_mark(conn)
             rows = (await conn.execute(sa.select(feed_resources))).all()
-        return {r.resource_id: from_row(FeedResource, r._mapping) for r in rows}
+        states = {r.resource_id: from_row(FeedResource, r._mapping) for r in rows}
+        if mark is None:
+            return states
+        return {
+            rid: replace(st, last_ok_at=mark)
+            if st.error_count == 0 and (st.last_ok_at is None or st.last_ok_at < mark)
+            else st
+            for rid, st in states.items()
+        }
 
     async def feed_resources_ok(self, resource_ids: Iterable[str], *, reconciled: bool = False) -> None:
-        """Mark resources polled fine (and reconciled), in one statement for all of them: the feed calls this
-        on every poll with every subscribed resource."""
+        """Mark resources polled fine (and reconciled). Not reconciled, `resource_ids` are the poll's, every
+        subscribed resource: that costs one row (the mark, see the module) plus the rows of those that had an
+        error. Reconciled ones get their own row (their `last_reconciled_at`)."""
         now = self._now()
-        ok: dict[str, Any] = {"last_ok_at": now, "last_error": None, "error_count": 0, "next_retry_at": None}
-        if reconciled:
-            ok["last_reconciled_at"] = now
-        rows: list[dict[str, Any]] = [{"resource_id": rid, **ok} for rid in dict.fromkeys(resource_ids)]
-        if not rows:
+        ids = list(dict.fromkeys(resource_ids))
+        if not ids:
             return
+        ok: dict[str, Any] = {"last_ok_at": now, "last_error": None, "error_count": 0, "next_retry_at": None}
         async with self._tx() as conn:
-            await put(conn, feed_resources, rows, key=[feed_resources.c.resource_id])
+            if reconciled:
+                rows = [{"resource_id": rid, **ok, "last_reconciled_at": now} for rid in ids]
+                await put(conn, feed_resources, rows, key=[feed_resources.c.resource_id])
+                return
+            mark = {"name": OK_KEY, "value": now.isoformat(), "secret_value": None, "updated_at": now}
+            await put(conn, kv_state, mark, key=[kv_state.c.name])
+            failing = set(
+                (await conn.execute(sa.select(feed_resources.c.resource_id).where(_FAILING))).scalars()
+            )
+            cleared = [{"resource_id": rid, **ok} for rid in ids if rid in failing]
+            if cleared:
+                await put(conn, feed_resources, cleared, key=[feed_resources.c.resource_id])
 
-    async def feed_resource_failed(self, resource_id: str, error: str, retry_at: datetime) -> int:
-        """Record an error and the time before which the resource is left alone; returns the error count."""
+    async def feed_resources_failed(
+        self, resource_ids: Iterable[str], error: str, retry_at: Callable[[int], datetime]
+    ) -> dict[str, int]:
+        """Record an error for each resource and the time before which it is left alone, `retry_at(errors in a
+        row)`, in one transaction whatever their number (a failed poll fails them all). Returns each one's
+        count of errors in a row."""
+        ids = list(dict.fromkeys(resource_ids))
+        counts: dict[str, int] = {}
         async with self._tx() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(feed_resources.c.error_count).where(feed_resources.c.resource_id == resource_id)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                rows = await conn.execute(
+                    sa.select(feed_resources.c.resource_id, feed_resources.c.error_count).where(
+                        feed_resources.c.resource_id.in_(chunk)
+                    )
                 )
-            ).first()
-            count = (row[0] if row else 0) + 1
-            values = {
-                "resource_id": resource_id,
-                "last_error": error[:255],
-                "error_count": count,
-                "next_retry_at": retry_at,
-            }
-            await put(conn, feed_resources, values, key=[feed_resources.c.resource_id])
-        return count
+                counts.update({rid: count + 1 for rid, count in rows})
+            counts.update({rid: 1 for rid in ids if rid not in counts})
+            values = [
+                {
+                    "resource_id": rid,
+                    "last_error": error[:255],
+                    "error_count": n,
+                    "next_retry_at": retry_at(n),
+                }
+                for rid, n in counts.items()
+            ]
+            if values:
+                await put(conn, feed_resources, values, key=[feed_resources.c.resource_id])
+        return counts
+
+
+async def _ok_mark(conn: AsyncConnection) -> datetime | None:
+    value = (await conn.execute(sa.select(kv_state.c.value).where(kv_state.c.name == OK_KEY))).scalar()
+    return datetime.fromisoformat(value) if value else None

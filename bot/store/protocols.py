@@ -11,7 +11,7 @@ schedules from its store).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -146,6 +146,7 @@ class SubscriptionStore(Protocol):
         resource_id: str | None = ...,
         status: str | None = ...,
     ) -> list[Subscription]: ...
+    async def subscriptions_snapshot(self) -> tuple[Subscription, ...]: ...
     async def delete_subscription(self, subscription_id: int) -> bool: ...
     async def pause_subscription(self, subscription_id: int, reason: str) -> bool: ...
     async def pause_team_subscriptions(self, team_id: str, reason: str) -> list[int]: ...
@@ -215,7 +216,9 @@ class FeedHealthStore(Protocol):
 
     async def feed_resource_states(self) -> dict[str, FeedResource]: ...
     async def feed_resources_ok(self, resource_ids: Iterable[str], *, reconciled: bool = ...) -> None: ...
-    async def feed_resource_failed(self, resource_id: str, error: str, retry_at: datetime) -> int: ...
+    async def feed_resources_failed(
+        self, resource_ids: Iterable[str], error: str, retry_at: Callable[[int], datetime]
+    ) -> dict[str, int]: ...
 
 
 class SlackNoteStore(Protocol):
@@ -260,6 +263,12 @@ class DigestStore(Protocol):
     async def claim_digest(self, subscription_id: int, day: str) -> bool: ...
     async def finish_digest(self, subscription_id: int, day: str, ts: str | None, threads: int) -> None: ...
     async def drop_digest(self, subscription_id: int, day: str) -> None: ...
+
+
+class RetentionStore(Protocol):
+    """What delivery leaves behind, pruned after THREAD_NOTE_RETENTION_DAYS (`retention.py`)."""
+
+    async def prune(self, before: datetime, *, batch: int = ...) -> dict[str, int]: ...
 
 
 class ReplayStore(Protocol):
@@ -313,7 +322,7 @@ class ScheduleStore(SubscriptionStore, SlackMessageStore, QuietHoursStore, Diges
     """`bot.notify.schedules.Schedules`: quiet hours released, digests claimed."""
 
 
-class NotifierStore(FeedStore, SenderStore, ScheduleStore, LeaseStore, OAuthStore, Protocol):
+class NotifierStore(FeedStore, SenderStore, ScheduleStore, LeaseStore, OAuthStore, RetentionStore, Protocol):
     """`bot.notify.notifier.Notifier`: the jobs and leases, with the feed, sender and schedules it builds."""
 
 

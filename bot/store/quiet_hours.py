@@ -111,7 +111,7 @@ class QuietHours(StoreBase):
                         note_messages.c.team_id == team_id,
                         note_messages.c.channel_id == channel_id,
                         note_messages.c.ts == ts,
-                        note_messages.c.in_summary.is_(True),
+                        note_messages.c.in_summary == sa.true(),  # as the partial index says it
                     )
                 )
             ).all()

@@ -197,6 +197,7 @@ outbox = sa.Table(
     sa.Column("last_error", sa.String(255), nullable=True),
     sa.UniqueConstraint("subscription_id", "note_id", "version"),
     sa.Index(None, "status", "id"),
+    sa.Index(None, "done_at"),  # retention: finished rows by age (revision 0008)
 )
 
 # The Slack thread of each RingCentral thread in each channel: its parent message.
@@ -209,8 +210,9 @@ slack_threads = sa.Table(
     sa.Column("parent_ts", sa.String(32), nullable=False),
     sa.Column("first_note_id", sa.String(64), nullable=False),
     sa.Column("muted", sa.Boolean, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False, index=True),  # index: retention (revision 0008)
     sa.UniqueConstraint("team_id", "channel_id", "parent_ts"),
+    sa.Index(None, "thread_id"),  # a thread's Slack threads in every channel (revision 0008)
 )
 
 # Each posted note's Slack message, and what it shows now (to update it in place).
@@ -229,6 +231,21 @@ note_messages = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     # True: shown as a line of a quiet-hours summary (`ts` is the summary's), not as its own message
     sa.Column("in_summary", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Revision 0008: a note's messages in every channel (the feed asks for each note it routes), a thread's
+    # messages (retention, inferred deletions) and messages by age (retention).
+    sa.Index(None, "note_id"),
+    sa.Index(None, "thread_id"),
+    sa.Index(None, "updated_at"),
+)
+# The lines of each quiet-hours summary (`summary_lines`, and retention, which keeps a summary whole): only
+# the rows shown in a summary are indexed (revision 0008).
+sa.Index(
+    "ix_note_messages_summary",
+    note_messages.c.team_id,
+    note_messages.c.channel_id,
+    note_messages.c.ts,
+    sqlite_where=sa.text("in_summary = 1"),  # spelled as SQLAlchemy spells the test, so SQLite matches it
+    postgresql_where=sa.text("in_summary"),
 )
 # A note's Slack message per channel is identified by these (the upsert key of every write to the table).
 NOTE_MESSAGE_KEY = (note_messages.c.team_id, note_messages.c.channel_id, note_messages.c.note_id)
@@ -241,7 +258,7 @@ rc_threads = sa.Table(
     sa.Column("thread_id", sa.String(64), primary_key=True),
     sa.Column("resource_id", sa.String(32), nullable=False, index=True),
     sa.Column("data", _json, nullable=False),  # the Thread model as JSON
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False, index=True),  # index: retention (revision 0008)
 )
 
 # Per-resource health of the feed: last success, last error, and backoff after errors.

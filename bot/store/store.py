@@ -25,6 +25,7 @@ from bot.store.oauth import OAuthStates
 from bot.store.outbox import Outbox
 from bot.store.quiet_hours import QuietHours
 from bot.store.replays import SeenSignatures
+from bot.store.retention import Retention
 from bot.store.schema import (
     kv_state,
     oauth_states,
@@ -89,6 +90,7 @@ class Store(
     SlackNotes,
     QuietHours,
     DigestRuns,
+    Retention,
     SeenSignatures,
     Tenants,
 ):

@@ -58,6 +58,7 @@ from bot.store.schema import (
     slack_threads,
     subscriptions,
 )
+from bot.store.subscriptions import subscriptions_changed
 
 log = get_logger(__name__)
 
@@ -133,6 +134,8 @@ class Tenants(StoreBase):
                 deleted = int((await conn.execute(table.delete().where(where))).rowcount)
                 if deleted:
                     rows[table.name] = deleted
+            if rows.get(subscriptions.name):  # the feed's snapshot of them is read again
+                await subscriptions_changed(conn, now)
             tables = ", ".join(f"{name} {n}" for name, n in rows.items()) or "nothing was stored"
             record = {
                 "at": now,

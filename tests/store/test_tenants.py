@@ -36,6 +36,9 @@ FORGOTTEN, KEPT = "T0GONE4711", "T0STAYS815"
 # Tables that hold no workspace's rows, and why (bot/store/tenants.py): the RingCentral side of one account
 # shared by the deployment, hashes that name no team, Alembic's own.
 SHARED = {"rc_threads", "feed_resources", "slack_oauth_states", "seen_signatures", "alembic_version"}
+# The one row a forget rewrites: the subscriptions' change mark (bot/store/subscriptions.py), a random value,
+# so that every replica's feed reads the subscriptions again instead of routing to the deleted ones.
+MARK = ("kv_state", "subscriptions:changed")
 THREAD = "3f0c6a52-9a51-4c8e-9a3b-1d2f0b6a7c01"
 RESOURCE = "62000601"
 
@@ -159,9 +162,11 @@ def test_forget_workspace_leaves_no_row_of_the_team_in_any_table_and_every_other
     record = dict(zip(schema.tables["audit_log"].columns.keys(), left["audit_log"][0], strict=True))
     assert record["action"] == "forget_workspace" and record["user_id"].startswith("cli")
     assert record["extension_id"] is None and record["thread_id"] is None
+    marks = [[r for r in rows["kv_state"] if r[0] == MARK[1]] for rows in (before, after)]
+    assert len(marks[1]) == 1 and marks[0] != marks[1], "the subscriptions' change mark was not rewritten"
     for name, rows in before.items():
-        expected = [r for r in rows if r not in gone.get(name, [])]
-        now = [r for r in after[name] if r not in left.get(name, [])]
+        expected = [r for r in rows if r not in gone.get(name, []) and (name, r[0]) != MARK]
+        now = [r for r in after[name] if r not in left.get(name, []) and (name, r[0]) != MARK]
         assert _sorted(now) == _sorted(expected), f"{name} changed beyond the forgotten team's rows"
 
 
