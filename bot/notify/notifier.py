@@ -242,7 +242,7 @@ class Notifier:
         subs = subs if subs is not None else await self._store.list_subscriptions()
         depths = await self._store.outbox_depths()
         oldest = await self._store.oldest_pending()
-        resources = await self._store.feed_resource_states()
+        resources = await self._store.feed_resource_states({sub.resource_id for sub in subs})
         now = self._clock()
         out = []
         for sub in subs:

@@ -84,14 +84,18 @@ class FeedState(StoreBase):
 
     # --- feed health per resource ------------------------------------------------------------------------
 
-    async def feed_resource_states(self) -> dict[str, FeedResource]:
-        """Every resource's health; a healthy one's `last_ok_at` is the last good poll's (see the module)."""
+    async def feed_resource_states(self, resource_ids: Iterable[str] = ()) -> dict[str, FeedResource]:
+        """Every resource's health; a healthy one's `last_ok_at` is the last good poll's (see the module).
+        `resource_ids` without a row of their own (never failed, never reconciled) are healthy as of the
+        mark."""
         async with self._tx() as conn:
             mark = await _ok_mark(conn)
             rows = (await conn.execute(sa.select(feed_resources))).all()
         states = {r.resource_id: from_row(FeedResource, r._mapping) for r in rows}
         if mark is None:
             return states
+        for rid in resource_ids:
+            states.setdefault(rid, FeedResource(rid, None, None, None, 0, None))
         return {
             rid: replace(st, last_ok_at=mark)
             if st.error_count == 0 and (st.last_ok_at is None or st.last_ok_at < mark)
