@@ -82,10 +82,14 @@ async def naive_batched(client: RingCentralClient, resources: list[str], batch: 
 # --- measuring ---------------------------------------------------------------------------------------------
 
 
-async def counted(rc: RcControl, work: Any) -> int:
+async def counted(rc: RcControl, work: Any, routes: JSON | None = None) -> int:
+    """Requests `work` cost (and, into `routes`, by kind)."""
     rc.reset_requests()
     await work
-    return count(rc).total
+    found = count(rc)
+    if routes is not None:
+        routes.update(found.to_json())
+    return found.total
 
 
 async def one_size(
@@ -102,7 +106,8 @@ async def one_size(
             await bot.subscribe(slack.ws["team_id"], channels[i % len(channels)], rid, creator)
         n = bot.notifier
         phase = time.perf_counter()
-        first = await counted(rc, n.run_once())
+        first_routes: JSON = {}
+        first = await counted(rc, n.run_once(), first_routes)
         first_s = time.perf_counter() - phase
         idle = await counted(rc, n.run_once())
         changed = resources[: min(args.changes, size)]
@@ -146,6 +151,7 @@ async def one_size(
             "resources": size,
             "bot": {
                 "first_poll": first,
+                "first_poll_requests": first_routes,
                 "first_poll_seconds": first_s,
                 "idle_poll": idle,
                 "changes_new_threads": new_threads,

@@ -250,11 +250,11 @@ class Feed:
         return await self._store.enqueue(entries, threads=cache_rows(threads.values()), state=state)
 
     def min_interval(self) -> float:
-        """The shortest interval between polls: idle polls (1 request) take at most half of the service
-        identity's Medium budget, 3 s with RingCentral's default of 40 requests a minute. Reconciliation steps
-        stay out of the last quarter (the rate limiter's spread), so after a lost token they get up to a
-        quarter, and the last quarter is left for what people do (subscribing, backfills, digests) and
-        bursts of lookups."""
+        """The shortest interval between polls on average (`pace.py`): idle polls (1 request) take at most
+        half of the service identity's Medium budget, 3 s with RingCentral's default of 40 requests a minute.
+        Reconciliation steps stay out of the last quarter (the rate limiter's spread), so after a lost token
+        they get up to a quarter, and the last quarter is left for what people do (subscribing, backfills,
+        digests) and bursts of lookups."""
         return self._client().limiter.spacing(MEDIUM, POLL_SHARE)
 
     async def rc_now(self) -> datetime:

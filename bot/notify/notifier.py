@@ -44,6 +44,7 @@ from bot.metrics import Metrics
 from bot.notify import messages
 from bot.notify.feed import Feed, PollResult
 from bot.notify.health import HEALTH_KEY, FeedHealth
+from bot.notify.pace import PollPace
 from bot.notify.reconcile import RECONCILE_EVERY
 from bot.notify.retention import RetentionJob
 from bot.notify.routing import thread_json
@@ -120,7 +121,7 @@ class Notifier:
         self._running: set[asyncio.Task[Any]] = set()  # job runs in flight (see `_tracked`)
         self._heartbeat_at = float("-inf")
         self._polled_at: datetime | None = None
-        self._poll_started = float("-inf")  # monotonic
+        self.pace = PollPace(self.feed.min_interval)  # RingCentral's budget: see `_poll_job`
 
     # --- the work -------------------------------------------------------------------------------------------
 
@@ -137,7 +138,7 @@ class Notifier:
     async def poll(self, *, reconcile: bool | None = None) -> PollResult:
         async with self._poll_lock:
             self._polled_at = self._clock()
-            started = self._poll_started = time.monotonic()
+            started = time.monotonic()
             result = await self.feed.poll(reconcile=reconcile)
             self._metrics.poll_duration.observe(time.monotonic() - started)
             self._metrics.polls.labels("ok" if result.requests_ok else "error").inc()
@@ -299,7 +300,7 @@ class Notifier:
             "notifier.started",
             holder=self.holder,
             poll_interval=self.poll_interval,
-            min_interval=self.feed.min_interval(),  # RingCentral's budget: see `_poll_job`
+            min_interval=self.feed.min_interval(),  # RingCentral's budget: `bot/notify/pace.py`
         )
 
     def poke(self) -> None:
@@ -345,10 +346,10 @@ class Notifier:
 
     async def _poll_job(self) -> None:
         try:
-            # Not sooner than RingCentral's budget allows (`Feed.min_interval`: the limit as learned from the
-            # headers), whatever the interval or a poke asks for.
-            wait = self.feed.min_interval() - (time.monotonic() - self._poll_started)
-            if wait > 0.05:
+            # Not more often than RingCentral's budget allows (`bot/notify/pace.py`), whatever the interval or
+            # a poke asks for.
+            wait = self.pace.take()
+            if wait > 0:
                 self._run_now("notify-poll", wait)
                 return
             if await self._lease():
