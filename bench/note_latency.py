@@ -5,7 +5,8 @@
 
 For each mode and each design a fresh stack: the RingCentral emulator and the Slack stand-in (own processes,
 always this tree's) and `thread-note-bot serve` (own process, HTTP mode, SQLite), of this tree (`new`) or of
-the commit this branch started from (`old`, a temporary git worktree, see `_baseline.py`), one after the
+the sender before issue 15 (`old`, `35fd251` unless `--baseline`, a temporary git worktree, see
+`_baseline.py`), one after the
 other in one go:
 
 - `poll30`: polling only, at the default THREAD_NOTE_POLL_INTERVAL of 30 s (no THREAD_NOTE_PUBLIC_URL);
@@ -242,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=2000, help="notes in the burst")
     parser.add_argument("--seed", type=int, default=7, help="random seed for the moments notes are written")
     parser.add_argument(
-        "--baseline", default=None, help="the old design's commit (default: where this branch forked)"
+        "--baseline", default=None, help="the old design's commit (default: the sender before issue 15)"
     )
     parser.add_argument("--designs", default="old,new", help="which designs to run (old, new or both)")
     args = parser.parse_args(argv)

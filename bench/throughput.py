@@ -5,11 +5,11 @@ and the new side by side.
                                          [--baseline REF] [--designs old,new]
 
 The bot's notifier (`poll()` then `send()`, the code `serve` schedules) runs in a child process per run, one
-per design: `new` is this tree, `old` the commit this branch started from (`--baseline`, checked out in a
-temporary git worktree, see `_baseline.py`), run one after the other in one go so that the load of the shared
-machine is the same for both (the load average is recorded with each run). The RingCentral emulator and the
-Slack stand-in run in their own processes, always from this tree. The stand-in enforces Slack's limits (the
-`slack` preset: `chat.postMessage` 1 per second per channel, the tiers per method), all multiplied by
+per design: `new` is this tree, `old` the sender before issue 15 (`--baseline`, default `35fd251`, checked out
+in a temporary git worktree, see `_baseline.py`), run one after the other in one go so that the load of the
+shared machine is the same for both (the load average is recorded with each run). The RingCentral emulator and
+the Slack stand-in run in their own processes, always from this tree. The stand-in enforces Slack's limits
+(the `slack` preset: `chat.postMessage` 1 per second per channel, the tiers per method), all multiplied by
 `--scale` so the run is short; the bot's per-channel pacing is scaled the same way (`channel_interval = 1 /
 scale`). So the bound is `20 channels * scale` messages per second. A setting `S:N` (`--scale 4:300`) adds
 Slack's workspace-wide `chat.postMessage` limit to the stand-in for the burst, N messages a minute times the
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workspace-posts", default="0", help=argparse.SUPPRESS)  # the child's
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument(
-        "--baseline", default=None, help="the old design's commit (default: where this branch forked)"
+        "--baseline", default=None, help="the old design's commit (default: the sender before issue 15)"
     )
     parser.add_argument("--designs", default="old,new", help="which designs to run (old, new or both)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
