@@ -44,6 +44,7 @@ from bot.metrics import Metrics
 from bot.notify import messages
 from bot.notify.feed import Feed, PollResult
 from bot.notify.health import HEALTH_KEY, FeedHealth
+from bot.notify.notices import tell_creator, tell_creators
 from bot.notify.pace import PollPace
 from bot.notify.reconcile import RECONCILE_EVERY
 from bot.notify.retention import RetentionJob
@@ -485,30 +486,10 @@ class Notifier:
         return True
 
     async def _tell_creator(self, sub: Subscription, reason: str) -> None:
-        blocks, text = messages.paused_notice(sub.channel_id, sub.resource_name, reason)
-        try:
-            slack = await self.clients.for_team(sub.team_id)
-            await slack.chat_postMessage(channel=sub.created_by, blocks=messages.as_dicts(blocks), text=text)
-        except NotInstalled:
-            log.info("notifier.tell_creator_failed", subscription_id=sub.id, error="not_installed")
-        except SlackApiError as exc:
-            log.info("notifier.tell_creator_failed", subscription_id=sub.id, error=exc.response.get("error"))
+        await tell_creator(self.clients, sub, reason)
 
     async def _tell_creators(self, failing: bool, detail: str) -> None:
-        """One DM per subscription creator (per workspace), naming their subscriptions."""
-        watched: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for sub in await self._store.list_subscriptions():
-            watched.setdefault((sub.team_id, sub.created_by), []).append((sub.channel_id, sub.resource_name))
-        for (team_id, user_id), subs in watched.items():
-            blocks, text = messages.feed_notice(failing, subs, detail)
-            try:
-                slack = await self.clients.for_team(team_id)
-                await slack.chat_postMessage(channel=user_id, blocks=messages.as_dicts(blocks), text=text)
-            except NotInstalled:
-                log.info("notifier.tell_creator_failed", user_id=user_id, error="not_installed")
-            except SlackApiError as exc:
-                log.info("notifier.tell_creator_failed", user_id=user_id, error=exc.response.get("error"))
-
+        await tell_creators(self.clients, await self._store.list_subscriptions(), failing, detail)
 
 def _channel_lease(team_id: str, channel_id: str) -> str:
     return f"{CHANNEL_LEASE}{team_id}:{channel_id}"
