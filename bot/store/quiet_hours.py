@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from bot.store._base import StoreBase, from_row, put
 from bot.store.outbox import OutboxRow
 from bot.store.schema import NOTE_MESSAGE_KEY, note_messages, outbox, subscriptions
-from bot.store.slack_messages import NoteMessage
+from bot.store.slack_messages import NoteMessage, note_message_row
 
 HELD = "held"
 SUMMARIZED = "summarized"
@@ -77,20 +77,8 @@ class QuietHours(StoreBase):
         now = self._now()
         async with self._tx() as conn:
             for message in shown:
-                values = {
-                    "team_id": message.team_id,
-                    "channel_id": message.channel_id,
-                    "note_id": message.note_id,
-                    "thread_id": message.thread_id,
-                    "ts": message.ts,
-                    "version": message.version,
-                    "is_parent": False,
-                    "note": message.note,
-                    "deleted": message.deleted,
-                    "in_summary": True,
-                    "updated_at": now,
-                }
-                await put(conn, note_messages, values, key=NOTE_MESSAGE_KEY)
+                row = note_message_row(message, now, is_parent=False, in_summary=True)
+                await put(conn, note_messages, row, key=NOTE_MESSAGE_KEY)
             await conn.execute(
                 outbox.update()
                 .where(outbox.c.id == row_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -187,19 +188,7 @@ class SlackMessages(StoreBase):
                     )
                 )
             if message is not None:
-                values = {
-                    "team_id": message.team_id,
-                    "channel_id": message.channel_id,
-                    "note_id": message.note_id,
-                    "thread_id": message.thread_id,
-                    "ts": message.ts,
-                    "version": message.version,
-                    "is_parent": message.is_parent,
-                    "note": message.note,
-                    "deleted": message.deleted,
-                    "updated_at": now,
-                }
-                await put(conn, note_messages, values, key=NOTE_MESSAGE_KEY)
+                await put(conn, note_messages, note_message_row(message, now), key=NOTE_MESSAGE_KEY)
             await conn.execute(
                 outbox.update()
                 .where(outbox.c.id == row_id)
@@ -210,3 +199,21 @@ class SlackMessages(StoreBase):
                 .where(subscriptions.c.id == subscription_id)
                 .values(last_delivery_at=now, last_error=None, last_error_at=None)
             )
+
+
+def note_message_row(message: NoteMessage, now: datetime, **overrides: Any) -> dict[str, Any]:
+    """The `note_messages` row of `message` (a delivery, or a line of a quiet-hours summary with
+    `overrides`), stamped `now`."""
+    return {
+        "team_id": message.team_id,
+        "channel_id": message.channel_id,
+        "note_id": message.note_id,
+        "thread_id": message.thread_id,
+        "ts": message.ts,
+        "version": message.version,
+        "is_parent": message.is_parent,
+        "note": message.note,
+        "deleted": message.deleted,
+        "updated_at": now,
+        **overrides,
+    }
