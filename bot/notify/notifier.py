@@ -12,8 +12,9 @@ Replicas (several `serve` processes on one PostgreSQL) split the work with lease
   A replica that dies leaves it to expire (`lease_ttl`), then another takes over.
 - **Delivery**: per Slack channel. Each replica claims the channels with rows waiting (`notify:channel:<team>:
   <channel>`, `SELECT … FOR UPDATE SKIP LOCKED`), about its fair share (channels ÷ live replicas, counted from
-  the `replica:<holder>` heartbeats), posts only their rows, and releases the idle ones. So one channel has
-  one poster at a time: its order and ≈1 message/s hold across replicas; a replica that takes a channel over
+  the `replica:<holder>` heartbeats) once a second or when a poll queued rows, posts only their rows (a task
+  per channel for as long as it has rows: `Sender.serve`), and releases the idle ones. One channel has one
+  poster at a time: its order and ≈1 message/s hold across replicas; a replica that takes a channel over
   waits one interval before its first post there. A dead replica's claims expire and move. The outbox's
   unique keys and the metadata lookup before re-posting an attempted row make any overlap harmless.
 - **Poll now**: a webhook delivery may reach any replica; it records a poke mark in the store (and pokes
@@ -166,8 +167,8 @@ class Notifier:
             await self._tell_creators(False, "")
 
     async def send(self, *, max_seconds: float = 0.0) -> int:
-        """Post the rows of the channels this replica holds (claiming its share first)."""
-        channels = await self._claim_channels()
+        """Post the rows of this replica's channels for up to `max_seconds` (tests; `serve`: `_send_job`)."""
+        _, channels = await self._claim_channels()
         if not channels:
             return 0
         done = await self.sender.drain(
@@ -336,6 +337,7 @@ class Notifier:
             self._scheduler.pause()  # no new runs; the running ones finish (a few seconds at most)
             if self._running:
                 await asyncio.wait(set(self._running), timeout=STOP_GRACE_SECONDS)
+            await self.sender.stop_serving(STOP_GRACE_SECONDS)
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         try:
@@ -361,9 +363,14 @@ class Notifier:
             log.exception("notifier.poll_failed")
 
     async def _send_job(self) -> None:
+        """Claim this replica's share of the channels with rows for their tasks (`Sender.serve`). It waits for
+        no post, so a poll's "send now" is never skipped for a send still running."""
         try:
             await self._heartbeat()
-            await self.send(max_seconds=0.5)
+            waiting, channels = await self._claim_channels()
+            self.sender.serve(channels, self._channel_mine)
+            await self._release_idle(waiting)
+            await self.sender.update_gauges()
         except Exception:
             log.exception("notifier.send_failed")
 
@@ -438,11 +445,12 @@ class Notifier:
         await self._store.try_acquire_lease(REPLICA_LEASE + self.holder, self.holder, self.lease_ttl)
         self._heartbeat_at = time.monotonic()
 
-    async def _claim_channels(self) -> list[tuple[str, str]]:
+    async def _claim_channels(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """(the channels with rows waiting, those of them this replica holds now)."""
         waiting = await self._store.channels_with_pending()
         if not waiting:
             await self._release_idle(waiting)
-            return []
+            return waiting, []
         replicas = max(1, len(await self._store.live_leases(REPLICA_LEASE)))
         names = {_channel_lease(team, channel): (team, channel) for team, channel in waiting}
         won = await self._store.claim_leases(
@@ -458,7 +466,7 @@ class Notifier:
         got = {before.name for before in won}
         for name in set(self._claims) - got:
             self._claims.pop(name, None)
-        return [names[n] for n in names if n in got]
+        return waiting, [names[n] for n in names if n in got]
 
     async def _release_idle(self, waiting: list[tuple[str, str]] | None = None) -> None:
         if not self._claims:
@@ -490,6 +498,7 @@ class Notifier:
 
     async def _tell_creators(self, failing: bool, detail: str) -> None:
         await tell_creators(self.clients, await self._store.list_subscriptions(), failing, detail)
+
 
 def _channel_lease(team_id: str, channel_id: str) -> str:
     return f"{CHANNEL_LEASE}{team_id}:{channel_id}"

@@ -37,6 +37,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -71,6 +72,7 @@ PAUSE_ERRORS = frozenset(messages.PAUSE_REASONS)
 MAX_ATTEMPTS = 5
 BATCH = 50  # a channel's rows read at a time (one query), worked from memory until used up or stale
 REFRESH = 1.0  # seconds a channel's rows and subscriptions are worked from memory before they are read again
+IDLE = 10.0  # seconds a serving channel task waits for new rows before it ends (the next rows start one)
 
 __all__ = ["MAX_ATTEMPTS", "Pacer", "Sender"]
 
@@ -100,6 +102,80 @@ class _Queue:
         self.subs.pop(subscription_id, None)
 
 
+class _Deadline:
+    """A drain: work a channel until its rows are used up or the next one must wait past `deadline`."""
+
+    stopping = False
+    lead = float("inf")  # the post waits for its slot in `post_once` (within the deadline)
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def fits(self, seconds: float) -> bool:
+        return time.monotonic() + seconds <= self.deadline
+
+    async def pause(self, seconds: float) -> bool:
+        if not self.fits(seconds):
+            return False
+        await asyncio.sleep(seconds)
+        return True
+
+    def loading(self) -> None:
+        pass
+
+    async def idle(self) -> bool:
+        return False  # no rows left: the drain is done with this channel
+
+    async def again(self) -> bool:
+        return False  # a row that waits for nothing in particular goes in the next drain
+
+
+class _Serving:
+    """A channel served by a long-lived task: it waits for its rows' times and slots, and when it has no
+    rows it waits to be woken (`wake`, set when rows are queued) for `IDLE` seconds, then ends."""
+
+    def __init__(self, lead: float) -> None:
+        self.lead = lead
+        self.woken = asyncio.Event()
+        self.stopping = False
+
+    @staticmethod
+    def fits(seconds: float) -> bool:
+        return True
+
+    async def pause(self, seconds: float) -> bool:
+        """Sleep `seconds`, or less when woken (a stop, new rows: the loop looks again). False: stop."""
+        try:
+            await asyncio.wait_for(self.woken.wait(), seconds)
+        except TimeoutError:
+            pass
+        else:
+            self.woken.clear()
+        return not self.stopping
+
+    def loading(self) -> None:
+        self.woken.clear()  # a wake from now on means rows queued after this read
+
+    async def idle(self) -> bool:
+        try:
+            await asyncio.wait_for(self.woken.wait(), IDLE)
+        except TimeoutError:
+            return False
+        return not self.stopping
+
+    async def again(self) -> bool:
+        return await self.pause(REFRESH)
+
+
+_Until = _Deadline | _Serving
+
+
+@dataclass
+class _Worker:
+    task: asyncio.Task[int]
+    until: _Serving
+
+
 class Sender:
     def __init__(
         self,
@@ -124,6 +200,7 @@ class Sender:
             store, self.poster, finish=self._finish, update_summary=self.summaries.update
         )
         self._lock = asyncio.Lock()
+        self._workers: dict[tuple[str, str], _Worker] = {}  # the channels served (`serve`)
 
     async def drain(
         self,
@@ -142,10 +219,10 @@ class Sender:
             deadline = time.monotonic() + max_seconds
             keys = channels if channels is not None else await self._store.channels_with_pending()
             outcomes = await asyncio.gather(
-                *(self._channel(team, channel, deadline, still_mine) for team, channel in keys),
+                *(self._channel(team, channel, _Deadline(deadline), still_mine) for team, channel in keys),
                 return_exceptions=True,
             )
-            await self._update_gauges()
+            await self.update_gauges()
             finished = 0
             for outcome in outcomes:
                 if isinstance(outcome, BaseException):
@@ -153,15 +230,18 @@ class Sender:
                 finished += outcome
             return finished
 
-    async def _channel(self, team: str, channel: str, deadline: float, still_mine: StillMine | None) -> int:
-        """One channel's rows, oldest first, until none is left or the next must wait past `deadline`.
-        Returns the rows finished."""
+    async def _channel(self, team: str, channel: str, until: _Until, still_mine: StillMine | None) -> int:
+        """One channel's rows, oldest first; `until` says how long to go on (a drain's deadline, or while
+        this replica serves the channel). Returns the rows finished."""
         queue = _Queue(team, channel)
         finished = 0
-        while True:
+        while not until.stopping:
             if queue.stale(time.monotonic()):
+                until.loading()
                 await self._load(queue)
             if not queue.rows:
+                if await until.idle():
+                    continue  # woken: rows were queued
                 return finished
             row = queue.rows[0]
             sub = queue.subs.get(row.subscription_id)
@@ -170,13 +250,16 @@ class Sender:
                 continue
             retry = self._retry_wait(row)
             if retry > 0:
-                if time.monotonic() + retry > deadline:
+                if not await until.pause(retry):
                     return finished
-                await asyncio.sleep(retry)
                 continue
             pace = self.pacer.wait(channel, team) if self._posts(row) else 0.0
-            if pace > 0 and time.monotonic() + pace > deadline:
+            if pace > 0 and not until.fits(pace):
                 return finished
+            if pace > until.lead:  # the reads and the mark start `lead` before the slot, not a second before
+                if not await until.pause(pace - until.lead):
+                    return finished
+                continue
             if still_mine is not None and not await still_mine(team, channel):
                 return finished  # another replica took this channel over: leave it at once
             # A post's reads and its mark are done now; the post itself waits for the channel's slot
@@ -187,10 +270,55 @@ class Sender:
                 queue.rows.popleft()
             elif outcome == "paused":
                 queue.drop(row.subscription_id)
-            else:  # "wait": read the row again; it goes in this drain only if it has a time to wait for
+            else:  # "wait": read the row again; it goes on now only if it has a time to wait for
                 await self._load(queue)
-                if queue.rows and queue.rows[0].id == row.id and self._wait(queue.rows[0], sub) <= 0:
+                same = bool(queue.rows) and queue.rows[0].id == row.id
+                if same and self._wait(queue.rows[0], sub) <= 0 and not await until.again():
                     return finished
+        return finished
+
+    # --- serving: a task per channel for as long as it has rows ----------------------------------------
+
+    def serve(self, channels: list[tuple[str, str]], still_mine: StillMine) -> None:
+        """Work `channels` ((team, channel) pairs this replica holds), each by its own long-lived task: start
+        one where none runs, wake the others (rows may have been queued). Not together with `drain`."""
+        for key in channels:
+            worker = self._workers.get(key)
+            if worker is not None and not worker.task.done():
+                worker.until.woken.set()
+                continue
+            until = _Serving(lead=self.pacer.interval / 2)
+            task = asyncio.create_task(self._served(key, until, still_mine), name=f"send:{key[1]}")
+            self._workers[key] = worker = _Worker(task, until)
+            task.add_done_callback(partial(self._forget, key, worker))
+
+    def serving(self) -> set[tuple[str, str]]:
+        return {key for key, worker in self._workers.items() if not worker.task.done()}
+
+    async def stop_serving(self, grace: float) -> None:
+        """Let the channel tasks finish what they are doing (a post and its record) for up to `grace`
+        seconds, then cancel them (a row marked and not recorded is looked up by the next process)."""
+        workers = list(self._workers.values())
+        for worker in workers:
+            worker.until.stopping = True
+            worker.until.woken.set()
+        tasks = [worker.task for worker in workers if not worker.task.done()]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+    def _forget(self, key: tuple[str, str], worker: _Worker, _: object) -> None:
+        if self._workers.get(key) is worker:
+            del self._workers[key]
+
+    async def _served(self, key: tuple[str, str], until: _Serving, still_mine: StillMine) -> int:
+        try:
+            return await self._channel(key[0], key[1], until, still_mine)
+        except Exception:  # the next `serve` starts the channel again
+            log.exception("sender.channel_failed", team_id=key[0], channel_id=key[1])
+            return 0
 
     async def _load(self, queue: _Queue) -> None:
         """The channel's oldest pending rows and their subscriptions: one small query each, not per row."""
@@ -327,7 +455,7 @@ class Sender:
     async def _finish(self, row: OutboxRow, status: str, why: str) -> None:
         await self._store.finish_outbox(row.id, status, why)
 
-    async def _update_gauges(self) -> None:
+    async def update_gauges(self) -> None:
         depths = await self._store.outbox_depths()
         self._metrics.outbox_depth.set(sum(depths.values()))
         paused = await self._store.list_subscriptions(status="paused")
