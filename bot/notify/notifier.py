@@ -167,14 +167,14 @@ class Notifier:
             await self._tell_creators(False, "")
 
     async def send(self, *, max_seconds: float = 0.0) -> int:
-        """Post the rows of this replica's channels for up to `max_seconds` (tests; `serve`: `_send_job`)."""
+        """Post this replica's channels' rows for up to `max_seconds` (tests; `serve`: `serve_channels`)."""
         _, channels = await self._claim_channels()
         if not channels:
             return 0
         done = await self.sender.drain(
             max_seconds=max_seconds, still_mine=self._channel_mine, channels=set(channels)
         )
-        await self._release_idle()
+        await self._release_idle(await self._store.channels_with_pending())
         return done
 
     async def request_poll(self) -> None:
@@ -281,7 +281,7 @@ class Notifier:
         now = datetime.now(UTC)
         jobs: list[tuple[str, Callable[[], Awaitable[None]], float, datetime | None]] = [
             ("notify-poll", self._poll_job, self.poll_interval, now),
-            ("notify-send", self._send_job, 1.0, None),
+            ("notify-send", self.serve_channels, 1.0, None),
             ("notify-poke", self._poke_job, 0.25, None),
             ("notify-schedules", self._schedules_job, 1.0, None),
             ("notify-recheck", self._recheck_job, self.recheck_every, None),
@@ -362,9 +362,9 @@ class Notifier:
         except Exception:
             log.exception("notifier.poll_failed")
 
-    async def _send_job(self) -> None:
-        """Claim this replica's share of the channels with rows for their tasks (`Sender.serve`). It waits for
-        no post, so a poll's "send now" is never skipped for a send still running."""
+    async def serve_channels(self) -> None:
+        """The send job: claim this replica's share of the channels with rows for their tasks (`serve`).
+        It waits for no post, so a poll's "send now" is never skipped for a send still running."""
         try:
             await self._heartbeat()
             waiting, channels = await self._claim_channels()
@@ -468,11 +468,7 @@ class Notifier:
             self._claims.pop(name, None)
         return waiting, [names[n] for n in names if n in got]
 
-    async def _release_idle(self, waiting: list[tuple[str, str]] | None = None) -> None:
-        if not self._claims:
-            return
-        if waiting is None:
-            waiting = await self._store.channels_with_pending()
+    async def _release_idle(self, waiting: list[tuple[str, str]]) -> None:
         busy = {_channel_lease(team, channel) for team, channel in waiting}
         idle = [name for name in self._claims if name not in busy]
         if idle:

@@ -5,7 +5,9 @@ against the RingCentral emulator and the Slack stand-in over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,19 @@ async def subscribe_everywhere(world: World) -> None:
     for channel in CHANNELS:
         await world.subscribe(support, channel)
     await world.notifier.run_once()
+
+
+SERVE_WAIT = 30.0  # seconds a served notifier gets to show what was written (seconds when all is well)
+
+
+async def shown_everywhere(world: World, notes: list[str]) -> None:
+    """Wait (not blocking the notifier's event loop) until each channel shows `notes` as one conversation."""
+    deadline = time.monotonic() + SERVE_WAIT
+    while not all(conversation(world.slack, channel, notes[0]) == notes for channel in CHANNELS):
+        if time.monotonic() > deadline:
+            shown = {channel: conversation(world.slack, channel, notes[0]) for channel in CHANNELS}
+            raise AssertionError(f"after {SERVE_WAIT} s the channels show {shown}, not {notes}")
+        await asyncio.sleep(0.1)
 
 
 async def test_channels_post_side_by_side_and_each_conversation_keeps_its_order_in_each(
@@ -140,3 +155,23 @@ async def test_429s_on_several_channels_at_once_make_the_whole_workspace_wait_no
     # #escalations was never limited itself, yet its second reply (due 0.2 s after its first) waited with
     # the workspace.
     assert post_times(world.slack, "escalations")[-1] - limited[-1] >= 2.9
+
+
+async def test_serve_posts_each_channel_in_order_and_takes_up_what_later_polls_queue_for_the_same_channels(
+    world: World, ana: Handler
+) -> None:
+    """The way `serve` sends: the scheduled jobs, a task per channel woken when a poll queues its rows."""
+    await subscribe_everywhere(world)
+    world.notifier.start()
+    try:
+        first = [ana.add(SUPPORT_THREAD, f"first {i}")["id"] for i in range(4)]
+        await shown_everywhere(world, first)
+        later = [ana.add(SUPPORT_THREAD, f"later {i}")["id"] for i in range(3)]
+        await shown_everywhere(world, first + later)
+    finally:
+        await world.notifier.stop()
+
+    for channel in CHANNELS:
+        notes = [note_id_of(m) for m in all_messages(world.slack, channel)]
+        assert notes == first + later, f"#{channel}: each note once, in order"
+    assert sum((await world.store.outbox_depths()).values()) == 0
