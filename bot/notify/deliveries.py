@@ -47,13 +47,13 @@ class Deliveries:
 
     async def note(self, row: OutboxRow, sub: Subscription) -> None:
         note = Note.model_validate(row.payload)
-        shown = await self._store.get_note_message(sub.team_id, sub.channel_id, note.id)
-        if shown is not None:
-            await self._edit(row, sub, note, shown)
+        here = await self._store.note_in_channel(sub.team_id, sub.channel_id, note.id, row.thread_id)
+        if here.shown is not None:
+            await self._edit(row, sub, note, here.shown)
             return
-        if await self._from_this_channel(row, sub):
+        if await self._from_this_channel(row, sub, here.written_here):
             return
-        slack_thread = await self._store.get_slack_thread(sub.team_id, sub.channel_id, row.thread_id)
+        slack_thread = here.slack_thread
         if slack_thread is not None and slack_thread.muted:
             await self._finish(row, "skipped", "muted")
             return
@@ -161,11 +161,10 @@ class Deliveries:
 
     # --- two-way -------------------------------------------------------------------------------------------
 
-    async def _from_this_channel(self, row: OutboxRow, sub: Subscription) -> bool:
+    async def _from_this_channel(self, row: OutboxRow, sub: Subscription, written_here: bool) -> bool:
         """A note made from a person's reply in this channel is shown by that reply: finish the row without
         posting. While a reply of the conversation's Slack thread is still becoming a note, wait."""
-        origin = await self._store.slack_note_by_note(sub.team_id, sub.channel_id, row.note_id)
-        if origin is not None:
+        if written_here:
             await self._finish(row, "skipped", "written in this channel's Slack thread")
             return True
         now = self._poster.now()

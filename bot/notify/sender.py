@@ -9,11 +9,11 @@ deletions, thread states), `summaries.py` (quiet-hours summaries).
   never overtakes the parent it belongs to. Other channels go on meanwhile.
 - Each channel is worked by its own task, so channels post at the same time and a slow or limited channel
   holds up no other (a task holds a store connection only for a transaction; the pool queues the rest). A
-  task reads its channel's oldest rows (`BATCH`) with their subscriptions in one query and works them from
-  memory, reading again when they are used up or `REFRESH` old (so a pause, an unsubscribe or new options
-  are seen within about a second); the mark before a post is made only if the row is as it was read
-  (`mark_attempt(seen=…)`), so a row that another replica finished or tried meanwhile is read again, never
-  posted from the old reading.
+  task reads its channel's oldest rows (`BATCH`) with their subscriptions and works them from memory,
+  reading rows again when they are used up and the subscriptions when they are `REFRESH` old (so a pause,
+  an unsubscribe or new options are seen within about a second); the mark before a post is made only if
+  the row is as it was read (`mark_attempt(seen=…)`), so a row that another replica finished or tried
+  meanwhile is read again, never posted from the old reading.
 - About one message per second per channel (`channel_interval`, kept by `Pacer`: from the start of the
   previous post, within Slack's one-second window counted from its answers); a post's reads and its mark are
   done before its slot comes, so they add nothing to the period.
@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -71,7 +71,7 @@ log = get_logger(__name__)
 PAUSE_ERRORS = frozenset(messages.PAUSE_REASONS)
 MAX_ATTEMPTS = 5
 BATCH = 50  # a channel's rows read at a time (one query), worked from memory until used up or stale
-REFRESH = 1.0  # seconds a channel's rows and subscriptions are worked from memory before they are read again
+REFRESH = 1.0  # seconds a channel's subscriptions are worked from memory before they are read again
 IDLE = 10.0  # seconds a serving channel task waits for new rows before it ends (the next rows start one)
 
 __all__ = ["MAX_ATTEMPTS", "Pacer", "Sender"]
@@ -91,7 +91,7 @@ class _Queue:
     loaded: float = float("-inf")
 
     def stale(self, now: float) -> bool:
-        return not self.rows or now - self.loaded > REFRESH
+        return now - self.loaded > REFRESH
 
     def fill(self, rows: list[OutboxRow], subs: dict[int, Subscription], now: float) -> None:
         self.rows, self.subs, self.loaded = deque(rows), dict(subs), now
@@ -236,9 +236,11 @@ class Sender:
         queue = _Queue(team, channel)
         finished = 0
         while not until.stopping:
-            if queue.stale(time.monotonic()):
+            if not queue.rows:
                 until.loading()
                 await self._load(queue)
+            elif queue.stale(time.monotonic()):  # the rows in memory are checked by the mark before a post
+                queue.subs, queue.loaded = await self._subscriptions(queue.rows), time.monotonic()
             if not queue.rows:
                 if await until.idle():
                     continue  # woken: rows were queued
@@ -323,8 +325,10 @@ class Sender:
     async def _load(self, queue: _Queue) -> None:
         """The channel's oldest pending rows and their subscriptions: one small query each, not per row."""
         rows = await self._store.pending_outbox(limit=BATCH, channels=[(queue.team, queue.channel)])
-        subs = await self._store.subscriptions_by_id({row.subscription_id for row in rows})
-        queue.fill(rows, subs, time.monotonic())
+        queue.fill(rows, await self._subscriptions(rows), time.monotonic())
+
+    async def _subscriptions(self, rows: Iterable[OutboxRow]) -> dict[int, Subscription]:
+        return dict(await self._store.subscriptions_by_id({row.subscription_id for row in rows}))
 
     def _retry_wait(self, row: OutboxRow) -> float:
         if row.next_attempt_at is None:

@@ -21,7 +21,7 @@ from bot.store.leases import Lease
 from bot.store.links import Link, Tokens
 from bot.store.oauth import OAuthState, PendingLink
 from bot.store.outbox import OutboxEntry, OutboxRow
-from bot.store.slack_messages import NoteMessage, SlackThread
+from bot.store.slack_messages import NoteInChannel, NoteMessage, SlackThread
 from bot.store.slack_notes import SlackNote
 from bot.store.subscriptions import NewSubscription, Subscription
 from bot.store.tenants import ForgottenWorkspace
@@ -189,6 +189,9 @@ class SlackMessageStore(Protocol):
     async def set_thread_muted(self, team_id: str, channel_id: str, thread_id: str, muted: bool) -> bool: ...
     async def muted_threads(self, team_id: str, channel_id: str) -> set[str]: ...
     async def get_note_message(self, team_id: str, channel_id: str, note_id: str) -> NoteMessage | None: ...
+    async def note_in_channel(
+        self, team_id: str, channel_id: str, note_id: str, thread_id: str
+    ) -> NoteInChannel: ...
     async def posted_note_ids(self, note_ids: Sequence[str]) -> set[tuple[str, str, str]]: ...
     async def shown_notes(
         self, channels: Sequence[tuple[str, str]], thread_ids: Sequence[str]
@@ -214,9 +217,7 @@ class ThreadCacheStore(Protocol):
 class FeedHealthStore(Protocol):
     """Each resource's poll health (`feed_state.py`)."""
 
-    async def feed_resource_states(
-        self, resource_ids: Iterable[str] = ()
-    ) -> dict[str, FeedResource]: ...
+    async def feed_resource_states(self, resource_ids: Iterable[str] = ()) -> dict[str, FeedResource]: ...
     async def feed_resources_ok(self, resource_ids: Iterable[str], *, reconciled: bool = ...) -> None: ...
     async def feed_resources_failed(
         self, resource_ids: Iterable[str], error: str, retry_at: Callable[[int], datetime]

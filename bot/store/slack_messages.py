@@ -12,7 +12,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.store._base import StoreBase, from_row, put, upsert
-from bot.store.schema import NOTE_MESSAGE_KEY, note_messages, outbox, slack_threads, subscriptions
+from bot.store.schema import (
+    NOTE_MESSAGE_KEY,
+    note_messages,
+    outbox,
+    slack_notes,
+    slack_threads,
+    subscriptions,
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,54 @@ class NoteMessage:
     in_summary: bool = False  # a line of the quiet-hours summary at `ts`, not a message of its own
 
 
+@dataclass(frozen=True)
+class NoteInChannel:
+    """What a note's delivery into a channel reads before it posts (`note_in_channel`, one transaction)."""
+
+    shown: NoteMessage | None  # the note's message there, if it was shown
+    written_here: bool  # made from a reply in this channel's Slack thread (two-way): that reply shows it
+    slack_thread: SlackThread | None  # the Slack thread of the note's RingCentral thread there, if opened
+
+
 class SlackMessages(StoreBase):
+    async def note_in_channel(
+        self, team_id: str, channel_id: str, note_id: str, thread_id: str
+    ) -> NoteInChannel:
+        """`get_note_message`, `slack_note_by_note`, `get_slack_thread` in one transaction: a post's reads."""
+        async with self._tx() as conn:
+            shown = (
+                await conn.execute(
+                    sa.select(note_messages).where(
+                        note_messages.c.team_id == team_id,
+                        note_messages.c.channel_id == channel_id,
+                        note_messages.c.note_id == note_id,
+                    )
+                )
+            ).first()
+            origin = (
+                await conn.execute(
+                    sa.select(slack_notes.c.ts).where(
+                        slack_notes.c.team_id == team_id,
+                        slack_notes.c.channel_id == channel_id,
+                        slack_notes.c.note_id == note_id,
+                    )
+                )
+            ).first()
+            thread = (
+                await conn.execute(
+                    sa.select(slack_threads).where(
+                        slack_threads.c.team_id == team_id,
+                        slack_threads.c.channel_id == channel_id,
+                        slack_threads.c.thread_id == thread_id,
+                    )
+                )
+            ).first()
+        return NoteInChannel(
+            shown=None if shown is None else from_row(NoteMessage, shown._mapping),
+            written_here=origin is not None,
+            slack_thread=None if thread is None else from_row(SlackThread, thread._mapping),
+        )
+
     async def get_slack_thread(self, team_id: str, channel_id: str, thread_id: str) -> SlackThread | None:
         return await self._slack_thread(team_id, channel_id, slack_threads.c.thread_id == thread_id)
 
