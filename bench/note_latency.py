@@ -153,10 +153,12 @@ async def subscribe_all(rc: RcControl, slack: SlackControl, folder: Path, channe
 
 
 def wait_for(slack: SlackControl, wanted: set[str], seconds: float) -> dict[str, float]:
+    """The stand-in's time of each post (so how often it is asked changes no figure), asked every 2 s: each
+    answer lists every post so far (megabytes in a burst), which the stand-in also has to serve the bot."""
     deadline = time.monotonic() + seconds
     seen = posted_at(slack)
     while time.monotonic() < deadline and not wanted <= set(seen):
-        time.sleep(0.5)
+        time.sleep(2.0)
         seen = posted_at(slack)
     return seen
 
