@@ -122,10 +122,12 @@ async def test_after_a_lost_token_new_notes_come_first_and_reconciliation_is_spr
     ana.http.post(f"/restapi/v1.0/account/~/message-threads/{old_thread(22)}/resolve").raise_for_status()
 
     first = await counted_poll(world)
-    assert posted_once(world, [known["id"], new["id"]]), "the notes written meanwhile, on the first poll"
+    assert first <= 2, "the token refused and the full sync: the new conversation's thread waits a poll"
+    assert posted_once(world, [known["id"]]), "a note in a conversation the bot knows, on the first poll"
     assert not with_note(world.slack, "handoffs", in_resolved["id"]), "a full sync has no resolved thread"
-    # The token refused, the full sync and the lookup of the new conversation; new notes come first.
-    assert first <= 3
+    second = await counted_poll(world)
+    assert second <= 2, "the sync and the new conversation's thread"
+    assert posted_once(world, [known["id"], new["id"]]), "the new conversation's note, on the second poll"
 
     costs = await world.reconcile_after_loss(max_polls=4 * math.ceil(QUEUES / 10) + 2)
     assert max(costs) <= 2, costs
@@ -155,6 +157,22 @@ async def test_a_restarted_bot_carries_on_with_the_recovery_where_it_stopped(
     for i in range(QUEUES):
         at = states[queue(i)].last_reconciled_at
         assert at is not None and at >= lost
+
+
+async def test_notes_in_new_conversations_while_the_token_was_dead_wait_a_poll_and_cost_one_listing(
+    world: World, ana: Handler
+) -> None:
+    assert world.admin.expire_sync_tokens() >= 1
+    notes = []
+    for i in range(5):
+        thread = world.admin.new_thread(queue(5 * i), f"+1415666{i:04d}")["id"]
+        notes.append(ana.add(thread, f"new conversation {i}, token dead")["id"])
+    world.admin.advance(600)  # found ten minutes later: the full sync's time is past the threads' creation
+    first = await counted_poll(world)
+    second = await counted_poll(world)
+    assert [first, second] == [2, 2], "the refused token and the full sync; then the sync and one listing"
+    assert lookups(world) == 1, "the threads created since the feed last caught up, not since the full sync"
+    assert posted_once(world, notes)
 
 
 async def test_a_burst_of_notes_in_new_conversations_costs_one_listing_not_a_lookup_each(
