@@ -11,8 +11,8 @@ whatever the number of subscribed resources, routed to the outbox (`routing.py`)
   is then no longer sent: a request that keeps failing is not retried forever) mean a full sync plus
   reconciliation of every resource, spread over the next polls (`reconcile.py`). The feed's health
   (`bot/notify/health.py`) is kept in the store.
-- A poll that began with a full sync and has spent its budget (the refused ISync and the FSync: learning
-  that a token is dead costs a request) looks no thread up: the notes whose thread the cache lacks wait in
+- The poll that finds the token refused has spent its budget (the refused ISync and the FSync: learning that
+  a token is dead costs a request) and looks no thread up: the notes whose thread the cache lacks wait in
   the feed's mark, committed with the new token, and the next poll routes them with its own answer (the
   newer record of a note wins), finding their threads as it finds its own. So a note in a conversation the
   bot knows is posted by the poll that finds the token refused, one in a new conversation by the next, and
@@ -38,8 +38,9 @@ whatever the number of subscribed resources, routed to the outbox (`routing.py`)
   again only when it changed; a good poll marks every resource polled fine with one row, a failed one
   records every resource's error in one transaction: an idle poll reads and writes no row per subscribed
   resource.
-- A poll costs what its changes need (the sync, the thread lookups of new notes); reconciliation gets what is
-  left of 2 requests, at most one (`reconcile.py`). An idle poll is 1 request, 2 when it reconciles.
+- A poll costs what its changes need (the sync, the thread lookups of new notes, the renewal of the access
+  token when it comes due, about once an hour); reconciliation gets what is left of 2 requests, at most one
+  (`reconcile.py`). An idle poll is 1 request, 2 when it reconciles or renews the token.
 """
 
 from __future__ import annotations
@@ -209,9 +210,11 @@ class Feed:
         mark = await self._store.get_state(SYNC_TIME_KEY)
         poll = _Poll(result, _caught_up(mark) or min(sub.start_at for sub in subs), waiting=_waiting(mark))
         for _ in range(self.max_syncs):
+            renewals = client.auth.renewals
             sync = await client.sync_entries(token, scope="Accessible")
             full_resync = token is None or sync.full_resync
             result.requests += 2 if token and sync.full_resync else 1  # a refused ISync, then the FSync
+            result.requests += client.auth.renewals - renewals  # the access token renewed on the way
             result.syncs += 1
             result.records += len(sync.records)
             result.full_resync = result.full_resync or full_resync
@@ -244,7 +247,7 @@ class Feed:
         hints = [r for r in sync.records if isinstance(r, HintRecord | AssignedHintRecord)]
         # Cannot route without the thread's owner: a failure here leaves the old token.
         wanted = await self._routable_threads(notes, subs)
-        spent = full and poll.result.requests >= self.budget  # the module docstring: left for the next poll
+        spent = full and token is not None  # the token refused: the poll's 2 requests are spent (docstring)
         threads = await self._owners(client, wanted, poll, sync.sync_info.sync_time, look_up=not spent)
         missing = wanted - threads.keys() if spent else set()
         held = [n for n in recent(notes, self.reconciler.oldest()) if n.thread_id in missing]

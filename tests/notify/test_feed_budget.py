@@ -18,7 +18,7 @@ import yaml
 from bot.sandbox.ringcentral.settings import SandboxSettings
 from tests.kit.rc import RcSandbox, start_rc_sandbox
 from tests.kit.slack import SlackStandin
-from tests.notify.helpers import Handler, shown, with_note
+from tests.notify.helpers import Clock, Handler, shown, with_note
 from tests.notify.test_feed import SEEDS, World, make_world
 
 QUEUES = 25  # three batches of reconciliation (10 owner ids a list)
@@ -27,6 +27,7 @@ ANA = "62001001"
 SERVICE = "62001099"
 MT_ROUTE = "GET /restapi/v1.0/account/{accountId}/message-threads"
 LOOKUPS = (MT_ROUTE, MT_ROUTE + "/{threadId}")
+TOKEN_ROUTE = "POST /restapi/oauth/token"
 
 
 def queue(i: int) -> str:
@@ -60,8 +61,15 @@ def rc_sandbox(rc_sandbox_settings: SandboxSettings) -> Iterator[RcSandbox]:
 
 
 @pytest.fixture
-async def world(rc_sandbox: RcSandbox, slack_standin: SlackStandin, tmp_path: Path) -> AsyncIterator[World]:
-    async for w in make_world(rc_sandbox, slack_standin, tmp_path):
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def world(
+    rc_sandbox: RcSandbox, slack_standin: SlackStandin, tmp_path: Path, clock: Clock
+) -> AsyncIterator[World]:
+    async for w in make_world(rc_sandbox, slack_standin, tmp_path, clock=clock):
         # Counting, not pacing: Ana's writes and the bot's polls stay clear of the Medium limit.
         w.admin.config(rateLimits={"Medium": {"limit": 100_000}})
         for i in range(QUEUES):
@@ -137,6 +145,22 @@ async def test_after_a_lost_token_new_notes_come_first_and_reconciliation_is_spr
     assert len(struck) == 1 and "(deleted)" in shown(struck[0])
     again = [await counted_poll(world) for _ in range(3)]
     assert again == [1, 1, 1], "reconciled: back to one request a poll"
+
+
+async def test_renewing_the_access_token_while_recovering_takes_the_place_of_a_reconciliation_step(
+    world: World, clock: Clock
+) -> None:
+    assert world.admin.expire_sync_tokens() >= 1
+    await counted_poll(world)  # the refused token and the full sync
+    assert await counted_poll(world) == 2, "the sync and a step of reconciliation"
+    clock.advance(3600)  # the service identity's access token (an hour) is due for renewal
+    world.admin.reset_requests()
+    result = await world.notifier.run_once()
+    assert result is not None and result.requests_ok
+    by_route = world.admin.requests()["byRoute"]
+    assert by_route.get(TOKEN_ROUTE) == 1, by_route
+    assert sum(by_route.values()) == 2, "the renewal and the sync: the step waits for the next poll"
+    assert await counted_poll(world) == 2, "the sync and the step"
 
 
 @pytest.mark.parametrize("sandbox_profile", ["default"], indirect=True)
