@@ -11,6 +11,12 @@ whatever the number of subscribed resources, routed to the outbox (`routing.py`)
   is then no longer sent: a request that keeps failing is not retried forever) mean a full sync plus
   reconciliation of every resource, spread over the next polls (`reconcile.py`). The feed's health
   (`bot/notify/health.py`) is kept in the store.
+- The poll that finds the token refused has spent its budget (the refused ISync and the FSync: learning that
+  a token is dead costs a request) and looks no thread up: the notes whose thread the cache lacks wait in
+  the feed's mark, committed with the new token, and the next poll routes them with its own answer (the
+  newer record of a note wins), finding their threads as it finds its own. So a note in a conversation the
+  bot knows is posted by the poll that finds the token refused, one in a new conversation by the next, and
+  neither poll costs more than 2 requests.
 - Routing a note needs its thread's owner (the resource); threads are cached in the store. The threads an
   answer's notes need and the cache lacks (`_owners`): one lookup when there is one; for more, a listing of
   the threads created since the feed last caught up (`creationTimeFrom/To`), then one of the Open threads
@@ -32,8 +38,9 @@ whatever the number of subscribed resources, routed to the outbox (`routing.py`)
   again only when it changed; a good poll marks every resource polled fine with one row, a failed one
   records every resource's error in one transaction: an idle poll reads and writes no row per subscribed
   resource.
-- A poll costs what its changes need (the sync, the thread lookups of new notes); reconciliation gets what is
-  left of 2 requests, at most one (`reconcile.py`). An idle poll is 1 request, 2 when it reconciles.
+- A poll costs what its changes need (the sync, the thread lookups of new notes, the renewal of the access
+  token when it comes due, about once an hour); reconciliation gets what is left of 2 requests, at most one
+  (`reconcile.py`). An idle poll is 1 request, 2 when it reconciles or renews the token.
 """
 
 from __future__ import annotations
@@ -41,7 +48,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter, ValidationError
 
 from bot.logs import get_logger
 from bot.notify.health import FAILING_AFTER, HEALTH_KEY, FeedHealth, describe_error
@@ -84,8 +93,9 @@ __all__ = ["TOKEN_KEY", "Feed", "PollResult", "note_json", "thread_from", "threa
 log = get_logger(__name__)
 
 TOKEN_KEY = "notify:sync_token"
-# {"rc": RingCentral's syncTime, "at": our time} of the last good poll, and "caughtUp": the syncTime of the
-# last answer that was not full (the feed had every change up to then).
+# {"rc": RingCentral's syncTime, "at": our time} of the last good poll, "caughtUp": the syncTime of the
+# last answer that was not full (the feed had every change up to then), and "waiting": the note records
+# whose thread a poll left for the next one to find (module docstring).
 SYNC_TIME_KEY = "notify:sync_time"
 LISTING_MARGIN = timedelta(minutes=1)  # around the window of a listing of new threads
 POLL_SHARE = 0.5  # of the service identity's Medium budget that polling may take (`min_interval`)
@@ -107,13 +117,21 @@ class PollResult:
     recovered: bool = False  # the feed was failing (and its creators told) and works again
 
 
+NoteRecord = AliveNoteRecord | DeletedNoteRecord
+_WAITING: TypeAdapter[list[NoteRecord]] = TypeAdapter(
+    list[Annotated[AliveNoteRecord | DeletedNoteRecord, Field(discriminator="record_type")]]
+)
+
+
 @dataclass
 class _Poll:
-    """One poll as it goes: its result, where the feed had caught up, the listings it used."""
+    """One poll as it goes: its result, where the feed had caught up, the listings it used, the notes an
+    earlier poll left for it (taken by its first answer)."""
 
     result: PollResult
     since: datetime  # threads created before this are known, or were created before their notes' poll
     listed: set[str] = field(default_factory=set)
+    waiting: list[NoteRecord] = field(default_factory=list)
 
 
 class Feed:
@@ -190,11 +208,13 @@ class Feed:
         """Sync and commit, again with the new token while an answer came back full (`max_syncs` at most;
         within the poll's budget when the poll began with a full sync)."""
         mark = await self._store.get_state(SYNC_TIME_KEY)
-        poll = _Poll(result, _caught_up(mark) or min(sub.start_at for sub in subs))
+        poll = _Poll(result, _caught_up(mark) or min(sub.start_at for sub in subs), waiting=_waiting(mark))
         for _ in range(self.max_syncs):
+            renewals = client.auth.renewals
             sync = await client.sync_entries(token, scope="Accessible")
             full_resync = token is None or sync.full_resync
             result.requests += 2 if token and sync.full_resync else 1  # a refused ISync, then the FSync
+            result.requests += client.auth.renewals - renewals  # the access token renewed on the way
             result.syncs += 1
             result.records += len(sync.records)
             result.full_resync = result.full_resync or full_resync
@@ -220,28 +240,34 @@ class Feed:
         full: bool,
         token: str | None,
     ) -> int:
-        """Route one answer and queue it with its token, in one transaction; how many rows were added."""
-        notes = [r for r in sync.records if isinstance(r, AliveNoteRecord | DeletedNoteRecord)]
+        """Route one answer (and the notes an earlier poll left waiting) and queue it with its token, in one
+        transaction; how many rows were added."""
+        notes = _newest([*poll.waiting, *(r for r in sync.records if isinstance(r, NoteRecord))])
+        poll.waiting = []
         hints = [r for r in sync.records if isinstance(r, HintRecord | AssignedHintRecord)]
         # Cannot route without the thread's owner: a failure here leaves the old token.
         wanted = await self._routable_threads(notes, subs)
-        threads = await self._owners(client, wanted, poll, sync.sync_info.sync_time)
+        spent = full and token is not None  # the token refused: the poll's 2 requests are spent (docstring)
+        threads = await self._owners(client, wanted, poll, sync.sync_info.sync_time, look_up=not spent)
+        missing = wanted - threads.keys() if spent else set()
+        held = [n for n in recent(notes, self.reconciler.oldest()) if n.thread_id in missing]
         changed_threads = self._apply_hints(
             hints, await self._store.cached_threads(r.thread_id for r in hints)
         )
         threads.update({t.id: t for t in changed_threads})
         entries = await route_notes(self._store, notes, threads, subs_by, oldest=self.reconciler.oldest())
         entries += route_thread_changes(changed_threads, subs_by)
-        if sync.received < SYNC_RECORD_COUNT:
+        if sync.received < SYNC_RECORD_COUNT and not held:
             poll.since = sync.sync_info.sync_time
-        state: dict[str, Any] = {
-            TOKEN_KEY: sync.sync_info.sync_token,
-            SYNC_TIME_KEY: {
-                "rc": sync.sync_info.sync_time.isoformat(),
-                "at": self._now().isoformat(),
-                "caughtUp": poll.since.isoformat(),
-            },
+        mark: dict[str, Any] = {
+            "rc": sync.sync_info.sync_time.isoformat(),
+            "at": self._now().isoformat(),
+            "caughtUp": poll.since.isoformat(),
         }
+        if held:
+            mark["waiting"] = [n.model_dump(mode="json", by_alias=True, exclude_none=True) for n in held]
+            log.info("feed.lookups_deferred", notes=len(held), threads=len({n.thread_id for n in held}))
+        state: dict[str, Any] = {TOKEN_KEY: sync.sync_info.sync_token, SYNC_TIME_KEY: mark}
         if full and await self._store.get_state(SYNC_TIME_KEY) is not None:
             # A full sync holds only alive notes of open threads: the token was lost, so deletions and notes
             # of threads resolved meanwhile are found by reconciling every resource (spread over polls).
@@ -270,7 +296,7 @@ class Feed:
     # --- whose thread: the owners of the threads to route -----------------------------------------------
 
     async def _routable_threads(
-        self, records: Sequence[AliveNoteRecord | DeletedNoteRecord], subs: Sequence[Subscription]
+        self, records: Sequence[NoteRecord], subs: Sequence[Subscription]
     ) -> set[str]:
         """The threads whose owner is needed to route `records`. A note created before every subscription
         started, and never posted, is dropped by `route_notes` whatever its thread: looking its thread up
@@ -286,13 +312,15 @@ class Feed:
         }
 
     async def _owners(
-        self, client: RingCentralClient, wanted: set[str], poll: _Poll, until: datetime
+        self, client: RingCentralClient, wanted: set[str], poll: _Poll, until: datetime, *, look_up: bool
     ) -> dict[str, Thread]:
-        """`wanted` threads (with their owner) from the cache, then the listings of the module docstring,
-        then one lookup each; plus what the listings found that the cache lacked."""
+        """`wanted` threads (with their owner) from the cache, then (`look_up`) the listings of the module
+        docstring, then one lookup each; plus what the listings found that the cache lacked."""
         cached = await self._store.cached_threads(wanted)
         threads = {tid: thread_from(data) for tid, data in cached.items()}
         unknown = wanted - set(cached)
+        if not look_up:
+            return threads
         listings: tuple[tuple[str, dict[str, Any]], ...] = (
             (
                 "new",
@@ -385,3 +413,24 @@ def _caught_up(mark: Any) -> datetime | None:
         return None
     value = mark.get("caughtUp") or mark.get("rc")
     return datetime.fromisoformat(value) if value else None
+
+
+def _waiting(mark: Any) -> list[NoteRecord]:
+    """The note records an earlier poll left waiting in the stored mark (none when unreadable)."""
+    if not isinstance(mark, dict) or not mark.get("waiting"):
+        return []
+    try:
+        return _WAITING.validate_python(mark["waiting"])
+    except ValidationError:
+        log.warning("feed.waiting_unreadable", notes=len(mark["waiting"]))
+        return []
+
+
+def _newest(records: Iterable[NoteRecord]) -> list[NoteRecord]:
+    """One record per note, the last modified (a note left waiting may have changed since)."""
+    newest: dict[str, NoteRecord] = {}
+    for record in records:
+        seen = newest.get(record.id)
+        if seen is None or record.last_modified_time >= seen.last_modified_time:
+            newest[record.id] = record
+    return list(newest.values())

@@ -17,7 +17,8 @@ Two paces:
 
 - After a lost sync token (the full sync commits a fresh cursor in `recovery` mode): a step on every poll
   whose own requests (the sync, the thread lookups of new notes) left room in the poll's budget of 2. So no
-  poll goes over 2 requests while recovering, and new notes are posted first, on the first poll.
+  poll goes over 2 requests while recovering, and new notes are posted first: on the first poll, or on the
+  second when their conversation is new (its thread is looked up then, `feed.py`).
 - Otherwise (`periodic`): a step every `every` polls (12: an idle poll then costs 1 + 1/12 requests on
   average), a slow sweep in case RingCentral's feed ever missed something. With 40 resources a round takes
   96 polls (48 minutes at the default 30 s), with 1,000 resources 2,400 (20 hours).

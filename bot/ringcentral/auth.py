@@ -154,6 +154,8 @@ class _RefreshingAuth(httpx.Auth):
         self._lock = asyncio.Lock()
         self._endpoint: TokenEndpoint | None = None
         self._dead: AuthRevoked | None = None
+        # Token requests sent so far: a caller with a request budget (the feed's poll) counts them in it.
+        self.renewals = 0
 
     def bind(self, endpoint: TokenEndpoint) -> None:
         """Called by the client that uses this auth: where and as which app to renew tokens."""
@@ -192,6 +194,7 @@ class _RefreshingAuth(httpx.Auth):
                     async with _SHARED.lock(self._refresh_key()):
                         if not self._adopt_shared():
                             for refresh in await self._refresh_requests():
+                                self.renewals += 1
                                 response = yield refresh
                                 if await self._accept(
                                     response, last=refresh.extensions.get("rc_last", False)
@@ -207,6 +210,7 @@ class _RefreshingAuth(httpx.Auth):
                 async with _SHARED.lock(self._refresh_key()):
                     if not self._adopt_shared():
                         for refresh in await self._refresh_requests():
+                            self.renewals += 1
                             response = yield refresh
                             if await self._accept(response, last=refresh.extensions.get("rc_last", False)):
                                 break

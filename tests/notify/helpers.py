@@ -1,8 +1,9 @@
-"""Small helpers for the notification tests: a RingCentral handler writing notes over HTTP, and reading what
-the Slack stand-in shows."""
+"""Small helpers for the notification tests: a RingCentral handler writing notes over HTTP, reading what the
+Slack stand-in shows, and a clock the test moves."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +16,19 @@ MT = "/restapi/v1.0/account/~/message-threads"
 SUPPORT_THREAD = "3f0c6a52-9a51-4c8e-9a3b-1d2f0b6a7c01"  # Support, customer +14155550142, assigned to Ana
 SUPPORT_THREAD_2 = "3f0c6a52-9a51-4c8e-9a3b-1d2f0b6a7c02"  # Support, +12125550199, unassigned
 SALES_THREAD = "3f0c6a52-9a51-4c8e-9a3b-1d2f0b6a7c03"  # Sales
+
+
+class Clock:
+    """Real time plus an offset the test moves forward."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
 
 
 class Handler:

@@ -77,9 +77,10 @@ class World:
 async def make_world(
     rc: RcSandbox, slack: SlackStandin, tmp_path: Path, *, clock: Clock = utcnow, **slack_options: Any
 ) -> AsyncIterator[World]:
-    """The feed and the sender on `clock` (store and notifier), Slack's client made with `slack_options`."""
+    """The feed and the sender on `clock` (the store, the notifier, the access token's expiry), Slack's client
+    made with `slack_options`."""
     store = await Store.open(f"sqlite:///{tmp_path / 'feed.db'}", [TokenCipher.generate_key()], clock=clock)
-    clients = ClientFactory(rc.url, rc.client_id, rc.client_secret, jwt=rc.service_user.jwt)
+    clients = ClientFactory(rc.url, rc.client_id, rc.client_secret, jwt=rc.service_user.jwt, clock=clock)
     notifier = Notifier(
         store, clients.service, slack.client(**slack_options), Metrics(), poll_interval=1, channel_interval=0,
         clock=clock,

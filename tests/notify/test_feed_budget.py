@@ -18,7 +18,7 @@ import yaml
 from bot.sandbox.ringcentral.settings import SandboxSettings
 from tests.kit.rc import RcSandbox, start_rc_sandbox
 from tests.kit.slack import SlackStandin
-from tests.notify.helpers import Handler, shown, with_note
+from tests.notify.helpers import Clock, Handler, shown, with_note
 from tests.notify.test_feed import SEEDS, World, make_world
 
 QUEUES = 25  # three batches of reconciliation (10 owner ids a list)
@@ -27,6 +27,7 @@ ANA = "62001001"
 SERVICE = "62001099"
 MT_ROUTE = "GET /restapi/v1.0/account/{accountId}/message-threads"
 LOOKUPS = (MT_ROUTE, MT_ROUTE + "/{threadId}")
+TOKEN_ROUTE = "POST /restapi/oauth/token"
 
 
 def queue(i: int) -> str:
@@ -60,8 +61,15 @@ def rc_sandbox(rc_sandbox_settings: SandboxSettings) -> Iterator[RcSandbox]:
 
 
 @pytest.fixture
-async def world(rc_sandbox: RcSandbox, slack_standin: SlackStandin, tmp_path: Path) -> AsyncIterator[World]:
-    async for w in make_world(rc_sandbox, slack_standin, tmp_path):
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def world(
+    rc_sandbox: RcSandbox, slack_standin: SlackStandin, tmp_path: Path, clock: Clock
+) -> AsyncIterator[World]:
+    async for w in make_world(rc_sandbox, slack_standin, tmp_path, clock=clock):
         # Counting, not pacing: Ana's writes and the bot's polls stay clear of the Medium limit.
         w.admin.config(rateLimits={"Medium": {"limit": 100_000}})
         for i in range(QUEUES):
@@ -122,10 +130,12 @@ async def test_after_a_lost_token_new_notes_come_first_and_reconciliation_is_spr
     ana.http.post(f"/restapi/v1.0/account/~/message-threads/{old_thread(22)}/resolve").raise_for_status()
 
     first = await counted_poll(world)
-    assert posted_once(world, [known["id"], new["id"]]), "the notes written meanwhile, on the first poll"
+    assert first <= 2, "the token refused and the full sync: the new conversation's thread waits a poll"
+    assert posted_once(world, [known["id"]]), "a note in a conversation the bot knows, on the first poll"
     assert not with_note(world.slack, "handoffs", in_resolved["id"]), "a full sync has no resolved thread"
-    # The token refused, the full sync and the lookup of the new conversation; new notes come first.
-    assert first <= 3
+    second = await counted_poll(world)
+    assert second <= 2, "the sync and the new conversation's thread"
+    assert posted_once(world, [known["id"], new["id"]]), "the new conversation's note, on the second poll"
 
     costs = await world.reconcile_after_loss(max_polls=4 * math.ceil(QUEUES / 10) + 2)
     assert max(costs) <= 2, costs
@@ -135,6 +145,22 @@ async def test_after_a_lost_token_new_notes_come_first_and_reconciliation_is_spr
     assert len(struck) == 1 and "(deleted)" in shown(struck[0])
     again = [await counted_poll(world) for _ in range(3)]
     assert again == [1, 1, 1], "reconciled: back to one request a poll"
+
+
+async def test_renewing_the_access_token_while_recovering_takes_the_place_of_a_reconciliation_step(
+    world: World, clock: Clock
+) -> None:
+    assert world.admin.expire_sync_tokens() >= 1
+    await counted_poll(world)  # the refused token and the full sync
+    assert await counted_poll(world) == 2, "the sync and a step of reconciliation"
+    clock.advance(3600)  # the service identity's access token (an hour) is due for renewal
+    world.admin.reset_requests()
+    result = await world.notifier.run_once()
+    assert result is not None and result.requests_ok
+    by_route = world.admin.requests()["byRoute"]
+    assert by_route.get(TOKEN_ROUTE) == 1, by_route
+    assert sum(by_route.values()) == 2, "the renewal and the sync: the step waits for the next poll"
+    assert await counted_poll(world) == 2, "the sync and the step"
 
 
 @pytest.mark.parametrize("sandbox_profile", ["default"], indirect=True)
@@ -155,6 +181,22 @@ async def test_a_restarted_bot_carries_on_with_the_recovery_where_it_stopped(
     for i in range(QUEUES):
         at = states[queue(i)].last_reconciled_at
         assert at is not None and at >= lost
+
+
+async def test_notes_in_new_conversations_while_the_token_was_dead_wait_a_poll_and_cost_one_listing(
+    world: World, ana: Handler
+) -> None:
+    assert world.admin.expire_sync_tokens() >= 1
+    notes = []
+    for i in range(5):
+        thread = world.admin.new_thread(queue(5 * i), f"+1415666{i:04d}")["id"]
+        notes.append(ana.add(thread, f"new conversation {i}, token dead")["id"])
+    world.admin.advance(600)  # found ten minutes later: the full sync's time is past the threads' creation
+    first = await counted_poll(world)
+    second = await counted_poll(world)
+    assert [first, second] == [2, 2], "the refused token and the full sync; then the sync and one listing"
+    assert lookups(world) == 1, "the threads created since the feed last caught up, not since the full sync"
+    assert posted_once(world, notes)
 
 
 async def test_a_burst_of_notes_in_new_conversations_costs_one_listing_not_a_lookup_each(

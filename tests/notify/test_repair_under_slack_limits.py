@@ -10,7 +10,6 @@ import json
 import sqlite3
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,27 +25,13 @@ from bot.store.subscriptions import Subscription
 from tests.kit.bot import wait_for
 from tests.kit.rc import RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin
-from tests.notify.helpers import SUPPORT_THREAD, Handler, with_note
+from tests.notify.helpers import SUPPORT_THREAD, Clock, Handler, with_note
 from tests.notify.test_crash_restart import (  # noqa: F401 - bot_env is a fixture
     BotProcess,
     bot_env,
     subscribed_bot,
 )
 from tests.notify.test_feed import World, make_world
-
-
-class Clock:
-    """Real time plus an offset the test moves forward."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += timedelta(seconds=seconds)
-
 
 CLIENT_TIMEOUT = 2.0  # the bot's own is 10 s; shorter here so that a hang past it costs seconds, not tens
 

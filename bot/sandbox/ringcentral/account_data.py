@@ -326,9 +326,16 @@ class State:
     # ---- threads and messages ---------------------------------------------------------------------------
 
     def customer_texts(
-        self, resource_id: str, guest: str, text: str, *, at_ms: int | None = None
+        self,
+        resource_id: str,
+        guest: str,
+        text: str,
+        *,
+        at_ms: int | None = None,
+        thread_id: str | None = None,
     ) -> tuple[Thread, bool]:
-        """An inbound SMS: lands in the Open thread of the number pair, or starts a new one."""
+        """An inbound SMS: lands in the Open thread of the number pair, or starts a new one (with `thread_id`
+        when the seed names it)."""
         resource = self.resources.get(resource_id)
         if resource is None:
             raise not_found("resourceId", resource_id)
@@ -348,7 +355,8 @@ class State:
         created = thread is None
         ms = self.stamp(at_ms)
         if thread is None:
-            thread = Thread(str(uuid.uuid4()), resource_id, guest, resource.phone_numbers[0], ms, ms, ms)
+            number = resource.phone_numbers[0]
+            thread = Thread(thread_id or str(uuid.uuid4()), resource_id, guest, number, ms, ms, ms)
             self.threads[thread.id] = thread
             self._log("thread", thread.id, thread, ms, None)
             self._hint(thread, "ThreadCreatedHint", ms, None, None)
@@ -520,10 +528,11 @@ class State:
             raw = raws[index]
             thread = threads.get(index)
             if thread is None:
-                thread, _ = self.customer_texts(
-                    str(raw["resource"]), str(raw["guest"]), str(item["text"]), at_ms=at
-                )
-                if raw.get("id"):
+                thread, created = self.customer_texts(
+                    str(raw["resource"]), str(raw["guest"]), str(item["text"]), at_ms=at,
+                    thread_id=str(raw["id"]) if raw.get("id") else None,
+                )  # fmt: skip
+                if raw.get("id") and not created:  # the number pair's Open thread already had its own id
                     self._rename_thread(thread, str(raw["id"]))
                 threads[index] = thread
                 if raw.get("assignee"):
