@@ -24,6 +24,7 @@ from bot.store.outbox import OutboxEntry, OutboxRow
 from bot.store.slack_messages import NoteMessage, SlackThread
 from bot.store.slack_notes import SlackNote
 from bot.store.subscriptions import NewSubscription, Subscription
+from bot.store.tenant_accounts import TenantAccount
 from bot.store.tenants import ForgottenWorkspace
 
 # --- one per domain -----------------------------------------------------------------------------------------
@@ -214,9 +215,7 @@ class ThreadCacheStore(Protocol):
 class FeedHealthStore(Protocol):
     """Each resource's poll health (`feed_state.py`)."""
 
-    async def feed_resource_states(
-        self, resource_ids: Iterable[str] = ()
-    ) -> dict[str, FeedResource]: ...
+    async def feed_resource_states(self, resource_ids: Iterable[str] = ()) -> dict[str, FeedResource]: ...
     async def feed_resources_ok(self, resource_ids: Iterable[str], *, reconciled: bool = ...) -> None: ...
     async def feed_resources_failed(
         self, resource_ids: Iterable[str], error: str, retry_at: Callable[[int], datetime]
@@ -285,6 +284,17 @@ class TenantStore(Protocol):
 
     async def workspace_rows(self, team_id: str) -> dict[str, int]: ...
     async def forget_workspace(self, team_id: str, *, by: str) -> ForgottenWorkspace: ...
+
+
+class TenantAccountStore(Protocol):
+    """A workspace's own RingCentral account and its service credential (`tenant_accounts.py`)."""
+
+    async def tenant_account(self, team_id: str) -> TenantAccount | None: ...
+    async def tenant_accounts(self) -> list[TenantAccount]: ...
+    async def save_tenant_account(self, account: TenantAccount, *, by: str) -> None: ...
+    async def remove_tenant_account(self, team_id: str, *, by: str) -> bool: ...
+    async def set_tenant_status(self, team_id: str, status: str, reason: str | None) -> None: ...
+    async def update_tenant_credential(self, team_id: str, credential: str, *, version: int) -> bool: ...
 
 
 # --- per consumer -------------------------------------------------------------------------------------------
