@@ -10,7 +10,9 @@ RingCentral checked against the official spec (`spec_transport`).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +28,7 @@ from cryptography.fernet import Fernet
 from bot.config import Settings, load_settings
 from bot.demo import click_link
 from bot.servers import BackgroundServer
+from bot.store import Store
 from bot.web import create_web_app
 from tests.kit.openapi import validator_for
 from tests.kit.rc import RcAdmin, RcSandbox, SpecTransport
@@ -278,9 +281,35 @@ def make_settings(
     return load_settings(env_file=None, **{k: v for k, v in values.items()})
 
 
+MigratedSqlite = Callable[[Path], str]
+
+
+async def _migrate(path: Path) -> None:
+    store = await Store.open(f"sqlite:///{path}", [Fernet.generate_key().decode()])
+    await store.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> MigratedSqlite:
+    """`url = migrated_sqlite(tmp_path / "bot.db")`: a SQLite file already at the schema's head, copied from
+    one migrated once per worker. Migrating an empty file costs the bot's start-up 1-2 s (most of a short
+    test's set-up); at head it finds nothing to do. Empty databases are migrated by tests/store (every
+    backend), the CLI's and `check`'s tests. The file holds no rows: nothing of one test reaches another."""
+    template = tmp_path_factory.mktemp("migrated") / "head.db"
+    asyncio.run(_migrate(template))
+    leftovers = [p.name for p in template.parent.iterdir() if p != template]
+    assert not leftovers, f"the template's WAL was not checkpointed: {leftovers}"
+
+    def copy(path: Path) -> str:
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+
+    return copy
+
+
 @pytest.fixture
-def bot_database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'bot.db'}"
+def bot_database_url(tmp_path: Path, migrated_sqlite: MigratedSqlite) -> str:
+    return migrated_sqlite(tmp_path / "bot.db")
 
 
 class BotSpecTransport(SpecTransport):

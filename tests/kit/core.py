@@ -1,10 +1,13 @@
-"""Generic fixtures: running ASGI apps on real loopback sockets."""
+"""Generic fixtures: running ASGI apps on real loopback sockets. And one context per SSL setting for httpx."""
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx._transports.default as httpx_transports
 import pytest
 
 from bot.servers import BackgroundServer
@@ -23,3 +26,24 @@ def serve_app() -> Iterator[Callable[[Any], BackgroundServer]]:
     yield _serve
     for server in reversed(started):
         server.stop()
+
+
+def _share_ssl_contexts() -> None:
+    """httpx builds a new SSL context for every client, loading certifi's CA bundle each time (≈30 ms, 0.36 s
+    on the loaded CI machine), even for a client that only ever speaks plain HTTP to loopback; the tests and
+    the bots they run in-process make thousands (a `wait_for` around `httpx.get` makes one every 20 ms). One
+    context per set of arguments serves them all: a context is made to be shared, and over plain HTTP nothing
+    touches it. Whatever cannot be a cache key (none here) gets a fresh one, as before."""
+    create = httpx_transports.create_ssl_context
+    cached = functools.lru_cache(maxsize=16)(create)
+
+    def shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> ssl.SSLContext:
+        try:
+            return cached(verify, cert, trust_env)
+        except TypeError:
+            return create(verify, cert, trust_env)
+
+    httpx_transports.create_ssl_context = shared  # type: ignore[assignment]
+
+
+_share_ssl_contexts()

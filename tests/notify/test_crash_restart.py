@@ -16,7 +16,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.kit.bot import wait_for
+from tests.kit.bot import MigratedSqlite, wait_for
 from tests.kit.rc import RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin
 from tests.notify.helpers import SUPPORT_THREAD, SUPPORT_THREAD_2, Handler, with_note
@@ -82,7 +82,9 @@ def subscribed_bot(
 
 
 @pytest.fixture
-def bot_env(rc_sandbox: RcSandbox, slack_standin: SlackStandin, tmp_path: Path) -> Iterator[dict[str, str]]:
+def bot_env(
+    rc_sandbox: RcSandbox, slack_standin: SlackStandin, tmp_path: Path, migrated_sqlite: MigratedSqlite
+) -> Iterator[dict[str, str]]:
     ours = ("SLACK_", "RINGCENTRAL_", "THREAD_NOTE_")
     keep = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     yield {
@@ -95,7 +97,7 @@ def bot_env(rc_sandbox: RcSandbox, slack_standin: SlackStandin, tmp_path: Path) 
         "RINGCENTRAL_CLIENT_ID": rc_sandbox.client_id,
         "RINGCENTRAL_CLIENT_SECRET": rc_sandbox.client_secret,
         "RINGCENTRAL_JWT": rc_sandbox.service_user.jwt,
-        "THREAD_NOTE_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "THREAD_NOTE_DATABASE_URL": migrated_sqlite(tmp_path / "bot.db"),
         "THREAD_NOTE_SECRET_KEY": Fernet.generate_key().decode(),
         "THREAD_NOTE_POLL_INTERVAL": "1",
     }

@@ -18,7 +18,7 @@ import pytest
 
 from bot.servers import BackgroundServer
 from bot.web import create_web_app
-from tests.kit.bot import BotSpecTransport, RunningBot, make_settings
+from tests.kit.bot import BotSpecTransport, MigratedSqlite, RunningBot, make_settings
 from tests.kit.openapi import validator_for
 from tests.kit.rc import RcAdmin, RcSandbox
 from tests.kit.slack import SlackRequests, SlackStandin
@@ -66,17 +66,19 @@ def make_bot(
     slack_standin: SlackStandin,
     slack_request: SlackRequests,
     tmp_path: Path,
+    migrated_sqlite: MigratedSqlite,
 ) -> Iterator[BotFactory]:
     """Start the real web app like the kit's `bot`, with knobs: `rc_timeout` (seconds), `database_url`,
     extra settings (e.g. `THREAD_NOTE_SECRET_KEY`). Several may run one after the other on the same stand-ins
     (a restart); each is stopped at teardown (or by `stop(bot)`)."""
     running: list[tuple[BackgroundServer, BotSpecTransport]] = []
+    default_url = migrated_sqlite(tmp_path / "bot.db")  # once: a restart keeps the database
 
     def start(
         *, rc_timeout: float | None = None, database_url: str | None = None, **extra: Any
     ) -> RunningBot:
         server = BackgroundServer()
-        url = database_url or f"sqlite:///{tmp_path / 'bot.db'}"
+        url = database_url or default_url
         settings = make_settings(
             slack=slack_standin, rc=rc_sandbox, database_url=url, public_url=server.url, **extra
         )
