@@ -37,6 +37,8 @@ import asyncio
 import json
 import os
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -185,7 +187,11 @@ def burst_mode(count: int, code: Path) -> JSON:
     try:
         with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
             channels = [slack.create_channel(f"bench-latency-{i}") for i in range(BURST_CHANNELS)]
-            asyncio.run(subscribe_all(rc, slack, Path(tmp), channels))
+            # Written by the design's own code (a child started in `code`): its store is at its own schema
+            # revision, which an older bot needs to start at all.
+            subscribe = [sys.executable, "-m", "bench.note_latency", "--subscribe-into", tmp, "--rc", rc.url,
+                         "--slack", slack.url, "--channels", ",".join(channels)]  # fmt: skip
+            subprocess.run(subscribe, cwd=code, check=True, timeout=900)
             slack.rate_limits(preset="slack", scale=1)
             bot = start_bot(rc, slack, Path(tmp), webhook=True, code=code)
             try:
@@ -248,7 +254,15 @@ def main(argv: list[str] | None = None) -> int:
         "--baseline", default=None, help="the old design's commit (default: the sender before issue 15)"
     )
     parser.add_argument("--designs", default="old,new", help="which designs to run (old, new or both)")
+    for hidden in ("--subscribe-into", "--rc", "--slack", "--channels"):  # the burst's child (see burst_mode)
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.subscribe_into:
+        channels = args.channels.split(",")
+        asyncio.run(
+            subscribe_all(RcControl(args.rc), SlackControl(args.slack), Path(args.subscribe_into), channels)
+        )
+        return 0
     quiet()
     load, started = os.getloadavg(), time.monotonic()
     rows = []

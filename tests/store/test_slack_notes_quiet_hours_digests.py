@@ -6,7 +6,7 @@ import asyncio
 
 from bot.store import Store
 from bot.store.outbox import OutboxEntry
-from bot.store.slack_messages import NoteMessage
+from bot.store.slack_messages import NoteMessage, SlackThread
 from bot.store.subscriptions import NewSubscription
 
 
@@ -30,6 +30,28 @@ async def test_a_slack_reply_is_claimed_once_and_maps_to_its_note(store: Store) 
     assert not await store.slack_notes_creating("T1", "C1", "t1", store._now().replace(year=2000))
     assert await store.set_slack_note("T1", "C1", "1.1", state="deleted", expect="created")
     assert not await store.set_slack_note("T1", "C1", "1.1", state="deleted", expect="created")
+
+
+async def test_a_notes_reads_before_a_post_see_its_message_its_slack_thread_and_a_two_way_origin(
+    store: Store,
+) -> None:
+    sub = await _subscription(store)
+    nothing = await store.note_in_channel("T1", "C1", "n1", "t1")
+    assert nothing.shown is None and nothing.slack_thread is None and not nothing.written_here
+    await store.enqueue([OutboxEntry(sub, "n1", "v1", "note", "t1", {"id": "n1"})])
+    (row,) = await store.pending_outbox()
+    shown = NoteMessage("T1", "C1", "n1", "t1", "9.9", "v1", True, {"id": "n1"}, False)
+    thread = SlackThread("T1", "C1", "t1", "9.9", "n1", False)
+    await store.record_delivery(row.id, sub, message=shown, thread=thread)
+    await store.claim_slack_note("T1", "C1", "9.8", "t1", "U1")
+    await store.set_slack_note("T1", "C1", "9.8", state="created", note_id="n2")
+
+    first = await store.note_in_channel("T1", "C1", "n1", "t1")
+    assert first.shown == shown and first.slack_thread == thread and not first.written_here
+    second = await store.note_in_channel("T1", "C1", "n2", "t1")
+    assert second.shown is None and second.slack_thread == thread and second.written_here
+    elsewhere = await store.note_in_channel("T1", "C2", "n1", "t1")
+    assert elsewhere.shown is None and elsewhere.slack_thread is None
 
 
 async def test_held_rows_are_released_as_one_summary_even_when_two_release_at_once(store: Store) -> None:
