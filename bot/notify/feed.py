@@ -14,9 +14,10 @@ whatever the number of subscribed resources, routed to the outbox (`routing.py`)
 - The poll that finds the token refused has spent its budget (the refused ISync and the FSync: learning that
   a token is dead costs a request) and looks no thread up: the notes whose thread the cache lacks wait in
   the feed's mark, committed with the new token, and the next poll routes them with its own answer (the
-  newer record of a note wins), finding their threads as it finds its own. So a note in a conversation the
-  bot knows is posted by the poll that finds the token refused, one in a new conversation by the next, and
-  neither poll costs more than 2 requests.
+  newer record of a note wins), finding their threads as it finds its own (the mark's "caughtUp" stays
+  where it was, so the listing of new threads covers theirs). So a note in a conversation the bot knows is
+  posted by the poll that finds the token refused, one in a new conversation by the next, and the poll that
+  finds the token refused costs 2 requests.
 - Routing a note needs its thread's owner (the resource); threads are cached in the store. The threads an
   answer's notes need and the cache lacks (`_owners`): one lookup when there is one; for more, a listing of
   the threads created since the feed last caught up (`creationTimeFrom/To`), then one of the Open threads

@@ -44,7 +44,7 @@ class BotProcess:
                 stderr=subprocess.STDOUT,
             )
         try:
-            wait_for(self._healthy, 30.0, "the bot's /healthz")
+            wait_for(self._healthy, 120.0, "the bot's /healthz")  # a process start on a loaded machine
         except BaseException:
             self.kill()
             raise

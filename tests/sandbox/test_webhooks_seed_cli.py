@@ -115,20 +115,18 @@ def _sandbox_command(*args: str) -> tuple[dict[str, Any], str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+    answer = None
+    deadline = time.monotonic() + 120  # the start-up of a Python process, however loaded the machine
     try:
-        deadline = time.monotonic() + 15
-        while True:
+        while answer is None and proc.poll() is None and time.monotonic() < deadline:
             try:
                 answer = httpx.get(f"http://127.0.0.1:{port}/sandbox/credentials", timeout=1)
-                break
             except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, (
-                    proc.stderr.read() if proc.stderr else ""
-                )
                 time.sleep(0.1)
     finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=10)
+        proc.terminate()  # before reading its output: a read of a live process's pipes waits for its end
+        out, err = proc.communicate(timeout=10)
+    assert answer is not None, f"the sandbox did not answer (exit status {proc.returncode}): {err}"
     assert f"http://127.0.0.1:{port}" in out and "/sandbox/credentials" in out
     return dict(answer.json()), out
 
