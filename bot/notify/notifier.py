@@ -491,5 +491,6 @@ class Notifier:
     async def _tell_creators(self, failing: bool, detail: str) -> None:
         await tell_creators(self.clients, await self._store.list_subscriptions(), failing, detail)
 
+
 def _channel_lease(team_id: str, channel_id: str) -> str:
     return f"{CHANNEL_LEASE}{team_id}:{channel_id}"

@@ -35,7 +35,7 @@ from bot.notify.feed import note_json, thread_json
 from bot.notify.filters import Filters, passes
 from bot.notify.notifier import Notifier
 from bot.notify.options import Options
-from bot.notify.shared import external_person, other_organisations
+from bot.notify.shared import external_person, other_organisations, workspace_admin
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.errors import Forbidden, NotFound, RingCentralError
 from bot.ringcentral.models import Note, Thread
@@ -255,9 +255,7 @@ class Subscriptions:
             user = (await slack.users_info(user=actor.user_id)).get("user") or {}
         except SlackApiError:
             return False
-        if external_person(user, actor.team_id):
-            return False
-        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        return workspace_admin(user, actor.team_id)
 
     async def _refuse_external(self, actor: Actor, slack: AsyncWebClient) -> None:
         """A person of another organisation (Slack Connect) is refused in a sentence, not sent to connect."""

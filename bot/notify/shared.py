@@ -1,4 +1,5 @@
-"""Slack Connect: whether a channel is shared with another organisation. Pure.
+"""Slack Connect: whether a channel is shared with another organisation, whether a person is of another one,
+and whether a person is an admin of this workspace. Pure.
 
 Notes are internal and hold customer details, so a channel that people of another organisation can read
 (or are invited to) never receives them. `conversations.info` says so in several fields: `is_ext_shared`,
@@ -36,3 +37,11 @@ def other_organisations(info: dict[str, Any], team_id: str) -> list[str]:
 def external_person(user: dict[str, Any], team_id: str) -> bool:
     """A person of another organisation (`users.info` gives their own organisation's `team_id`)."""
     return user.get("team_id") not in (None, team_id)
+
+
+def workspace_admin(user: dict[str, Any], team_id: str) -> bool:
+    """An admin or owner of workspace `team_id`, from `users.info`'s user: `is_admin`, `is_owner` or
+    `is_primary_owner`. A person of another organisation (Slack Connect) is an admin of theirs at most."""
+    if external_person(user, team_id):
+        return False
+    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))

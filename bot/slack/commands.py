@@ -8,6 +8,7 @@ RingCentral can never break Slack's 3-second rule. Failures are raised to the on
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -17,6 +18,7 @@ from bot.service.types import Actor
 from bot.slack import grammar
 from bot.slack.deps import Deps
 from bot.slack.errors import error_message
+from bot.slack.forget import open_forget
 from bot.slack.replies import GUEST_SENTENCE, Asker, Reply, from_elsewhere, plain_text, user_tz
 from bot.slack.views.connect import connect_prompt, disconnected
 from bot.slack.views.home import status_card
@@ -54,9 +56,20 @@ async def thread_note(
             text=parsed.reason,
         )
         return
+    if isinstance(parsed, grammar.ForgetWorkspace):  # a modal: its trigger_id lives 3 s
+        await ack()
+        await open_forget(deps, actor, client, command["trigger_id"], _in_reply(respond))
+        return
     progress = PROGRESS.get(type(parsed))
     await (ack(text=progress) if progress else ack())
     await run(deps, parsed, Asker(actor, Reply(respond), client, command.get("channel_id")))
+
+
+def _in_reply(respond: Any) -> Callable[[str], Awaitable[None]]:
+    async def said(sentence: str) -> None:
+        await Reply(respond)(notice(sentence), sentence)
+
+    return said
 
 
 async def run(deps: Deps, cmd: grammar.Command, asker: Asker) -> None:

@@ -23,7 +23,7 @@ from bot.service.notes import Notes
 from bot.service.types import Actor
 from bot.slack import grammar
 from bot.slack.replies import Asker
-from bot.store.protocols import TwoWayStore
+from bot.store.protocols import TenantStore, TwoWayStore
 
 
 class SubscriptionCommands(Protocol):
@@ -74,6 +74,8 @@ class Deps:
     notifier: ThreadChanges
     # Two-way threads read and claim Slack messages in the store (bot/slack/two_way.py).
     store: TwoWayStore
+    # A workspace's rows counted and forgotten ("Forget this workspace", bot/slack/forget.py).
+    tenants: TenantStore
     # Many workspaces (Slack OAuth); None with a single SLACK_BOT_TOKEN, where nothing is installed.
     workspaces: WorkspaceEvents | None = None
     # Per-person thread suggestions for the picker: options requests must be answered within 3 s.

@@ -1,9 +1,11 @@
-"""App Home: connection state, the person's open and assigned conversations with their latest note."""
+"""App Home: connection state, the person's open and assigned conversations with their latest note; and for
+the workspace's admins (bot/slack/admins.py) a block of admin actions (`admin_blocks`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import get_logger
@@ -11,21 +13,31 @@ from bot.ringcentral.errors import RingCentralError
 from bot.ringcentral.models import Note, Thread
 from bot.service.errors import ServiceError
 from bot.service.types import Actor
+from bot.slack.admins import is_workspace_admin
 from bot.slack.deps import Deps
 from bot.slack.replies import from_elsewhere, user_tz
+from bot.slack.views.forget import admin_home_blocks
 from bot.slack.views.home import home_view
 
 log = get_logger(__name__)
 HOME_THREADS = 20
 
 
+async def admin_blocks(client: AsyncWebClient, actor: Actor) -> list[Block]:
+    """What only the workspace's admins see on their Home: "Forget this workspace" (bot/slack/forget.py)."""
+    if not await is_workspace_admin(client, actor.user_id, actor.team_id):
+        return []
+    return admin_home_blocks()
+
+
 async def build_home(deps: Deps, actor: Actor, client: AsyncWebClient) -> Any:
+    admin = await admin_blocks(client, actor)
     linked = await deps.accounts.linked(actor)
     if linked is None:
         if await from_elsewhere(client, actor):  # a guest of another organisation: no connect link
             return home_view(connected_as=None, connect_url=None, threads=[], subscriptions=[])
         url = await deps.accounts.connect_url(actor, reuse=True)  # one live link per person, not per open
-        return home_view(connected_as=None, connect_url=url, threads=[], subscriptions=[])
+        return home_view(connected_as=None, connect_url=url, threads=[], subscriptions=[], admin=admin)
     threads: list[tuple[Thread, Note | None]] = []
     problem = None
     try:
@@ -37,7 +49,9 @@ async def build_home(deps: Deps, actor: Actor, client: AsyncWebClient) -> Any:
         log.info("home.threads_unavailable", error=problem)
     subs = await deps.subscriptions.for_home(actor)
     tz = await user_tz(client, actor.user_id)
-    return home_view(connected_as=linked, connect_url=None, threads=threads, subscriptions=subs, tz_name=tz)
+    return home_view(
+        connected_as=linked, connect_url=None, threads=threads, subscriptions=subs, tz_name=tz, admin=admin
+    )
 
 
 async def home_opened(deps: Deps, actor: Actor, event: dict[str, Any], client: AsyncWebClient) -> None:

@@ -214,9 +214,7 @@ class ThreadCacheStore(Protocol):
 class FeedHealthStore(Protocol):
     """Each resource's poll health (`feed_state.py`)."""
 
-    async def feed_resource_states(
-        self, resource_ids: Iterable[str] = ()
-    ) -> dict[str, FeedResource]: ...
+    async def feed_resource_states(self, resource_ids: Iterable[str] = ()) -> dict[str, FeedResource]: ...
     async def feed_resources_ok(self, resource_ids: Iterable[str], *, reconciled: bool = ...) -> None: ...
     async def feed_resources_failed(
         self, resource_ids: Iterable[str], error: str, retry_at: Callable[[int], datetime]

@@ -39,6 +39,7 @@ from bot.slack.grammar.model import (
     Delete,
     Disconnect,
     Edit,
+    ForgetWorkspace,
     Help,
     Invalid,
     List,
@@ -73,6 +74,7 @@ __all__ = [
     "Delete",
     "Disconnect",
     "Edit",
+    "ForgetWorkspace",
     "Help",
     "Invalid",
     "List",
@@ -207,6 +209,8 @@ def parse(text: str) -> Command:
             return _no_arguments(name, rest, Disconnect())
         case "status":
             return _no_arguments(name, rest, Status())
+        case "forget-workspace":
+            return _no_arguments(name, rest, ForgetWorkspace())
         case "subscribe" | "unsubscribe":
             return parse_subscription(name, rest)
         case "subscriptions":

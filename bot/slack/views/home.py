@@ -43,11 +43,12 @@ def home_view(
     threads: Sequence[tuple[Thread, Note | None]],
     subscriptions: Sequence[tuple[str, str]] = (),
     tz_name: str | None = None,
+    admin: Sequence[Block] = (),
 ) -> View:
     """The App Home tab: connection state (a `connect_open` button when not connected), the person's open and
     assigned threads with their latest note and an "Add note" button (`add_note_open`, value thread id), and
     the channels subscribed to their resources as (channel id, resource name). `connected_as` is a name or
-    `Accounts.linked`'s (extension id, name)."""
+    `Accounts.linked`'s (extension id, name). `admin`: the blocks only workspace admins see, last."""
     blocks: list[Block] = [header("Thread notes")]
     name = _connected_name(connected_as)
     if name:
@@ -79,7 +80,7 @@ def home_view(
     blocks += [DividerBlock(), header("Your open conversations")]
     if not threads:
         blocks.append(context("No open conversations are assigned to you or waiting in your queues."))
-    room = VIEW_BLOCKS - len(blocks) - len(sub_blocks) - 1
+    room = VIEW_BLOCKS - len(blocks) - len(sub_blocks) - len(admin) - 1
     shown_threads = threads if len(threads) <= room + 1 else threads[:room]
     for thread, latest in shown_threads:
         text = f"*{escape(thread_label(thread))}*"
@@ -92,7 +93,7 @@ def home_view(
         blocks.append(section(text, accessory=add))
     if len(shown_threads) < len(threads):
         blocks.append(context(f"… and {len(threads) - len(shown_threads):,} more open conversations."))
-    return View(type="home", blocks=[*blocks, *sub_blocks])
+    return View(type="home", blocks=[*blocks, *sub_blocks, *admin])
 
 
 def _describe(value: object, tz_name: str | None) -> str:
