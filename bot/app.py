@@ -110,6 +110,7 @@ class Container:
             jwt=s.ringcentral_jwt.get_secret_value() if s.ringcentral_jwt else None,
             transport=self._rc_transport,
             clock=self._clock,
+            tenants=store,
         )
         self.accounts = accounts = Accounts(store, clients, redirect_uri=self.redirect_uri, clock=self._clock)
         self.notes = notes = Notes(accounts, store.record_audit, clock=self._clock)
