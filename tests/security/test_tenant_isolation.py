@@ -166,16 +166,27 @@ def test_workspace_2_cannot_subscribe_unsubscribe_list_or_see_workspace_1s_chann
     for text in ("subscribe Support", f"unsubscribe Support <#{theirs}|handoffs>", "unsubscribe Support"):
         said = t.say(w2, text, user="ben", channel_id=theirs)
         assert "now receives" not in said and "nsubscribed" not in said, said
+    said = t.say(w2, f"mute {SUPPORT_THREAD_2}", user="ben", channel_id=theirs)
+    assert "nothing to mute" in said, said
+    since = len(t.slack.responses())  # a forged "Subscribe" confirmation naming the first one's channel
+    value = {"r": t.rc.resource("Support"), "n": "Support", "k": 0, "c": theirs}
+    t.press(
+        w2, "ben", {"action_id": "subscription_confirm", "value": json.dumps(value)}, theirs, {"ts": "1.2"}
+    )
+    wait_for(lambda: _told(t, since), 10.0, "the forged confirmation's answer")
+    assert "now receives" not in _told(t, since)
     listed = t.say(w2, "subscriptions all", user="ben")
     assert theirs not in listed and w2.channels["handoffs"] in listed
     with sqlite3.connect(t.db) as conn:
         rows = conn.execute("SELECT team_id, channel_id, resource_name, status FROM subscriptions").fetchall()
+        muted = conn.execute("SELECT team_id, muted FROM slack_threads ORDER BY team_id").fetchall()
     assert sorted(rows) == sorted(
         [
             (w1.team_id, theirs, "Support", "active"),
             (w2.team_id, w2.channels["handoffs"], "Support", "active"),
         ]
     )
+    assert sorted(muted) == sorted([(w1.team_id, 0), (w2.team_id, 0)])
 
     home = Payloads(t.slack, w2).app_home_opened("ben")
     home["event"]["user"] = w2.users["ben"]
@@ -185,11 +196,17 @@ def test_workspace_2_cannot_subscribe_unsubscribe_list_or_see_workspace_1s_chann
     assert w2.channels["handoffs"] in shown and theirs not in shown and w1.team_id not in shown
 
     # A person of one workspace, claimed by the other, is nobody there: no link, nothing done.
+    note = next(n for n in t.rc_admin.state()["notes"] if "refund" in n["text"])
     for ws, user_id in ((w2, w1.users["ana"]), (w1, w2.users["ben"])):
-        said = t.say(ws, "add +12125550199 From the wrong workspace", user_id=user_id)
-        assert "connect" in said.lower() and "saved" not in said.lower(), said
-    notes = [n["text"] for n in t.rc_admin.state()["notes"]]
-    assert "From the wrong workspace" not in notes
+        for text in (
+            "add +12125550199 From the wrong workspace",
+            "list +12125550199",
+            f"delete {note['id']}",
+        ):
+            said = t.say(ws, text, user_id=user_id)
+            assert "connect" in said.lower() and "refund" not in said and "saved" not in said.lower(), said
+    notes = {n["id"]: n["text"] for n in t.rc_admin.state()["notes"]}
+    assert "From the wrong workspace" not in notes.values() and note["id"] in notes
 
 
 def test_an_admin_forgets_workspace_1_leaving_nothing_of_it_and_workspace_2_is_served_as_before(
