@@ -28,9 +28,9 @@ thread, note or text, only the id of the company's workspace.
 Every other audit entry of the team goes (they name its people, threads and notes). Forgetting again adds
 another record and deletes none.
 
-Two ways in: `thread-note-bot forget-workspace` (bot/cli.py, `by` = `cli:<os user>`), and the workspace admins'
-"Forget this workspace" in Slack (bot/slack/forget.py, `by` = the admin's Slack user id), both showing
-`workspace_rows` first.
+Two ways in: `thread-note-bot forget-workspace` (bot/cli.py, `by` = `cli:<os user>`), and the workspace
+admins' "Forget this workspace" in Slack (bot/slack/forget.py, `by` = the admin's Slack user id), both
+showing `workspace_rows` first.
 """
 
 from __future__ import annotations
