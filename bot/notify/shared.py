@@ -1,5 +1,6 @@
-"""Slack Connect: whether a channel is shared with another organisation, whether a person is of another one,
-and whether a person is an admin of this workspace. Pure.
+"""Slack Connect: whether a channel is shared with another organisation, whether a person is of another one
+(pure), and whether a person is an admin of their own workspace (`workspace_admin`, pure, over `users.info`:
+`is_workspace_admin`).
 
 Notes are internal and hold customer details, so a channel that people of another organisation can read
 (or are invited to) never receives them. `conversations.info` says so in several fields: `is_ext_shared`,
@@ -10,6 +11,11 @@ Notes are internal and hold customer details, so a channel that people of anothe
 from __future__ import annotations
 
 from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.service.types import Actor
 
 
 def other_organisations(info: dict[str, Any], team_id: str) -> list[str]:
@@ -45,3 +51,13 @@ def workspace_admin(user: dict[str, Any], team_id: str) -> bool:
     if external_person(user, team_id):
         return False
     return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+
+async def is_workspace_admin(slack: AsyncWebClient, actor: Actor) -> bool:
+    """A Slack admin or owner of the actor's own workspace (`workspace_admin`), asked of `users.info` each
+    time; no when Slack cannot say. The Slack listeners ask through bot/slack/admins.py."""
+    try:
+        user = (await slack.users_info(user=actor.user_id)).get("user") or {}
+    except SlackApiError:
+        return False
+    return workspace_admin(user, actor.team_id)

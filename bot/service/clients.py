@@ -119,7 +119,7 @@ class ClientFactory:
         )
         self._service: RingCentralClient | None = None
         self._tenants = tenants  # where an OAuth-linked account's refreshed tokens are written back
-        self._tenant_clients: dict[str, _TenantClient] = {}
+        self._tenant_clients: dict[tuple[str, str], _TenantClient] = {}  # by (account id, team id)
         self._closing: list[RingCentralClient] = []  # replaced clients, closed at shutdown (may be in use)
 
     new_pkce_pair = staticmethod(new_pkce_pair)
@@ -159,20 +159,20 @@ class ClientFactory:
         per account id, paced by its own limiter. A replaced credential (higher version) builds a new one."""
         if account is None:
             return self.service()
-        cached = self._tenant_clients.get(account.account_id)
-        if cached is not None and cached.team_id == account.team_id and cached.version >= account.version:
+        key = (account.account_id, account.team_id)
+        cached = self._tenant_clients.get(key)
+        if cached is not None and cached.version >= account.version:
             return cached.client
         if cached is not None:
             self._closing.append(cached.client)
         entry = _TenantClient(account.team_id, account.version, self._service_client(account))
-        self._tenant_clients[account.account_id] = entry
+        self._tenant_clients[key] = entry
         return entry.client
 
     def forget_service(self, account_id: str) -> None:
-        """Drop the cached client of an account whose link was removed (closed at shutdown)."""
-        cached = self._tenant_clients.pop(account_id, None)
-        if cached is not None:
-            self._closing.append(cached.client)
+        """Drop the cached clients of an account whose link was replaced or removed (closed at shutdown)."""
+        for key in [k for k in self._tenant_clients if k[0] == account_id]:
+            self._closing.append(self._tenant_clients.pop(key).client)
 
     def _service_client(self, account: TenantAccount) -> RingCentralClient:
         timestamp = lambda: self._clock().timestamp()  # noqa: E731  # the auths' clock, in epoch seconds
@@ -185,7 +185,7 @@ class ClientFactory:
 
     def _tenant_refreshed(self, account: TenantAccount) -> Callable[[TokenSet], Awaitable[None]]:
         async def persist(tokens: TokenSet) -> None:
-            cached = self._tenant_clients.get(account.account_id)
+            cached = self._tenant_clients.get((account.account_id, account.team_id))
             if self._tenants is None or cached is None:
                 return
             written = await self._tenants.update_tenant_credential(

@@ -33,6 +33,7 @@ from bot.slack import (
     install,
     modals,
     notifications,
+    setup,
     subscriptions,
     two_way,
 )
@@ -112,6 +113,11 @@ def register(routes: Routes) -> None:
     routes.action(ids.SUBSCRIPTION_CANCEL, subscriptions.cancel)
     routes.action(ids.TAKE_OVER, notifications.thread_button)
     routes.action(ids.RESOLVE, notifications.thread_button)
+    routes.action(ids.TENANT_JWT_OPEN, setup.jwt_open)
+    routes.action(ids.TENANT_SIGN_IN, setup.sign_in_open)
+    routes.action(ids.TENANT_SIGN_IN_LINK, setup.sign_in_link)
+    routes.action(ids.TENANT_REMOVE, setup.remove)
+    routes.view(ids.TENANT_JWT, setup.jwt_submit)
     routes.event("app_home_opened", home.home_opened)
     routes.action(ids.FORGET_WORKSPACE_OPEN, forget.forget_open)  # admins (bot/slack/admins.py)
     routes.view(ids.FORGET_WORKSPACE, forget.forget_submit)

@@ -300,8 +300,9 @@ class TenantAccountStore(Protocol):
 # --- per consumer -------------------------------------------------------------------------------------------
 
 
-class AccountStore(LinkStore, OAuthStore, AuditStore, Protocol):
-    """`bot.service.accounts.Accounts`: connecting people, their tokens, the audit of what they do."""
+class AccountStore(LinkStore, OAuthStore, AuditStore, TenantAccountStore, Protocol):
+    """`bot.service.accounts.Accounts`: connecting people (to their own workspace's RingCentral account),
+    their tokens, the audit of what they do."""
 
 
 class WebhookStore(StateStore, LeaseStore, Protocol):

@@ -45,6 +45,7 @@ from bot.slack.grammar.model import (
     List,
     Mute,
     PhoneRef,
+    Setup,
     Status,
     Subscribe,
     SubscriptionFilters,
@@ -80,6 +81,7 @@ __all__ = [
     "List",
     "Mute",
     "PhoneRef",
+    "Setup",
     "Status",
     "Subscribe",
     "SubscriptionFilters",
@@ -211,6 +213,8 @@ def parse(text: str) -> Command:
             return _no_arguments(name, rest, Status())
         case "forget-workspace":
             return _no_arguments(name, rest, ForgetWorkspace())
+        case "setup":
+            return _no_arguments(name, rest, Setup())
         case "subscribe" | "unsubscribe":
             return parse_subscription(name, rest)
         case "subscriptions":

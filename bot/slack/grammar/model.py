@@ -100,6 +100,11 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Setup:
+    """The workspace's own RingCentral account (admins only)."""
+
+
+@dataclass(frozen=True)
 class Subscribe:
     resource: str
     channel_id: str | None = None  # None and no channel_name: the channel the command was typed in
@@ -159,6 +164,7 @@ Command: TypeAlias = (
     | Connect
     | Disconnect
     | Status
+    | Setup
     | Subscribe
     | Unsubscribe
     | Subscriptions
@@ -188,6 +194,7 @@ USAGE: dict[str, tuple[str, str]] = {
     "disconnect": ("disconnect", "disconnect"),
     "status": ("status", "status"),
     "forget-workspace": ("forget-workspace", "forget-workspace"),
+    "setup": ("setup", "setup"),
     "help": ("help", "help"),
 }
 SUBCOMMANDS: tuple[str, ...] = tuple(USAGE)

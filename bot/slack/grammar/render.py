@@ -54,6 +54,8 @@ def render(command: model.Command) -> str:
             return "status"
         case model.ForgetWorkspace():
             return "forget-workspace"
+        case model.Setup():
+            return "setup"
         case model.Subscriptions(all=every):
             return "subscriptions all" if every else "subscriptions"
         case model.Subscribe(resource, channel_id, filters, channel_name):

@@ -47,8 +47,9 @@ def home_view(
 ) -> View:
     """The App Home tab: connection state (a `connect_open` button when not connected), the person's open and
     assigned threads with their latest note and an "Add note" button (`add_note_open`, value thread id), and
-    the channels subscribed to their resources as (channel id, resource name). `connected_as` is a name or
-    `Accounts.linked`'s (extension id, name). `admin`: the blocks only workspace admins see, last."""
+    the channels subscribed to their resources as (channel id, resource name), and `admin` (what only a
+    workspace admin sees: the RingCentral account card, "Forget this workspace") after the connection state.
+    `connected_as` is a name or `Accounts.linked`'s (extension id, name)."""
     blocks: list[Block] = [header("Thread notes")]
     name = _connected_name(connected_as)
     if name:
@@ -64,6 +65,7 @@ def home_view(
                 "Connect your RingCentral account to add and see thread notes from Slack.", accessory=connect
             )
         )
+    blocks += admin
     sub_blocks: list[Block] = [DividerBlock(), header("Subscribed channels")]
     if subscriptions:
         lines = [f"{_channel_mention(c)} · {escape(r)}" for c, r in subscriptions]
@@ -80,7 +82,7 @@ def home_view(
     blocks += [DividerBlock(), header("Your open conversations")]
     if not threads:
         blocks.append(context("No open conversations are assigned to you or waiting in your queues."))
-    room = VIEW_BLOCKS - len(blocks) - len(sub_blocks) - len(admin) - 1
+    room = VIEW_BLOCKS - len(blocks) - len(sub_blocks) - 1
     shown_threads = threads if len(threads) <= room + 1 else threads[:room]
     for thread, latest in shown_threads:
         text = f"*{escape(thread_label(thread))}*"
@@ -93,7 +95,7 @@ def home_view(
         blocks.append(section(text, accessory=add))
     if len(shown_threads) < len(threads):
         blocks.append(context(f"… and {len(threads) - len(shown_threads):,} more open conversations."))
-    return View(type="home", blocks=[*blocks, *sub_blocks, *admin])
+    return View(type="home", blocks=[*blocks, *sub_blocks])
 
 
 def _describe(value: object, tz_name: str | None) -> str:
