@@ -8,7 +8,6 @@ RingCentral can never break Slack's 3-second rule. Failures are raised to the on
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -60,18 +59,11 @@ async def thread_note(
         return
     if isinstance(parsed, grammar.ForgetWorkspace):  # a modal: its trigger_id lives 3 s
         await ack()
-        await open_forget(deps, actor, client, command["trigger_id"], _in_reply(respond))
+        await open_forget(deps, actor, client, command["trigger_id"])
         return
     progress = PROGRESS.get(type(parsed))
     await (ack(text=progress) if progress else ack())
     await run(deps, parsed, Asker(actor, Reply(respond), client, command.get("channel_id")))
-
-
-def _in_reply(respond: Any) -> Callable[[str], Awaitable[None]]:
-    async def said(sentence: str) -> None:
-        await Reply(respond)(notice(sentence), sentence)
-
-    return said
 
 
 async def run(deps: Deps, cmd: grammar.Command, asker: Asker) -> None:

@@ -13,7 +13,6 @@ team before any listener runs): nothing a person sends names another one.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -26,7 +25,7 @@ from bot.service.types import Actor
 from bot.slack.admins import is_workspace_admin
 from bot.slack.deps import Deps
 from bot.slack.modals import loading_modal
-from bot.slack.replies import tell_user, update_view
+from bot.slack.replies import update_view
 from bot.slack.views.forget import (
     NOT_ADMIN,
     TITLE,
@@ -36,11 +35,8 @@ from bot.slack.views.forget import (
     notice_modal,
 )
 from bot.slack.views.modals import progress_modal
-from bot.slack.views.sentences import notice
 
 log = get_logger(__name__)
-
-Refuse = Callable[[str], Awaitable[None]]
 
 
 async def workspace_name(client: AsyncWebClient, team_id: str) -> str:
@@ -51,16 +47,14 @@ async def workspace_name(client: AsyncWebClient, team_id: str) -> str:
         return team_id
 
 
-async def open_forget(
-    deps: Deps, actor: Actor, client: AsyncWebClient, trigger_id: str, refuse: Refuse
-) -> None:
-    """An admin: the confirmation modal, counted; anyone else: `refuse` with one sentence."""
-    if not await is_workspace_admin(client, actor.user_id, actor.team_id):
-        log.info("slack.forget_refused", team_id=actor.team_id, user_id=actor.user_id)
-        await refuse(NOT_ADMIN)
-        return
+async def open_forget(deps: Deps, actor: Actor, client: AsyncWebClient, trigger_id: str) -> None:
+    """The modal opens at once (a trigger lives 3 s); then, for an admin, the confirmation, counted; for
+    anyone else, one sentence in it."""
 
     async def form() -> View:
+        if not await is_workspace_admin(client, actor.user_id, actor.team_id):
+            log.info("slack.forget_refused", team_id=actor.team_id, user_id=actor.user_id)
+            return notice_modal(NOT_ADMIN)
         rows = await deps.tenants.workspace_rows(actor.team_id)
         return forget_modal(await workspace_name(client, actor.team_id), rows)
 
@@ -73,11 +67,7 @@ async def forget_open(
     """App Home's "Forget this workspace…" button."""
     await ack()
     deps.metrics.slack_requests.labels("action").inc()
-
-    async def by_dm(sentence: str) -> None:
-        await tell_user(client, actor.user_id, notice(sentence), sentence)
-
-    await open_forget(deps, actor, client, body["trigger_id"], by_dm)
+    await open_forget(deps, actor, client, body["trigger_id"])
 
 
 async def forget_submit(
