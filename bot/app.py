@@ -135,6 +135,7 @@ class Container:
             subscriptions=SlackSubscriptions(subscriptions, notes, store=store, notifier=notifier),
             notifier=notifier,
             store=store,
+            tenants=store,
             workspaces=Workspaces(store, slack.forget) if s.oauth else None,
         )
         self.bolt = create_bolt_app(s, deps, self.listeners, store)

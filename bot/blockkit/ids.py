@@ -10,6 +10,9 @@ holds the two together).
 - actions on channel notifications: `notify_take_over`, `notify_resolve` and `add_note_open` (value: thread
   id); App Home's "Add note" is the same `add_note_open`. The notification's buttons sit in block
   `notify:<thread id>`.
+- admin actions: App Home's `forget_workspace_open` (no value: who may is asked again) opens the modal
+  `forget_workspace`, whose input block `forget_confirm` (action `forget_confirm_input`) takes the
+  workspace's name, typed.
 - modals: callback ids `save_note`, `edit_note`, `add_note`; input blocks `thread` (action `thread_select`,
   an external select whose options the listener serves), `thread_ref` (action `thread_ref_input`), `text`
   (action `text_input`; `text-<n>` after a trim, see `views.modals.save_note_modal`); `trim_text` trims the
@@ -38,6 +41,12 @@ TAKE_OVER = "notify_take_over"
 RESOLVE = "notify_resolve"
 ADD_NOTE_OPEN = "add_note_open"
 THREAD_BUTTONS_BLOCK = "notify:"  # + the thread id: the block holding a notification's buttons
+
+# admin actions
+FORGET_WORKSPACE_OPEN = "forget_workspace_open"
+FORGET_WORKSPACE = "forget_workspace"
+FORGET_CONFIRM_BLOCK = "forget_confirm"
+FORGET_CONFIRM_INPUT = "forget_confirm_input"
 
 # modals: callback ids, input blocks and their actions
 SAVE_NOTE = "save_note"

@@ -1,5 +1,6 @@
-"""Slack Connect: whether a channel is shared with another organisation (pure), and whether a person is an
-admin of their own workspace (`users.info`).
+"""Slack Connect: whether a channel is shared with another organisation, whether a person is of another one
+(pure), and whether a person is an admin of their own workspace (`workspace_admin`, pure, over `users.info`:
+`is_workspace_admin`).
 
 Notes are internal and hold customer details, so a channel that people of another organisation can read
 (or are invited to) never receives them. `conversations.info` says so in several fields: `is_ext_shared`,
@@ -44,13 +45,19 @@ def external_person(user: dict[str, Any], team_id: str) -> bool:
     return user.get("team_id") not in (None, team_id)
 
 
+def workspace_admin(user: dict[str, Any], team_id: str) -> bool:
+    """An admin or owner of workspace `team_id`, from `users.info`'s user: `is_admin`, `is_owner` or
+    `is_primary_owner`. A person of another organisation (Slack Connect) is an admin of theirs at most."""
+    if external_person(user, team_id):
+        return False
+    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+
 async def is_workspace_admin(slack: AsyncWebClient, actor: Actor) -> bool:
-    """A Slack admin or owner of the actor's own workspace. A person of another organisation (in a shared
-    channel) is an admin of theirs at most: `users.info` says so with their own `team_id`."""
+    """A Slack admin or owner of the actor's own workspace (`workspace_admin`), asked of `users.info` each
+    time; no when Slack cannot say. The Slack listeners ask through bot/slack/admins.py."""
     try:
         user = (await slack.users_info(user=actor.user_id)).get("user") or {}
     except SlackApiError:
         return False
-    if external_person(user, actor.team_id):
-        return False
-    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+    return workspace_admin(user, actor.team_id)

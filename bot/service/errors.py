@@ -45,6 +45,16 @@ class ConnectFailed(ServiceError):
         self.details = details
 
 
+class ForeignMessage(ServiceError):
+    """A button pressed on a message that is none of the person's own workspace's notifications (its channel
+    has no subscription of theirs and holds no conversation the bot posted for them)."""
+
+    def __init__(self, team_id: str, channel_id: str) -> None:
+        super().__init__(f"channel {channel_id} holds no notifications of workspace {team_id}")
+        self.team_id = team_id
+        self.channel_id = channel_id
+
+
 class NotAuthor(ServiceError):
     """RingCentral refused an edit or delete: only a note's author may change it."""
 

@@ -15,6 +15,7 @@ from bot.slack import grammar
 from bot.slack.commands import run
 from bot.slack.deps import Deps
 from bot.slack.modals import loading_modal
+from bot.slack.notifications import own_notification
 from bot.slack.replies import Asker, Reply
 from bot.slack.views.modals import add_note_modal, note_edit_modal
 from bot.slack.views.notes import delete_confirm, deleted, progress
@@ -49,6 +50,7 @@ async def add_note_open(
     deps.metrics.slack_requests.labels("action").inc()
 
     async def form() -> View:
+        await own_notification(deps, actor, body)  # "Add note" on a channel notification
         thread = await deps.notes.find_thread(actor, thread_id=_value(body))
         return add_note_modal(thread, private_metadata=json.dumps({"thread": thread.id}))
 

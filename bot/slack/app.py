@@ -25,7 +25,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blockkit import ids
 from bot.config import Settings
 from bot.logs import get_logger
-from bot.slack import actions, commands, home, install, modals, notifications, setup, subscriptions, two_way
+from bot.slack import (
+    actions,
+    commands,
+    forget,
+    home,
+    install,
+    modals,
+    notifications,
+    setup,
+    subscriptions,
+    two_way,
+)
 from bot.slack.deps import Deps
 from bot.slack.listen import InFlight, Routes
 from bot.store.protocols import SlackInstallStore
@@ -108,6 +119,8 @@ def register(routes: Routes) -> None:
     routes.action(ids.TENANT_REMOVE, setup.remove)
     routes.view(ids.TENANT_JWT, setup.jwt_submit)
     routes.event("app_home_opened", home.home_opened)
+    routes.action(ids.FORGET_WORKSPACE_OPEN, forget.forget_open)  # admins (bot/slack/admins.py)
+    routes.view(ids.FORGET_WORKSPACE, forget.forget_submit)
     routes.event("message", two_way.TwoWay(routes.deps).on_message)  # it remembers recent event ids
     if routes.deps.workspaces is not None:  # many workspaces (Slack OAuth): uninstalls and revocations
         routes.event("app_uninstalled", install.app_uninstalled)

@@ -17,6 +17,7 @@ from bot.service.types import Actor
 from bot.slack import grammar
 from bot.slack.deps import Deps
 from bot.slack.errors import error_message
+from bot.slack.forget import open_forget
 from bot.slack.replies import GUEST_SENTENCE, Asker, Reply, from_elsewhere, plain_text, user_tz
 from bot.slack.setup import setup_command
 from bot.slack.views.connect import connect_prompt, disconnected
@@ -55,6 +56,10 @@ async def thread_note(
             ),
             text=parsed.reason,
         )
+        return
+    if isinstance(parsed, grammar.ForgetWorkspace):  # a modal: its trigger_id lives 3 s
+        await ack()
+        await open_forget(deps, actor, client, command["trigger_id"])
         return
     progress = PROGRESS.get(type(parsed))
     await (ack(text=progress) if progress else ack())

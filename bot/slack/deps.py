@@ -24,7 +24,7 @@ from bot.service.tenant_link import TenantLinks
 from bot.service.types import Actor
 from bot.slack import grammar
 from bot.slack.replies import Asker
-from bot.store.protocols import TwoWayStore
+from bot.store.protocols import TenantStore, TwoWayStore
 
 
 class SubscriptionCommands(Protocol):
@@ -75,6 +75,8 @@ class Deps:
     notifier: ThreadChanges
     # Two-way threads read and claim Slack messages in the store (bot/slack/two_way.py).
     store: TwoWayStore
+    # A workspace's rows counted and forgotten ("Forget this workspace", bot/slack/forget.py).
+    tenants: TenantStore
     # Many workspaces (Slack OAuth); None with a single SLACK_BOT_TOKEN, where nothing is installed.
     workspaces: WorkspaceEvents | None = None
     # The workspace's own RingCentral account, linked by an admin (`/thread-note setup`, App Home).

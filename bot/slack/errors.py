@@ -33,6 +33,7 @@ from bot.ringcentral.errors import (
 )
 from bot.service.errors import (
     AmbiguousThread,
+    ForeignMessage,
     NotAuthor,
     NotConnected,
     NoteNotFound,
@@ -67,6 +68,8 @@ def classify(error: BaseException) -> tuple[str, dict[str, Any]]:
             return "thread_resolved", {}
         case NotAuthor():
             return "not_author", {}
+        case ForeignMessage():
+            return "foreign_message", {}
         case NotHandler():
             return "not_handler", {}
         case ThreadNotFound():
@@ -107,6 +110,7 @@ ErrorKind = Literal[
     "invalid_input",
     "invalid_command",
     "ambiguous_thread",
+    "foreign_message",
 ]
 
 
@@ -180,6 +184,10 @@ def error_sentence(kind: str, **details: Any) -> str:
             return "Slack took too long to open the form; please try again."
         case "slack_rate_limited":
             return "Slack is busy right now and didn't open the form; please try again in a few seconds."
+        case "foreign_message":
+            return (
+                "This message isn't one of your workspace's notifications, so its buttons can't act for you."
+            )
         case "ambiguous_thread":
             return f"Several open conversations match {ref or 'that number'}; pick one, or use its thread id."
     # An unexpected failure: the reference is the `ref` field of the bot's ERROR log line, so a person who

@@ -1,10 +1,12 @@
 """App Home: connection state, the person's open and assigned conversations with their latest note, and for
-a workspace admin the workspace's RingCentral account (bot/slack/setup.py)."""
+a workspace admin (bot/slack/admins.py) the admin blocks (`admin_blocks`): the workspace's RingCentral account
+(bot/slack/setup.py) and "Forget this workspace" (bot/slack/forget.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import get_logger
@@ -12,18 +14,28 @@ from bot.ringcentral.errors import RingCentralError
 from bot.ringcentral.models import Note, Thread
 from bot.service.errors import ServiceError
 from bot.service.types import Actor
+from bot.slack.admins import is_workspace_admin
 from bot.slack.deps import Deps
 from bot.slack.replies import from_elsewhere, user_tz
 from bot.slack.setup import account_card
+from bot.slack.views.forget import admin_home_blocks
 from bot.slack.views.home import home_view
 
 log = get_logger(__name__)
 HOME_THREADS = 20
 
 
+async def admin_blocks(deps: Deps, client: AsyncWebClient, actor: Actor) -> list[Block]:
+    """What only the workspace's admins see on their Home: the RingCentral account card, then "Forget this
+    workspace"."""
+    if not await is_workspace_admin(client, actor.user_id, actor.team_id):
+        return []
+    return [*await account_card(deps, actor, client), *admin_home_blocks()]
+
+
 async def build_home(deps: Deps, actor: Actor, client: AsyncWebClient) -> Any:
+    admin = await admin_blocks(deps, client, actor)
     linked = await deps.accounts.linked(actor)
-    admin = await account_card(deps, actor, client)  # the workspace's RingCentral account, for its admins
     if linked is None:
         if await from_elsewhere(client, actor):  # a guest of another organisation: no connect link
             return home_view(connected_as=None, connect_url=None, threads=[], subscriptions=[])

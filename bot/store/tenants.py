@@ -23,13 +23,14 @@ reflects every table of the schema, so a table added later with the team in it f
 The audit log keeps one entry: the record that the workspace was forgotten (its team id, when, by whom, how
 many rows of which table), action `forget_workspace`. An operator must be able to show that an erasure was
 asked for and carried out, and when — long after the rows and the log lines are gone — and the entry holds
-no person's data: no user or extension id, no thread, note or text, only the id of the company's workspace.
+no one's data beyond who asked (`by`: the operator's login, or the Slack admin's user id): no extension id,
+thread, note or text, only the id of the company's workspace.
 Every other audit entry of the team goes (they name its people, threads and notes). Forgetting again adds
 another record and deletes none.
 
-Not built yet (issue 16, item 2): the admin action in Slack. It is to call `forget_workspace` through the
-`TenantStore` protocol with `by` naming the Slack admin (their user id), once the listeners' restructuring has
-landed; `thread-note-bot forget-workspace` (bot/cli.py) is the operators' way meanwhile.
+Two ways in: `thread-note-bot forget-workspace` (bot/cli.py, `by` = `cli:<os user>`), and the workspace
+admins' "Forget this workspace" in Slack (bot/slack/forget.py, `by` = the admin's Slack user id), both
+showing `workspace_rows` first.
 """
 
 from __future__ import annotations

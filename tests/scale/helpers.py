@@ -174,17 +174,17 @@ async def pg(dsn: str, sql: str, *args: Any) -> list[Any]:
 
 def command(
     requests: SlackRequests, ws: WorkspaceInfo, text: str, *, user: str = "alice", channel: str = "handoffs",
-    team_id: str | None = None, user_id: str | None = None,
+    team_id: str | None = None, user_id: str | None = None, channel_id: str | None = None,
 ) -> tuple[httpx.Response, str]:  # fmt: skip
     """`/thread-note <text>` from `user` of workspace `ws` in its `channel`, signed with the app's secret.
-    `team_id`/`user_id` override what the payload claims (to forge a cross-workspace request).
+    `team_id`/`user_id`/`channel_id` override what the payload claims (to forge a cross-workspace request).
     Returns the answer and the response_url's id."""
     standin = requests.standin
     body = load_fixture("slash_command")
     for key in ("enterprise_id", "enterprise_name"):
         body.pop(key)
-    cid = ws.channels[channel]
-    url = standin.response_url(channel=cid, user=user, team_id=ws.team_id)
+    cid = channel_id or ws.channels[channel]
+    url = standin.response_url(channel=ws.channels[channel], user=user, team_id=ws.team_id)
     body.update(
         team_id=team_id or ws.team_id, team_domain=ws.domain, channel_id=cid, channel_name=channel,
         user_id=user_id or ws.users[user], user_name=user, command="/thread-note", text=text,

@@ -16,6 +16,7 @@ from bot.slack.grammar import (
     Delete,
     Disconnect,
     Edit,
+    ForgetWorkspace,
     Help,
     Invalid,
     List,
@@ -86,6 +87,7 @@ commands: st.SearchStrategy[Command] = st.one_of(
     st.just(Connect()),
     st.just(Disconnect()),
     st.just(Status()),
+    st.just(ForgetWorkspace()),
     st.just(Setup()),
     st.builds(Subscriptions, all=st.booleans()),
     st.builds(Add, thread_refs, note_texts),
@@ -186,6 +188,10 @@ def test_note_text_over_1000_characters_is_invalid_with_its_length() -> None:
         ("add 650-555-0101", "`add` needs a thread and the note text: `/thread-note add <thread> <text>`"),
         ("list", "`list` needs a thread id or a customer's phone number: `/thread-note list <thread>`"),
         ("status now", "`status` takes nothing after it: `/thread-note status`"),
+        (
+            "forget-workspace T0123",
+            "`forget-workspace` takes nothing after it: `/thread-note forget-workspace`",
+        ),
     ],
 )
 def test_bad_arguments_give_one_sentence_with_the_right_form(text: str, reason: str) -> None:

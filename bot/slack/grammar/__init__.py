@@ -39,6 +39,7 @@ from bot.slack.grammar.model import (
     Delete,
     Disconnect,
     Edit,
+    ForgetWorkspace,
     Help,
     Invalid,
     List,
@@ -74,6 +75,7 @@ __all__ = [
     "Delete",
     "Disconnect",
     "Edit",
+    "ForgetWorkspace",
     "Help",
     "Invalid",
     "List",
@@ -209,6 +211,8 @@ def parse(text: str) -> Command:
             return _no_arguments(name, rest, Disconnect())
         case "status":
             return _no_arguments(name, rest, Status())
+        case "forget-workspace":
+            return _no_arguments(name, rest, ForgetWorkspace())
         case "setup":
             return _no_arguments(name, rest, Setup())
         case "subscribe" | "unsubscribe":

@@ -135,6 +135,11 @@ class Unmute:
 
 
 @dataclass(frozen=True)
+class ForgetWorkspace:
+    """An admin action: delete everything the bot keeps of this workspace (asks first, in a modal)."""
+
+
+@dataclass(frozen=True)
 class Unknown:
     """The first word is no subcommand; `suggestion` is the nearest one, if any is near."""
 
@@ -165,6 +170,7 @@ Command: TypeAlias = (
     | Subscriptions
     | Mute
     | Unmute
+    | ForgetWorkspace
     | Unknown
     | Invalid
 )
@@ -187,6 +193,7 @@ USAGE: dict[str, tuple[str, str]] = {
     "connect": ("connect", "connect"),
     "disconnect": ("disconnect", "disconnect"),
     "status": ("status", "status"),
+    "forget-workspace": ("forget-workspace", "forget-workspace"),
     "setup": ("setup", "setup"),
     "help": ("help", "help"),
 }

@@ -52,6 +52,8 @@ def render(command: model.Command) -> str:
             return "disconnect"
         case model.Status():
             return "status"
+        case model.ForgetWorkspace():
+            return "forget-workspace"
         case model.Setup():
             return "setup"
         case model.Subscriptions(all=every):

@@ -47,9 +47,9 @@ def home_view(
 ) -> View:
     """The App Home tab: connection state (a `connect_open` button when not connected), the person's open and
     assigned threads with their latest note and an "Add note" button (`add_note_open`, value thread id), and
-    the channels subscribed to their resources as (channel id, resource name), and `admin` (a workspace
-    admin's RingCentral account card) after the connection state. `connected_as` is a name or
-    `Accounts.linked`'s (extension id, name)."""
+    the channels subscribed to their resources as (channel id, resource name), and `admin` (what only a
+    workspace admin sees: the RingCentral account card, "Forget this workspace") after the connection state.
+    `connected_as` is a name or `Accounts.linked`'s (extension id, name)."""
     blocks: list[Block] = [header("Thread notes")]
     name = _connected_name(connected_as)
     if name:

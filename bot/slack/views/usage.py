@@ -26,6 +26,7 @@ _WHAT = {
     "connect": "Link your RingCentral account",
     "disconnect": "Unlink it",
     "status": "Who you're connected as, and how the bot is doing",
+    "forget-workspace": "Workspace admins: delete everything the bot keeps of this workspace (asks first)",
     "setup": "Workspace admins: link this workspace's own RingCentral account, replace or remove it",
     "help": "This card",
 }
