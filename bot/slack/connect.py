@@ -34,9 +34,7 @@ async def announce_taken_over(client: AsyncWebClient, earlier: Actor, connected:
     name = ext.name or ext.id
     who = f"<@{connected.actor.user_id}>" if earlier.team_id == connected.actor.team_id else None
     out = views.link_taken_over(who, name, ext.id)
-    await _dm(
-        client, earlier, out, f"Your RingCentral user {name} was linked again"
-    )
+    await _dm(client, earlier, out, f"Your RingCentral user {name} was linked again")
 
 
 async def announce_failed(client: AsyncWebClient, actor: Actor, reason: str) -> None:
