@@ -34,6 +34,7 @@ from typing import Any
 
 from bot.logs import get_logger
 from bot.metrics import Metrics
+from bot.notify.claims import REPLICA_LEASE
 from bot.notify.feed import Feed, PollResult
 from bot.notify.notices import tell_creators
 from bot.notify.pace import PollPace
@@ -49,7 +50,6 @@ log = get_logger(__name__)
 
 FEED_LEASE = "notify:feed"
 POKE_KEY = "notify:poke"
-REPLICA_LEASE = "replica:"
 CONCURRENT_POLLS = 8  # polls of different accounts in flight at once on one replica
 REVOKED = "RingCentral refused this account's credential for good (AuthRevoked): link it again"
 

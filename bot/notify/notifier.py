@@ -14,9 +14,10 @@ Replicas (several `serve` processes on one PostgreSQL) split the work with lease
   every resource of the account. A replica that dies leaves them to expire (`lease_ttl`), then others take
   over. The jobs that are not per account (quiet hours and digests, channel checks, retention) run on the
   holder of `notify:jobs`.
-- **Delivery**: per Slack channel. Each replica claims the channels with rows waiting (`notify:channel:<team>:
-  <channel>`, `SELECT … FOR UPDATE SKIP LOCKED`), about its fair share (channels ÷ live replicas, counted from
-  the `replica:<holder>` heartbeats), posts only their rows, and releases the idle ones. So one channel has
+- **Delivery**: per Slack channel (`claims.py`). Each replica claims the channels with rows waiting
+  (`notify:channel:<team>:<channel>`, `SELECT … FOR UPDATE SKIP LOCKED`), about its fair share (channels ÷
+  live replicas, counted from the `replica:<holder>` heartbeats), posts only their rows, and releases the idle
+  ones. So one channel has
   one poster at a time: its order and ≈1 message/s hold across replicas; a replica that takes a channel over
   waits one interval before its first post there. A dead replica's claims expire and move. The outbox's
   unique keys and the metadata lookup before re-posting an attempted row make any overlap harmless.
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import secrets
 import socket
@@ -46,8 +46,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.notify import messages
+from bot.notify.claims import REPLICA_LEASE, ChannelClaims
 from bot.notify.feed import Feed, PollResult
-from bot.notify.feeds import REPLICA_LEASE, AccountFeed, Feeds
+from bot.notify.feeds import AccountFeed, Feeds
 from bot.notify.health import FeedHealth
 from bot.notify.notices import tell_creator
 from bot.notify.pace import PollPace
@@ -71,7 +72,6 @@ from bot.store.tenant_accounts import TenantAccount
 log = get_logger(__name__)
 
 JOBS_LEASE = "notify:jobs"  # the jobs that are not per account
-CHANNEL_LEASE = "notify:channel:"
 TICK_SECONDS = 0.25  # how often the poll job looks for due polls and pokes
 STOP_GRACE_SECONDS = 10.0  # how long `stop` lets running jobs finish before the scheduler cancels them
 CHANNEL_REASONS = ("channel_not_found", "is_archived", "not_in_channel")
@@ -138,7 +138,9 @@ class Notifier:
         )  # fmt: skip
         self.feeds.on_queued = lambda: self._run_now("notify-send")
         self._scheduler: AsyncIOScheduler | None = None
-        self._claims: dict[str, float] = {}  # channel claims held, and when each was last renewed
+        self.channels = ChannelClaims(
+            store, self.sender.pacer, holder=self.holder, ttl=lambda: self.lease_ttl, clock=clock
+        )
         self._running: set[asyncio.Task[Any]] = set()  # job runs in flight (see `_tracked`)
         self._heartbeat_at = float("-inf")
 
@@ -181,13 +183,13 @@ class Notifier:
 
     async def send(self, *, max_seconds: float = 0.0) -> int:
         """Post the rows of the channels this replica holds (claiming its share first)."""
-        channels = await self._claim_channels()
+        channels = await self.channels.claim()
         if not channels:
             return 0
         done = await self.sender.drain(
-            max_seconds=max_seconds, still_mine=self._channel_mine, channels=set(channels)
+            max_seconds=max_seconds, still_mine=self.channels.mine, channels=set(channels)
         )
-        await self._release_idle()
+        await self.channels.release_idle()
         return done
 
     async def request_poll(self, account: str = DEPLOYMENT) -> None:
@@ -380,7 +382,7 @@ class Notifier:
         try:
             await self.feeds.release()
             await self._store.release_lease(JOBS_LEASE, self.holder)
-            await self._store.release_leases(list(self._claims), self.holder)
+            await self.channels.release()
             await self._store.release_lease(REPLICA_LEASE + self.holder, self.holder)
         except Exception as exc:  # shutting down: the leases expire anyway
             log.info("notifier.release_failed", error=type(exc).__name__)
@@ -461,56 +463,5 @@ class Notifier:
         await self._store.try_acquire_lease(REPLICA_LEASE + self.holder, self.holder, self.lease_ttl)
         self._heartbeat_at = time.monotonic()
 
-    async def _claim_channels(self) -> list[tuple[str, str]]:
-        waiting = await self._store.channels_with_pending()
-        if not waiting:
-            await self._release_idle(waiting)
-            return []
-        replicas = max(1, len(await self._store.live_leases(REPLICA_LEASE)))
-        names = {_channel_lease(team, channel): (team, channel) for team, channel in waiting}
-        won = await self._store.claim_leases(
-            list(names), self.holder, self.lease_ttl, limit=math.ceil(len(waiting) / replicas)
-        )
-        now, wall = time.monotonic(), self._clock()
-        pace = timedelta(seconds=self.sender.pacer.interval)
-        for before in won:
-            if before.holder not in ("", self.holder) and wall - before.expires_at < pace:
-                # Just taken over from another replica, which may have posted a moment ago: keep the pace.
-                self.sender.pacer.block(names[before.name][1], self.sender.pacer.interval)
-            self._claims[before.name] = now
-        got = {before.name for before in won}
-        for name in set(self._claims) - got:
-            self._claims.pop(name, None)
-        return [names[n] for n in names if n in got]
-
-    async def _release_idle(self, waiting: list[tuple[str, str]] | None = None) -> None:
-        if not self._claims:
-            return
-        if waiting is None:
-            waiting = await self._store.channels_with_pending()
-        busy = {_channel_lease(team, channel) for team, channel in waiting}
-        idle = [name for name in self._claims if name not in busy]
-        if idle:
-            await self._store.release_leases(idle, self.holder)
-            for name in idle:
-                self._claims.pop(name, None)
-
-    async def _channel_mine(self, team_id: str, channel_id: str) -> bool:
-        name = _channel_lease(team_id, channel_id)
-        renewed = self._claims.get(name)
-        if renewed is None:
-            return False
-        if time.monotonic() - renewed < self.lease_ttl.total_seconds() / 4:
-            return True
-        if await self._store.renew_lease(name, self.holder, self.lease_ttl) is None:
-            self._claims.pop(name, None)
-            return False
-        self._claims[name] = time.monotonic()
-        return True
-
     async def _tell_creator(self, sub: Subscription, reason: str) -> None:
         await tell_creator(self.clients, sub, reason)
-
-
-def _channel_lease(team_id: str, channel_id: str) -> str:
-    return f"{CHANNEL_LEASE}{team_id}:{channel_id}"
