@@ -26,10 +26,11 @@ from bot.notify import Notifier, Subscriptions
 from bot.notify.webhook import WebhookSubscription
 from bot.notify.workspaces import InstalledWorkspaces, NotInstalled, OneWorkspace, SlackClients
 from bot.ringcentral.errors import RingCentralError
-from bot.service.accounts import Accounts, SlackPerson
+from bot.service.accounts import Accounts, SlackPerson, TenantSignIn
 from bot.service.clients import ClientFactory
-from bot.service.errors import ConnectFailed
+from bot.service.errors import ConnectFailed, LinkRefused
 from bot.service.notes import Notes
+from bot.service.tenant_link import TenantLinks
 from bot.service.types import Actor
 from bot.slack.app import create_bolt_app
 from bot.slack.deps import Deps
@@ -79,6 +80,7 @@ class Container:
         self.store: Store | None = None
         self.clients: ClientFactory | None = None
         self.accounts: Accounts | None = None
+        self.tenant_links: TenantLinks | None = None  # a workspace's own RingCentral account (issue 16)
         self.notes: Notes | None = None
         self.notifier: Notifier | None = None  # channel notifications: feed, sender, scheduler, webhook
         self.subscriptions: Subscriptions | None = None  # who may see and make subscriptions
@@ -110,8 +112,12 @@ class Container:
             jwt=s.ringcentral_jwt.get_secret_value() if s.ringcentral_jwt else None,
             transport=self._rc_transport,
             clock=self._clock,
+            tenants=store,
         )
         self.accounts = accounts = Accounts(store, clients, redirect_uri=self.redirect_uri, clock=self._clock)
+        self.tenant_links = tenant_links = TenantLinks(
+            store, clients, redirect_uri=self.redirect_uri, clock=self._clock
+        )
         self.notes = notes = Notes(accounts, store.record_audit, clock=self._clock)
         self._slack = slack = self._slack_clients(store)
         self.notifier = notifier = self._notifier(store, clients, slack)
@@ -122,6 +128,7 @@ class Container:
         deps = Deps(
             accounts=accounts,
             notes=notes,
+            tenant_links=tenant_links,
             metrics=self.metrics,
             health=self.health,
             status=self.status_report,
@@ -194,6 +201,8 @@ class Container:
             waiting = await self.accounts.complete(code, state, error, who=self._slack_person)
         except ConnectFailed as exc:
             return await self._connect_failed(exc)
+        if isinstance(waiting, TenantSignIn):
+            return await self._tenant_signed_in(waiting)
         ext, person = waiting.extension, waiting.person
         number = f"ext. {ext.extension_number}" if ext.extension_number else f"extension id {ext.id}"
         return ConnectOutcome(
@@ -229,6 +238,23 @@ class Container:
             "Connected",
             f"You are connected to RingCentral as {who}. You can close this tab and go back to Slack.",
         )
+
+    async def _tenant_signed_in(self, signed_in: TenantSignIn) -> ConnectOutcome:
+        """A workspace admin signed in as the service user: link the workspace to that account, or say why
+        not; either way the admin is told in Slack too, where App Home shows the link."""
+        from bot.slack.setup import announce_linked
+
+        assert self.tenant_links is not None
+        admin = signed_in.actor
+        slack = await self._slack_for(admin.team_id)
+        try:
+            linked = await self.tenant_links.complete_sign_in(admin, signed_in.tokens)
+        except LinkRefused as exc:
+            await announce_linked(slack, admin, None, exc.sentence)
+            return ConnectOutcome(False, "RingCentral account not linked", exc.sentence)
+        team = (await self._slack_person(admin)).team_name
+        sentence = await announce_linked(slack, admin, linked, None)
+        return ConnectOutcome(True, "RingCentral account linked", f"{team}: {sentence}")
 
     async def _connect_failed(self, exc: ConnectFailed) -> ConnectOutcome:
         from bot.slack.connect import announce_failed
@@ -374,8 +400,8 @@ _FAILED = {
         "RingCentral did not accept the sign-in. Start again with /thread-note connect in Slack."
     ),
     "other_account": (
-        "This RingCentral user belongs to another company's RingCentral account than this app's, so nothing "
-        "was linked."
+        "This RingCentral user belongs to another RingCentral account than the one your Slack workspace "
+        "uses, so nothing was linked."
     ),
     "external_user": (
         "This Slack user belongs to another organisation than the workspace this app serves, so nothing was "

@@ -50,3 +50,13 @@ THREAD_REF_INPUT = "thread_ref_input"
 TEXT_BLOCK = "text"
 TEXT_INPUT = "text_input"
 SAVE_NOTE_TRIM = "trim_text"
+
+# a workspace's own RingCentral account (`/thread-note setup` and App Home, admins only): buttons, and the
+# modal where a JWT credential is pasted (callback id `tenant_jwt`, input block `tenant_jwt`)
+TENANT_JWT_OPEN = "tenant_jwt_open"
+TENANT_SIGN_IN = "tenant_sign_in"  # opens a modal with a fresh sign-in link
+TENANT_SIGN_IN_LINK = "tenant_sign_in_link"  # URL button: RingCentral's sign-in as the service user
+TENANT_REMOVE = "tenant_remove"
+TENANT_JWT = "tenant_jwt"
+TENANT_JWT_BLOCK = "tenant_jwt"
+TENANT_JWT_INPUT = "tenant_jwt_input"

@@ -40,7 +40,7 @@ from bot.notify.feed import note_json, thread_json
 from bot.notify.filters import Filters, passes
 from bot.notify.notifier import Notifier
 from bot.notify.options import Options
-from bot.notify.shared import external_person, other_organisations
+from bot.notify.shared import external_person, is_workspace_admin, other_organisations
 from bot.ringcentral.errors import Forbidden, NotFound, RingCentralError
 from bot.ringcentral.models import Note, Thread
 from bot.service.accounts import Accounts
@@ -253,15 +253,8 @@ class Subscriptions:
             await client.aclose()
 
     async def is_admin(self, actor: Actor, slack: AsyncWebClient) -> bool:
-        """A Slack admin or owner of the actor's own workspace. A person of another organisation (in a
-        shared channel) is an admin of theirs at most: `users.info` says so with their own `team_id`."""
-        try:
-            user = (await slack.users_info(user=actor.user_id)).get("user") or {}
-        except SlackApiError:
-            return False
-        if external_person(user, actor.team_id):
-            return False
-        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        """A Slack admin or owner of the actor's own workspace (`shared.is_workspace_admin`)."""
+        return await is_workspace_admin(slack, actor)
 
     async def _refuse_external(self, actor: Actor, slack: AsyncWebClient) -> None:
         """A person of another organisation (Slack Connect) is refused in a sentence, not sent to connect."""

@@ -1,4 +1,5 @@
-"""Slack Connect: whether a channel is shared with another organisation. Pure.
+"""Slack Connect: whether a channel is shared with another organisation (pure), and whether a person is an
+admin of their own workspace (`users.info`).
 
 Notes are internal and hold customer details, so a channel that people of another organisation can read
 (or are invited to) never receives them. `conversations.info` says so in several fields: `is_ext_shared`,
@@ -9,6 +10,11 @@ Notes are internal and hold customer details, so a channel that people of anothe
 from __future__ import annotations
 
 from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.service.types import Actor
 
 
 def other_organisations(info: dict[str, Any], team_id: str) -> list[str]:
@@ -36,3 +42,15 @@ def other_organisations(info: dict[str, Any], team_id: str) -> list[str]:
 def external_person(user: dict[str, Any], team_id: str) -> bool:
     """A person of another organisation (`users.info` gives their own organisation's `team_id`)."""
     return user.get("team_id") not in (None, team_id)
+
+
+async def is_workspace_admin(slack: AsyncWebClient, actor: Actor) -> bool:
+    """A Slack admin or owner of the actor's own workspace. A person of another organisation (in a shared
+    channel) is an admin of theirs at most: `users.info` says so with their own `team_id`."""
+    try:
+        user = (await slack.users_info(user=actor.user_id)).get("user") or {}
+    except SlackApiError:
+        return False
+    if external_person(user, actor.team_id):
+        return False
+    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))

@@ -388,6 +388,11 @@ class OAuthApp:
         response = await self._send(self._endpoint.request(form))
         return TokenEndpoint.parse(response, issued_at=self._clock())
 
+    async def jwt_grant(self, jwt: str) -> TokenSet:
+        """One sign-in with a JWT credential (a workspace admin's, checked before it is kept)."""
+        response = await self._send(self._endpoint.request({"grant_type": JWT_GRANT, "assertion": jwt}))
+        return TokenEndpoint.parse(response, issued_at=self._clock())
+
     async def revoke(self, token: str) -> None:
         """Ends the whole session of `token`. Failures are logged and ignored (NOTES.md §4.4: don't retry)."""
         try:

@@ -4,7 +4,8 @@
   with the PKCE verifier kept encrypted beside it, and the action the person was trying (offered again
   after connecting).
 - `complete` consumes the state exactly once, exchanges the code and learns who signed in to RingCentral.
-  It refuses an extension of another RingCentral account than the deployment's (the service identity's),
+  It refuses an extension of another RingCentral account than the workspace's own: the account a workspace
+  admin linked (`bot/service/tenant_link.py`), else the deployment's (the service identity's),
   and one whose email differs from the Slack person's (when Slack shares it: `users:read.email`). Nothing is
   linked yet: the sign-in waits (encrypted) for the person to confirm, on a page that names the Slack person
   and workspace and the RingCentral identity, so a forwarded connect link cannot link someone else quietly.
@@ -13,6 +14,10 @@
 - `client` hands out a RingCentral client that acts as the person and persists refreshed tokens; a session
   RingCentral refuses for good drops the link (`forget_revoked`), and a missing link is `NotConnected`, so
   the Slack layer can offer a one-click reconnect.
+
+A state started by a workspace admin's "Sign in with RingCentral" (`TenantLinks.sign_in_url`) comes back
+through the same callback: `complete` exchanges its code and hands the session back as `TenantSignIn`,
+for `TenantLinks.complete_sign_in` to check and keep.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from bot.ringcentral.errors import RingCentralError
 from bot.ringcentral.models import Extension, TokenSet
 from bot.service.clients import ClientFactory, tokens_for_store
 from bot.service.errors import ConnectFailed, NotConnected
+from bot.service.tenant_link import is_tenant_link
 from bot.service.types import Actor
 from bot.store import NotFoundInStore, StaleLink
 from bot.store.errors import StoreError
@@ -65,6 +71,14 @@ class ToConfirm:
     extension: Extension
     person: SlackPerson
     form_token: str
+
+
+@dataclass(frozen=True)
+class TenantSignIn:
+    """A workspace admin signed in as the service user of the workspace's own account (not yet checked)."""
+
+    actor: Actor
+    tokens: TokenSet
 
 
 WhoIs = Callable[[Actor], Awaitable[SlackPerson]]
@@ -109,8 +123,9 @@ class Accounts:
 
     async def complete(
         self, code: str | None, state: str | None, error: str | None = None, *, who: WhoIs
-    ) -> ToConfirm:
-        """Check the sign-in and keep it for the person's confirmation; `ConnectFailed` says why not."""
+    ) -> ToConfirm | TenantSignIn:
+        """Check the sign-in and keep it for the person's confirmation; `ConnectFailed` says why not. A
+        workspace link's sign-in is handed back as it is (`TenantSignIn`)."""
         if not state:
             raise ConnectFailed("missing_state")
         try:
@@ -120,6 +135,14 @@ class Accounts:
         actor = Actor(record.team_id, record.user_id)
         if error or not code:
             raise ConnectFailed("denied" if error == "access_denied" else "no_code", actor=actor)
+        if is_tenant_link(record.pending_action):
+            try:
+                tokens = await self._clients.oauth.exchange_code(
+                    code, self._redirect_uri, record.code_verifier
+                )
+            except RingCentralError as exc:
+                raise ConnectFailed("exchange_failed", actor=actor, detail=type(exc).__name__) from None
+            return TenantSignIn(actor, tokens)
         try:
             tokens = await self._clients.oauth.exchange_code(code, self._redirect_uri, record.code_verifier)
             client = self._clients.for_tokens(tokens)
@@ -127,7 +150,7 @@ class Accounts:
                 extension = await client.get_extension()
             finally:
                 await client.aclose()
-            ours = await self._deployment_account()
+            ours = await self._workspace_account(actor.team_id)
         except RingCentralError as exc:
             raise ConnectFailed("exchange_failed", actor=actor, detail=type(exc).__name__) from None
         stored = tokens_for_store(tokens, self._clock())
@@ -190,6 +213,12 @@ class Accounts:
             id=pending.extension_id, name=pending.extension_name, extension_number=pending.extension_number
         )
         return Connected(actor, extension, pending.pending_action, others)
+
+    async def _workspace_account(self, team_id: str) -> str | None:
+        """The RingCentral account the workspace's people connect to: the one its admin linked, if any, else
+        the deployment's."""
+        tenant = await self._store.tenant_account(team_id)
+        return tenant.account_id if tenant is not None else await self._deployment_account()
 
     async def _deployment_account(self) -> str | None:
         """The RingCentral account id of the service identity: the account this deployment serves."""

@@ -1,19 +1,23 @@
-"""Hands out RingCentral clients: the service identity's (one, long-lived) and a person's (per use).
+"""Hands out RingCentral clients: the service identity's (one, long-lived), a workspace's own account's
+service user (`service_for`, one per account, long-lived) and a person's (per use).
 
 Each identity gets one `RateLimiter`, shared by every client acting as it, so pacing and a 429 penalty hold
 across concurrent requests. A person's client is built from their stored link and writes refreshed tokens
-back with compare-and-set, so two replicas refreshing at once cannot lose the winner's tokens.
+back with compare-and-set, so two replicas refreshing at once cannot lose the winner's tokens; so does a
+workspace's service user signed in through OAuth (its `TokenSet` as JSON in `tenant_accounts`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 from cachetools import LRUCache
 
+from bot.logs import get_logger
 from bot.ringcentral import (
     JwtAuth,
     OAuthApp,
@@ -24,8 +28,11 @@ from bot.ringcentral import (
     pkce_challenge,
 )
 from bot.ringcentral.models import TokenSet
-from bot.store import Link, Tokens
+from bot.store import Link, TenantAccount, Tokens
+from bot.store.protocols import TenantAccountStore
+from bot.store.tenant_accounts import JWT
 
+log = get_logger(__name__)
 Clock = Callable[[], datetime]
 MAX_RATE_LIMIT_WAIT = 90.0  # RingCentralClient's default max_rate_limit_wait
 
@@ -57,6 +64,16 @@ def tokenset_from_link(link: Link, now: datetime) -> TokenSet:
     )
 
 
+@dataclass
+class _TenantClient:
+    """A workspace account's cached client, and the row version its credential is at (moves on with each
+    refresh it writes back; a higher version read from the store means the credential was replaced)."""
+
+    team_id: str
+    version: int
+    client: RingCentralClient
+
+
 class _Lent(httpx.AsyncBaseTransport):
     """The factory's one connection pool, lent to short-lived clients: closing a client must not close it."""
 
@@ -81,6 +98,7 @@ class ClientFactory:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
         clock: Clock = lambda: datetime.now(UTC),
+        tenants: TenantAccountStore | None = None,
     ) -> None:
         self._server_url = server_url
         self._client_id = client_id
@@ -100,6 +118,9 @@ class ClientFactory:
             clock=lambda: self._clock().timestamp(),
         )
         self._service: RingCentralClient | None = None
+        self._tenants = tenants  # where an OAuth-linked account's refreshed tokens are written back
+        self._tenant_clients: dict[tuple[str, str], _TenantClient] = {}  # by (account id, team id)
+        self._closing: list[RingCentralClient] = []  # replaced clients, closed at shutdown (may be in use)
 
     new_pkce_pair = staticmethod(new_pkce_pair)
     pkce_challenge = staticmethod(pkce_challenge)
@@ -133,6 +154,52 @@ class ClientFactory:
             )
         return self._service
 
+    def service_for(self, account: TenantAccount | None) -> RingCentralClient:
+        """The service user of a workspace's own account (None: the deployment's, `service()`): one client
+        per account id, paced by its own limiter. A replaced credential (higher version) builds a new one."""
+        if account is None:
+            return self.service()
+        key = (account.account_id, account.team_id)
+        cached = self._tenant_clients.get(key)
+        if cached is not None and cached.version >= account.version:
+            return cached.client
+        if cached is not None:
+            self._closing.append(cached.client)
+        entry = _TenantClient(account.team_id, account.version, self._service_client(account))
+        self._tenant_clients[key] = entry
+        return entry.client
+
+    def forget_service(self, account_id: str) -> None:
+        """Drop the cached clients of an account whose link was replaced or removed (closed at shutdown)."""
+        for key in [k for k in self._tenant_clients if k[0] == account_id]:
+            self._closing.append(self._tenant_clients.pop(key).client)
+
+    def _service_client(self, account: TenantAccount) -> RingCentralClient:
+        timestamp = lambda: self._clock().timestamp()  # noqa: E731  # the auths' clock, in epoch seconds
+        identity = f"service:{account.account_id}"
+        if account.kind == JWT:
+            return self._client(JwtAuth(account.credential, clock=timestamp), identity)
+        tokens = TokenSet.model_validate_json(account.credential)
+        auth = UserTokenAuth(tokens, self._tenant_refreshed(account), clock=timestamp)
+        return self._client(auth, identity)
+
+    def _tenant_refreshed(self, account: TenantAccount) -> Callable[[TokenSet], Awaitable[None]]:
+        async def persist(tokens: TokenSet) -> None:
+            cached = self._tenant_clients.get((account.account_id, account.team_id))
+            if self._tenants is None or cached is None:
+                return
+            written = await self._tenants.update_tenant_credential(
+                account.team_id, tokens.model_dump_json(), version=cached.version
+            )
+            if written:
+                cached.version += 1
+            else:  # replaced, removed, or another replica refreshed first: the next read rebuilds the client
+                log.info(
+                    "service.tenant_refresh_raced", team_id=account.team_id, account_id=account.account_id
+                )
+
+        return persist
+
     def for_tokens(self, tokens: TokenSet) -> RingCentralClient:
         """A client on freshly issued tokens (right after the code exchange)."""
         auth = UserTokenAuth(tokens, clock=lambda: self._clock().timestamp())
@@ -157,4 +224,6 @@ class ClientFactory:
         await self.oauth.aclose()
         if self._service is not None:
             await self._service.aclose()
+        for client in [*self._closing, *(c.client for c in self._tenant_clients.values())]:
+            await client.aclose()
         await self._pool.aclose()

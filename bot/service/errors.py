@@ -74,3 +74,13 @@ class NoteTooLong(ServiceError):
         super().__init__(f"note is {length} characters; the limit is {limit}")
         self.length = length
         self.limit = limit
+
+
+class LinkRefused(ServiceError):
+    """A workspace's RingCentral account was not linked (bot/service/tenant_link.py): `sentence` tells the
+    admin why and what to do, in one sentence; `reason` is a short code for logs and metrics."""
+
+    def __init__(self, reason: str, sentence: str) -> None:
+        super().__init__(sentence)
+        self.reason = reason
+        self.sentence = sentence

@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blockkit import ids
 from bot.config import Settings
 from bot.logs import get_logger
-from bot.slack import actions, commands, home, install, modals, notifications, subscriptions, two_way
+from bot.slack import actions, commands, home, install, modals, notifications, setup, subscriptions, two_way
 from bot.slack.deps import Deps
 from bot.slack.listen import InFlight, Routes
 from bot.store.protocols import SlackInstallStore
@@ -102,6 +102,11 @@ def register(routes: Routes) -> None:
     routes.action(ids.SUBSCRIPTION_CANCEL, subscriptions.cancel)
     routes.action(ids.TAKE_OVER, notifications.thread_button)
     routes.action(ids.RESOLVE, notifications.thread_button)
+    routes.action(ids.TENANT_JWT_OPEN, setup.jwt_open)
+    routes.action(ids.TENANT_SIGN_IN, setup.sign_in_open)
+    routes.action(ids.TENANT_SIGN_IN_LINK, setup.sign_in_link)
+    routes.action(ids.TENANT_REMOVE, setup.remove)
+    routes.view(ids.TENANT_JWT, setup.jwt_submit)
     routes.event("app_home_opened", home.home_opened)
     routes.event("message", two_way.TwoWay(routes.deps).on_message)  # it remembers recent event ids
     if routes.deps.workspaces is not None:  # many workspaces (Slack OAuth): uninstalls and revocations

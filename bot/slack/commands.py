@@ -18,6 +18,7 @@ from bot.slack import grammar
 from bot.slack.deps import Deps
 from bot.slack.errors import error_message
 from bot.slack.replies import GUEST_SENTENCE, Asker, Reply, from_elsewhere, plain_text, user_tz
+from bot.slack.setup import setup_command
 from bot.slack.views.connect import connect_prompt, disconnected
 from bot.slack.views.home import status_card
 from bot.slack.views.notes import delete_confirm, note_saved, notes_list
@@ -32,6 +33,7 @@ PROGRESS = {
     grammar.Delete: "Looking up the notes…",
     grammar.Status: "Checking…",
     grammar.Disconnect: "Disconnecting…",
+    grammar.Setup: "Checking…",
 }
 
 
@@ -79,6 +81,8 @@ async def run(deps: Deps, cmd: grammar.Command, asker: Asker) -> None:
             linked = None
         report = await deps.status(actor, client)
         await reply(status_card(connected_as=linked, health=report), "thread-note-bot status")
+    elif isinstance(cmd, grammar.Setup):
+        await setup_command(deps, asker)
     elif isinstance(cmd, grammar.Add):
         plain = await plain_text(client, cmd.text)
         note, thread = await deps.notes.add(actor, plain, **cmd.thread.as_kwargs())

@@ -20,6 +20,7 @@ from bot.metrics import Metrics
 from bot.ringcentral.models import Thread
 from bot.service.accounts import Accounts
 from bot.service.notes import Notes
+from bot.service.tenant_link import TenantLinks
 from bot.service.types import Actor
 from bot.slack import grammar
 from bot.slack.replies import Asker
@@ -77,5 +78,7 @@ class Deps:
     store: TwoWayStore
     # Many workspaces (Slack OAuth); None with a single SLACK_BOT_TOKEN, where nothing is installed.
     workspaces: WorkspaceEvents | None = None
+    # The workspace's own RingCentral account, linked by an admin (`/thread-note setup`, App Home).
+    tenant_links: TenantLinks | None = None
     # Per-person thread suggestions for the picker: options requests must be answered within 3 s.
     thread_cache: TTLCache[Any, Any] = field(default_factory=lambda: TTLCache(maxsize=1024, ttl=60.0))

@@ -11,9 +11,10 @@ keeps, whose methods `Store` (`store.py`) combines: `links.py`, `oauth.py`, `aud
 `leases.py`, `slack_installs.py`, `subscriptions.py`, `outbox.py`, `slack_messages.py` (Slack threads and
 note messages), `feed_state.py` (the thread cache, each resource's health), `slack_notes.py` (two-way),
 `quiet_hours.py`, `digests.py`, `replays.py` (the replay guard's hashed signatures), `tenants.py` (a
-workspace's rows, counted and forgotten), `retention.py` (what delivery leaves behind, pruned after
-THREAD_NOTE_RETENTION_DAYS). Consumers are typed against the `Protocol`s in `protocols.py` (one per domain,
-combined per consumer), not against `Store`; only the composition roots hold a `Store`.
+workspace's rows, counted and forgotten), `tenant_accounts.py` (a workspace's own RingCentral account),
+`retention.py` (what delivery leaves behind, pruned after THREAD_NOTE_RETENTION_DAYS). Consumers are
+typed against the `Protocol`s in `protocols.py` (one per domain, combined per consumer), not against `Store`;
+only the composition roots hold a `Store`.
 
 New tables: add them to `schema.py`, add a revision with
 `python -m bot.store.migrations revision --autogenerate -m "…"`, add a domain module, mix it into `Store`, and
@@ -35,6 +36,7 @@ from bot.store.leases import Lease
 from bot.store.links import Link, Tokens
 from bot.store.oauth import OAuthState
 from bot.store.store import Store
+from bot.store.tenant_accounts import TenantAccount
 
 __all__ = [
     "AuditAction",
@@ -49,6 +51,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "TenantAccount",
     "TokenCipher",
     "Tokens",
     "UndecryptableSecret",

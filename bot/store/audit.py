@@ -29,6 +29,8 @@ class AuditAction(StrEnum):
     CONNECT = "connect"
     DISCONNECT = "disconnect"
     FORGET_WORKSPACE = "forget_workspace"  # an operator's, not a Slack user's: see bot/store/tenants.py
+    LINK_ACCOUNT = "link_account"  # a workspace admin linked the workspace's RingCentral account
+    UNLINK_ACCOUNT = "unlink_account"  # … or removed it (bot/store/tenant_accounts.py)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from bot.store.outbox import OutboxEntry, OutboxRow
 from bot.store.slack_messages import NoteMessage, SlackThread
 from bot.store.slack_notes import SlackNote
 from bot.store.subscriptions import NewSubscription, Subscription
+from bot.store.tenant_accounts import TenantAccount
 from bot.store.tenants import ForgottenWorkspace
 
 # --- one per domain -----------------------------------------------------------------------------------------
@@ -301,11 +302,23 @@ class TenantStore(Protocol):
     async def forget_workspace(self, team_id: str, *, by: str) -> ForgottenWorkspace: ...
 
 
+class TenantAccountStore(Protocol):
+    """A workspace's own RingCentral account and its service credential (`tenant_accounts.py`)."""
+
+    async def tenant_account(self, team_id: str) -> TenantAccount | None: ...
+    async def tenant_accounts(self) -> list[TenantAccount]: ...
+    async def save_tenant_account(self, account: TenantAccount, *, by: str) -> None: ...
+    async def remove_tenant_account(self, team_id: str, *, by: str) -> bool: ...
+    async def set_tenant_status(self, team_id: str, status: str, reason: str | None) -> None: ...
+    async def update_tenant_credential(self, team_id: str, credential: str, *, version: int) -> bool: ...
+
+
 # --- per consumer -------------------------------------------------------------------------------------------
 
 
-class AccountStore(LinkStore, OAuthStore, AuditStore, Protocol):
-    """`bot.service.accounts.Accounts`: connecting people, their tokens, the audit of what they do."""
+class AccountStore(LinkStore, OAuthStore, AuditStore, TenantAccountStore, Protocol):
+    """`bot.service.accounts.Accounts`: connecting people (to their own workspace's RingCentral account),
+    their tokens, the audit of what they do."""
 
 
 class WebhookStore(StateStore, LeaseStore, Protocol):

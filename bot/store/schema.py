@@ -350,3 +350,23 @@ seen_signatures = sa.Table(
     sa.Column("signature_hash", sa.String(64), primary_key=True),
     sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
 )
+
+# --- workspaces with their own RingCentral account (revision 0009, bot/store/tenant_accounts.py) ------------
+# A Slack workspace (or org) linked to a RingCentral account: the service user's credential, as ciphertext.
+# No row: the workspace uses the deployment's account (RINGCENTRAL_JWT).
+tenant_accounts = sa.Table(
+    "tenant_accounts",
+    metadata,
+    sa.Column("team_id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.String(32), nullable=False, index=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # "jwt" | "oauth"
+    sa.Column("credential", sa.Text, nullable=False),  # ciphertext: the JWT, or the OAuth TokenSet's JSON
+    sa.Column("extension_id", sa.String(32), nullable=False),  # the service user
+    sa.Column("account_name", sa.String(255), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # "active" | "paused"
+    sa.Column("paused_reason", sa.String(255), nullable=True),
+    sa.Column("linked_by", sa.String(32), nullable=False),
+    sa.Column("linked_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),  # bumped by every credential change: compare-and-set
+)

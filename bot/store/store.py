@@ -33,12 +33,14 @@ from bot.store.schema import (
     rc_links,
     slack_bots,
     slack_installations,
+    tenant_accounts,
 )
 from bot.store.slack_installs import SlackInstalls
 from bot.store.slack_messages import SlackMessages
 from bot.store.slack_notes import SlackNotes
 from bot.store.state import NamedState
 from bot.store.subscriptions import SubscriptionQueries
+from bot.store.tenant_accounts import TenantAccounts
 from bot.store.tenants import Tenants
 from bot.store.urls import async_url, describe
 
@@ -50,6 +52,7 @@ _SECRETS: tuple[tuple[sa.Table, tuple[str, ...]], ...] = (
     (kv_state, ("secret_value",)),
     (slack_installations, ("data",)),
     (slack_bots, ("data",)),
+    (tenant_accounts, ("credential",)),
 )
 
 
@@ -93,6 +96,7 @@ class Store(
     Retention,
     SeenSignatures,
     Tenants,
+    TenantAccounts,
 ):
     """Open with `await Store.open(url, keys)`; close with `await store.close()` (or `async with`)."""
 

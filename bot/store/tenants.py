@@ -8,7 +8,8 @@ by one (each `T…`) and the org's id removes the org-wide installation (and any
 
 What goes, table by table (`_team_rows`): the installation and bot (tokens); links and the sign-ins under way
 (`rc_links`, `pending_links`, `oauth_states`); subscriptions with their outbox rows (quiet hours' held and
-summary rows are outbox rows) and digest runs; the Slack threads, note messages and two-way replies posted
+summary rows are outbox rows) and digest runs; its own RingCentral account's link and credential
+(`tenant_accounts`); the Slack threads, note messages and two-way replies posted
 or read in its channels; named state and leases whose name carries the team id as one `:`-separated part
 (the channel leases `notify:channel:<team>:<channel>`); and its audit entries.
 
@@ -57,6 +58,7 @@ from bot.store.schema import (
     slack_notes,
     slack_threads,
     subscriptions,
+    tenant_accounts,
 )
 from bot.store.subscriptions import subscriptions_changed
 
@@ -105,6 +107,7 @@ def _team_rows(team_id: str) -> list[tuple[sa.Table, ColumnElement[bool]]]:
         (rc_links, rc_links.c.team_id == team_id),
         (pending_links, pending_links.c.team_id == team_id),
         (oauth_states, oauth_states.c.team_id == team_id),
+        (tenant_accounts, tenant_accounts.c.team_id == team_id),
         (slack_installations, installed[slack_installations]),
         (slack_bots, installed[slack_bots]),
         (leases, _names_part(leases.c.name, team_id)),

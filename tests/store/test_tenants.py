@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, MetaData, Table
 
-from bot.store import AuditAction, Store, Tokens
+from bot.store import AuditAction, Store, TenantAccount, Tokens
 from bot.store.oauth import PendingLink
 from bot.store.outbox import OutboxEntry
 from bot.store.slack_messages import NoteMessage, SlackThread
@@ -48,7 +48,7 @@ Row = tuple[Any, ...]
 async def _fill(store: Store, team: str, clock: FakeClock) -> None:
     """What the bot keeps of one workspace: a link and a sign-in under way, a subscription whose outbox has
     a posted, a pending and a held row, the Slack thread and message posted, a two-way reply, a digest, a
-    channel lease, the installation with its bot, and an audit entry."""
+    channel lease, the installation with its bot, its own RingCentral account, and an audit entry."""
     now = clock()
     tokens = Tokens.from_lifetimes(now=now, access_token=f"at-{team}", expires_in=3600, refresh_token="rt")
     await store.save_link(team, "U1", extension_id="62001001", extension_name="Ana", tokens=tokens)
@@ -75,6 +75,8 @@ async def _fill(store: Store, team: str, clock: FakeClock) -> None:
     await store.record_audit(
         team_id=team, user_id="U1", action=AuditAction.ADD, thread_id=THREAD, note_ids=["n0"]
     )
+    account = TenantAccount(team, f"acct-{team}", "jwt", f"jwt-{team}", "62009001", "Acme")
+    await store.save_tenant_account(account, by="U1")
 
 
 async def _fill_both(database_url: str, secret_key: str, clock: FakeClock) -> None:

@@ -44,6 +44,7 @@ from bot.slack.grammar.model import (
     List,
     Mute,
     PhoneRef,
+    Setup,
     Status,
     Subscribe,
     SubscriptionFilters,
@@ -78,6 +79,7 @@ __all__ = [
     "List",
     "Mute",
     "PhoneRef",
+    "Setup",
     "Status",
     "Subscribe",
     "SubscriptionFilters",
@@ -207,6 +209,8 @@ def parse(text: str) -> Command:
             return _no_arguments(name, rest, Disconnect())
         case "status":
             return _no_arguments(name, rest, Status())
+        case "setup":
+            return _no_arguments(name, rest, Setup())
         case "subscribe" | "unsubscribe":
             return parse_subscription(name, rest)
         case "subscriptions":

@@ -100,6 +100,11 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Setup:
+    """The workspace's own RingCentral account (admins only)."""
+
+
+@dataclass(frozen=True)
 class Subscribe:
     resource: str
     channel_id: str | None = None  # None and no channel_name: the channel the command was typed in
@@ -154,6 +159,7 @@ Command: TypeAlias = (
     | Connect
     | Disconnect
     | Status
+    | Setup
     | Subscribe
     | Unsubscribe
     | Subscriptions
@@ -181,6 +187,7 @@ USAGE: dict[str, tuple[str, str]] = {
     "connect": ("connect", "connect"),
     "disconnect": ("disconnect", "disconnect"),
     "status": ("status", "status"),
+    "setup": ("setup", "setup"),
     "help": ("help", "help"),
 }
 SUBCOMMANDS: tuple[str, ...] = tuple(USAGE)

@@ -52,6 +52,8 @@ def render(command: model.Command) -> str:
             return "disconnect"
         case model.Status():
             return "status"
+        case model.Setup():
+            return "setup"
         case model.Subscriptions(all=every):
             return "subscriptions all" if every else "subscriptions"
         case model.Subscribe(resource, channel_id, filters, channel_name):

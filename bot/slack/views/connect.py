@@ -69,7 +69,10 @@ _CONNECT_FAILURES = {
     "denied": "You declined access in RingCentral",
     "no_code": "RingCentral did not send the sign-in back",
     "exchange_failed": "RingCentral did not accept the sign-in",
-    "other_account": "The RingCentral user you signed in as belongs to another company's RingCentral account",
+    "other_account": (
+        "The RingCentral user you signed in as belongs to another RingCentral account than your Slack "
+        "workspace's"
+    ),
     "external_user": "You are a guest from another organisation in this workspace",
     "email_mismatch": (
         "The RingCentral user who signed in has another email address than yours in Slack (each person "

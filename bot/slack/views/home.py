@@ -43,10 +43,12 @@ def home_view(
     threads: Sequence[tuple[Thread, Note | None]],
     subscriptions: Sequence[tuple[str, str]] = (),
     tz_name: str | None = None,
+    admin: Sequence[Block] = (),
 ) -> View:
     """The App Home tab: connection state (a `connect_open` button when not connected), the person's open and
     assigned threads with their latest note and an "Add note" button (`add_note_open`, value thread id), and
-    the channels subscribed to their resources as (channel id, resource name). `connected_as` is a name or
+    the channels subscribed to their resources as (channel id, resource name), and `admin` (a workspace
+    admin's RingCentral account card) after the connection state. `connected_as` is a name or
     `Accounts.linked`'s (extension id, name)."""
     blocks: list[Block] = [header("Thread notes")]
     name = _connected_name(connected_as)
@@ -63,6 +65,7 @@ def home_view(
                 "Connect your RingCentral account to add and see thread notes from Slack.", accessory=connect
             )
         )
+    blocks += admin
     sub_blocks: list[Block] = [DividerBlock(), header("Subscribed channels")]
     if subscriptions:
         lines = [f"{_channel_mention(c)} · {escape(r)}" for c, r in subscriptions]
