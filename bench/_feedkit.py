@@ -138,7 +138,7 @@ class FeedWorld:
 
     async def reconciled_since(self, when: datetime) -> bool:
         """Every subscribed resource reconciled at or after `when` (the store's record, both designs)."""
-        states = await self.bot.store.feed_resource_states()
+        states = await self.bot.store.feed_resource_states(account="")
         return all(
             rid in states
             and states[rid].last_reconciled_at is not None

@@ -122,7 +122,7 @@ class Container:
         self._slack = slack = self._slack_clients(store)
         self.notifier = notifier = self._notifier(store, clients, slack)
         self.subscriptions = subscriptions = Subscriptions(
-            store, accounts, clients.service, notifier,
+            store, accounts, notifier,
             admin_subscribe=s.admin_subscribe_allowed, clock=self._clock,
         )  # fmt: skip
         deps = Deps(
@@ -170,6 +170,7 @@ class Container:
             poll_interval=s.poll_interval, clock=self._clock, holder=holder, webhook=webhook,
             lease_ttl=timedelta(seconds=s.lease_ttl) if s.lease_ttl else None,
             recheck_every=s.channel_check_interval, retention_days=s.retention_days,
+            deployment_account=s.ringcentral_jwt is not None, service_for=clients.service_for,
         )  # fmt: skip
 
     async def stop(self) -> None:
@@ -293,18 +294,20 @@ class Container:
         except NotInstalled:
             return self.bolt.client  # no token: the message fails and is logged, the page still answers
 
-    async def webhook_event(self, tokens: Sequence[str | None], body: bytes) -> bool:
-        """A RingCentral push delivery: with our secret in one of `tokens` (its `Verification-Token` and
-        `Validation-Token` headers: the docs give both readings), only a hint to poll now (on whichever
-        replica polls). Without real time configured, or with a wrong or missing secret: refused, nothing
-        triggered."""
+    async def webhook_event(self, tokens: Sequence[str | None], body: bytes, account: str = "") -> bool:
+        """A RingCentral push delivery for `account`'s feed (its subscription's address names it; "" the
+        deployment's): with that account's secret in one of `tokens` (its `Verification-Token` and
+        `Validation-Token` headers: the docs give both readings), only a hint to poll that account now (on
+        whichever replica polls it). Without real time configured, for an account we do not read, or with a
+        wrong or missing secret: refused, nothing triggered."""
         notifier = self.notifier
         if notifier is None or notifier.webhook is None:
             return False
-        if not await notifier.webhook.verify(*tokens):
-            log.warning("webhook.refused", token="missing" if not any(tokens) else "wrong")
+        hook = await notifier.feeds.webhook(account)
+        if hook is None or not await hook.verify(*tokens):
+            log.warning("webhook.refused", token="missing" if not any(tokens) else "wrong", account=account)
             return False
-        await notifier.request_poll()
+        await notifier.request_poll(account)
         return True
 
     async def health(self) -> dict[str, Any]:

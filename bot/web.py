@@ -158,7 +158,8 @@ def _ringcentral_routes(container: Container) -> list[Route]:
                 return JSONResponse({"error": "a handshake carries a Validation-Token"}, status_code=400)
             return JSONResponse({}, headers={"Validation-Token": token})
         tokens = [request.headers.get("Verification-Token"), request.headers.get("Validation-Token")]
-        accepted = await container.webhook_event(tokens, body)
+        account = request.query_params.get("account", "")  # each account's subscription names its own
+        accepted = await container.webhook_event(tokens, body, account[:32])
         return JSONResponse({}, status_code=200 if accepted else 403)
 
     return [

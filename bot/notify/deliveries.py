@@ -36,9 +36,16 @@ UpdateSummary = Callable[[OutboxRow, Subscription, NoteMessage, bool], Awaitable
 
 class Deliveries:
     def __init__(
-        self, store: DeliveryStore, poster: Poster, *, finish: Finish, update_summary: UpdateSummary
+        self,
+        store: DeliveryStore,
+        poster: Poster,
+        *,
+        finish: Finish,
+        update_summary: UpdateSummary,
+        account_of: Callable[[str], Awaitable[str]],
     ) -> None:
         self._store = store
+        self._account_of = account_of
         self._poster = poster
         self._finish = finish
         self._update_summary = update_summary
@@ -178,8 +185,9 @@ class Deliveries:
     # --- helpers -----------------------------------------------------------------------------------------
 
     async def thread_of(self, thread_id: str, sub: Subscription) -> Thread:
-        """The thread as last seen by the feed; a plain open thread of the resource if not cached."""
-        cached = await self._store.cached_threads([thread_id])
+        """The thread as last seen by the feed of the subscription's account; a plain open thread of the
+        resource if not cached."""
+        cached = await self._store.cached_threads([thread_id], account=await self._account_of(sub.team_id))
         if thread_id in cached:
             return thread_from(cached[thread_id])
         now = self._poster.now()

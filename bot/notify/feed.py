@@ -28,17 +28,23 @@ whatever the number of subscribed resources, routed to the outbox (`routing.py`)
   the same changes again and the outbox's unique key absorbs the repeats.
 - Changes last modified longer ago than `horizon` (THREAD_NOTE_RETENTION_DAYS less a day) are not routed,
   here or in reconciliation (`routing.py` says why).
+- A feed reads one RingCentral account (`account`: "" the deployment's, RINGCENTRAL_JWT, else the account a
+  workspace linked) with that account's client, and keeps its own token, time mark, health and
+  reconciliation cursor (`scoped` keys; the deployment's keep the names they had before accounts). It routes
+  only to subscriptions of workspaces whose account it is (`linked`: team → account of the workspaces that
+  linked one; any other workspace is the deployment's): a note of one account never reaches a channel of a
+  workspace of another.
 - The subscriptions come from the store's snapshot (`subscriptions_snapshot`), and their routing is worked out
-  again only when it changed; a good poll marks every resource polled fine with one row, a failed one
-  records every resource's error in one transaction: an idle poll reads and writes no row per subscribed
-  resource.
+  again only when it (or the linked workspaces) changed; a good poll marks every resource polled fine with
+  one row, a failed one records every resource's error in one transaction: an idle poll reads and writes no
+  row per subscribed resource.
 - A poll costs what its changes need (the sync, the thread lookups of new notes); reconciliation gets what is
   left of 2 requests, at most one (`reconcile.py`). An idle poll is 1 request, 2 when it reconciles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,7 +55,6 @@ from bot.notify.reconcile import (
     MEDIUM,
     POLL_BUDGET,
     RECONCILE_EVERY,
-    RECONCILE_KEY,
     Reconciler,
     recovery,
     retry_delay,
@@ -66,7 +71,7 @@ from bot.notify.routing import (
     thread_json,
 )
 from bot.ringcentral import RingCentralClient
-from bot.ringcentral.errors import NotFound, RingCentralError
+from bot.ringcentral.errors import AuthRevoked, NotFound, RingCentralError
 from bot.ringcentral.models import (
     AliveNoteRecord,
     AssignedHintRecord,
@@ -76,6 +81,7 @@ from bot.ringcentral.models import (
     Thread,
 )
 from bot.ringcentral.params import MAX_PAGE, SYNC_RECORD_COUNT, has_more
+from bot.store.feed_state import DEPLOYMENT, scoped
 from bot.store.protocols import FeedStore
 from bot.store.subscriptions import Subscription
 
@@ -105,6 +111,7 @@ class PollResult:
     token_dropped: bool = False  # the poll did not resend a token that failed FAILING_AFTER polls in a row
     health: FeedHealth = field(default_factory=FeedHealth)  # after this poll
     recovered: bool = False  # the feed was failing (and its creators told) and works again
+    revoked: bool = False  # RingCentral refused the account's credential for good (`AuthRevoked`)
 
 
 @dataclass
@@ -127,16 +134,23 @@ class Feed:
         budget: int = POLL_BUDGET,
         max_syncs: int = 4,
         horizon: timedelta | None = None,
+        account: str = DEPLOYMENT,
+        linked: Callable[[], Awaitable[Mapping[str, str]]] | None = None,
     ) -> None:
         self._store = store
+        self.account = account
+        self._linked = linked
         self.max_syncs = max_syncs
         self.budget = budget
         self._client = client
         self._clock = clock
         self.reconciler = Reconciler(
-            store, clock=clock, every=reconcile_every, budget=budget, horizon=horizon
+            store, clock=clock, every=reconcile_every, budget=budget, horizon=horizon, account=account
         )
-        # the store's snapshot of the subscriptions, and their routing worked out from it
+        self.token_key, self.sync_time_key = scoped(TOKEN_KEY, account), scoped(SYNC_TIME_KEY, account)
+        self.health_key = scoped(HEALTH_KEY, account)
+        # the store's snapshot, the linked workspaces, this account's subscriptions of them, their routing
+        self._mine: tuple[tuple[Subscription, ...], Mapping[str, str], tuple[Subscription, ...]] | None = None
         self._routed: tuple[tuple[Subscription, ...], ByResource] | None = None
 
     # --- the poll -------------------------------------------------------------------------------------------
@@ -146,12 +160,12 @@ class Feed:
         of reconciliation if one is due and the poll's budget leaves room (`reconcile`: True takes a step
         whatever the pace, False none)."""
         result = PollResult()
-        subs = await self._store.subscriptions_snapshot()
+        subs = await self.subscriptions()
         if not subs:
             return result
         subs_by = self._routing(subs)
-        health = FeedHealth.from_json(await self._store.get_state(HEALTH_KEY))
-        token = await self._store.get_state(TOKEN_KEY)
+        health = FeedHealth.from_json(await self._store.get_state(self.health_key))
+        token = await self._store.get_state(self.token_key)
         if token and health.failures >= FAILING_AFTER:
             # The same request failed poll after poll: stop sending it; a full sync and reconciliation
             # catch up on everything (the outbox's keys absorb what was already queued).
@@ -165,14 +179,17 @@ class Feed:
             result.requests_ok, result.error = False, describe_error(exc)
             await self._all_failed(subs_by, exc)
             result.health = health.failed(result.error, self._now())
-            await self._store.set_state(HEALTH_KEY, result.health.to_json())
-            log.info("feed.poll_failed", error=result.error, failures=result.health.failures)
+            result.revoked = isinstance(exc, AuthRevoked)
+            await self._store.set_state(self.health_key, result.health.to_json())
+            log.info(
+                "feed.poll_failed", error=result.error, failures=result.health.failures, account=self.account
+            )
             return result
         if health != FeedHealth():
             result.recovered = health.announced
-            await self._store.set_state(HEALTH_KEY, FeedHealth().to_json())
-            log.info("feed.recovered", failures=health.failures)
-        await self._store.feed_resources_ok(subs_by)
+            await self._store.set_state(self.health_key, FeedHealth().to_json())
+            log.info("feed.recovered", failures=health.failures, account=self.account)
+        await self._store.feed_resources_ok(subs_by, account=self.account)
         if reconcile is not False:
             spent, done = await self.reconciler.step(client, subs_by, result.requests, force=bool(reconcile))
             result.requests += spent
@@ -189,7 +206,7 @@ class Feed:
     ) -> None:
         """Sync and commit, again with the new token while an answer came back full (`max_syncs` at most;
         within the poll's budget when the poll began with a full sync)."""
-        mark = await self._store.get_state(SYNC_TIME_KEY)
+        mark = await self._store.get_state(self.sync_time_key)
         poll = _Poll(result, _caught_up(mark) or min(sub.start_at for sub in subs))
         for _ in range(self.max_syncs):
             sync = await client.sync_entries(token, scope="Accessible")
@@ -227,7 +244,7 @@ class Feed:
         wanted = await self._routable_threads(notes, subs)
         threads = await self._owners(client, wanted, poll, sync.sync_info.sync_time)
         changed_threads = self._apply_hints(
-            hints, await self._store.cached_threads(r.thread_id for r in hints)
+            hints, await self._store.cached_threads((r.thread_id for r in hints), account=self.account)
         )
         threads.update({t.id: t for t in changed_threads})
         entries = await route_notes(self._store, notes, threads, subs_by, oldest=self.reconciler.oldest())
@@ -235,19 +252,21 @@ class Feed:
         if sync.received < SYNC_RECORD_COUNT:
             poll.since = sync.sync_info.sync_time
         state: dict[str, Any] = {
-            TOKEN_KEY: sync.sync_info.sync_token,
-            SYNC_TIME_KEY: {
+            self.token_key: sync.sync_info.sync_token,
+            self.sync_time_key: {
                 "rc": sync.sync_info.sync_time.isoformat(),
                 "at": self._now().isoformat(),
                 "caughtUp": poll.since.isoformat(),
             },
         }
-        if full and await self._store.get_state(SYNC_TIME_KEY) is not None:
+        if full and await self._store.get_state(self.sync_time_key) is not None:
             # A full sync holds only alive notes of open threads: the token was lost, so deletions and notes
             # of threads resolved meanwhile are found by reconciling every resource (spread over polls).
-            state[RECONCILE_KEY] = recovery()
-            log.info("feed.full_resync", had_token=token is not None)
-        return await self._store.enqueue(entries, threads=cache_rows(threads.values()), state=state)
+            state[self.reconciler.key] = recovery()
+            log.info("feed.full_resync", had_token=token is not None, account=self.account)
+        return await self._store.enqueue(
+            entries, threads=cache_rows(threads.values()), state=state, account=self.account
+        )
 
     def min_interval(self) -> float:
         """The shortest interval between polls on average (`pace.py`): idle polls (1 request) take at most
@@ -259,7 +278,7 @@ class Feed:
 
     async def rc_now(self) -> datetime:
         """RingCentral's time now, estimated from the last poll's `syncTime` (our clock when never polled)."""
-        mark = await self._store.get_state(SYNC_TIME_KEY)
+        mark = await self._store.get_state(self.sync_time_key)
         now = self._now()
         if not mark:
             return now
@@ -290,7 +309,7 @@ class Feed:
     ) -> dict[str, Thread]:
         """`wanted` threads (with their owner) from the cache, then the listings of the module docstring,
         then one lookup each; plus what the listings found that the cache lacked."""
-        cached = await self._store.cached_threads(wanted)
+        cached = await self._store.cached_threads(wanted, account=self.account)
         threads = {tid: thread_from(data) for tid, data in cached.items()}
         unknown = wanted - set(cached)
         listings: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -333,7 +352,7 @@ class Feed:
             if left <= page or not has_more(answer.paging, len(answer.records), page, MAX_PAGE):
                 break
             page += 1
-        known = await self._store.cached_threads(set(listed) - unknown)
+        known = await self._store.cached_threads(set(listed) - unknown, account=self.account)
         return {tid: t for tid, t in listed.items() if tid not in known}
 
     def _apply_hints(
@@ -364,9 +383,21 @@ class Feed:
         """Every resource's error, in one transaction (`retry_delay` after as many errors in a row)."""
         now = self._now()
         await self._store.feed_resources_failed(
-            subs_by, describe_error(exc), lambda count: now + retry_delay(count, exc)
+            subs_by, describe_error(exc), lambda count: now + retry_delay(count, exc), account=self.account
         )
         log.info("feed.resources_failed", resources=len(subs_by), error=describe_error(exc))
+
+    async def subscriptions(self) -> tuple[Subscription, ...]:
+        """The subscriptions this feed serves: those of the workspaces whose account it reads (a workspace
+        that linked no account is the deployment's), worked out again only when the store's snapshot or the
+        linked workspaces changed."""
+        snapshot = await self._store.subscriptions_snapshot()
+        linked = await self._linked() if self._linked is not None else {}
+        if self._mine is None or self._mine[0] is not snapshot or self._mine[1] != linked:
+            account = self.account
+            mine = tuple(s for s in snapshot if linked.get(s.team_id, DEPLOYMENT) == account)
+            self._mine = (snapshot, linked, snapshot if len(mine) == len(snapshot) else mine)
+        return self._mine[2]
 
     def _routing(self, subs: tuple[Subscription, ...]) -> ByResource:
         """The subscriptions by resource, worked out again only when the store's snapshot changed (with ten

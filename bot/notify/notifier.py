@@ -8,30 +8,34 @@ event loop.
 
 Replicas (several `serve` processes on one PostgreSQL) split the work with leases (`bot/store/leases.py`):
 
-- **Polling**: one replica at a time holds `notify:feed` and polls (one ISync request covers every resource).
-  A replica that dies leaves it to expire (`lease_ttl`), then another takes over.
-- **Delivery**: per Slack channel. Each replica claims the channels with rows waiting (`notify:channel:<team>:
-  <channel>`, `SELECT … FOR UPDATE SKIP LOCKED`), about its fair share (channels ÷ live replicas, counted from
-  the `replica:<holder>` heartbeats), posts only their rows, and releases the idle ones. So one channel has
+- **Polling**: a feed per RingCentral account (`feeds.py`: the deployment's, and each one a workspace
+  linked), each polled by one replica at a time, the holder of its lease (`notify:feed` for the deployment's
+  account, `notify:feed:<account>` for the others), claimed like the channels below; one ISync request covers
+  every resource of the account. A replica that dies leaves them to expire (`lease_ttl`), then others take
+  over. The jobs that are not per account (quiet hours and digests, channel checks, retention) run on the
+  holder of `notify:jobs`.
+- **Delivery**: per Slack channel (`claims.py`). Each replica claims the channels with rows waiting
+  (`notify:channel:<team>:<channel>`, `SELECT … FOR UPDATE SKIP LOCKED`), about its fair share (channels ÷
+  live replicas, counted from the `replica:<holder>` heartbeats), posts only their rows, and releases the idle
+  ones. So one channel has
   one poster at a time: its order and ≈1 message/s hold across replicas; a replica that takes a channel over
   waits one interval before its first post there. A dead replica's claims expire and move. The outbox's
   unique keys and the metadata lookup before re-posting an attempted row make any overlap harmless.
-- **Poll now**: a webhook delivery may reach any replica; it records a poke mark in the store (and pokes
-  locally), and the holder of `notify:feed` checks the mark four times a second. The timer stays as the
-  safety net.
+- **Poll now**: a webhook delivery may reach any replica; it records its account's poke mark in the store
+  (and pokes locally), and the holder of that account's feed checks the marks four times a second. The timer
+  stays as the safety net.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,9 +46,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.logs import get_logger
 from bot.metrics import Metrics
 from bot.notify import messages
+from bot.notify.claims import REPLICA_LEASE, ChannelClaims
 from bot.notify.feed import Feed, PollResult
-from bot.notify.health import HEALTH_KEY, FeedHealth
-from bot.notify.notices import tell_creator, tell_creators
+from bot.notify.feeds import AccountFeed, Feeds
+from bot.notify.health import FeedHealth
+from bot.notify.notices import tell_creator
 from bot.notify.pace import PollPace
 from bot.notify.reconcile import RECONCILE_EVERY
 from bot.notify.retention import RetentionJob
@@ -52,20 +58,21 @@ from bot.notify.routing import thread_json
 from bot.notify.schedules import Schedules
 from bot.notify.sender import Sender
 from bot.notify.shared import other_organisations
+from bot.notify.tenancy import Tenancy
 from bot.notify.webhook import WebhookSubscription
 from bot.notify.workspaces import NotInstalled, SlackClients
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.models import Thread
+from bot.store.feed_state import DEPLOYMENT
 from bot.store.protocols import NotifierStore
 from bot.store.retention import DEFAULT_RETENTION_DAYS, change_horizon
 from bot.store.subscriptions import Subscription
+from bot.store.tenant_accounts import TenantAccount
 
 log = get_logger(__name__)
 
-LEASE = "notify:feed"
-CHANNEL_LEASE = "notify:channel:"
-REPLICA_LEASE = "replica:"
-POKE_KEY = "notify:poke"
+JOBS_LEASE = "notify:jobs"  # the jobs that are not per account
+TICK_SECONDS = 0.25  # how often the poll job looks for due polls and pokes
 STOP_GRACE_SECONDS = 10.0  # how long `stop` lets running jobs finish before the scheduler cancels them
 CHANNEL_REASONS = ("channel_not_found", "is_archived", "not_in_channel")
 
@@ -96,95 +103,127 @@ class Notifier:
         holder: str | None = None,
         webhook: WebhookSubscription | None = None,
         retention_days: int = DEFAULT_RETENTION_DAYS,
+        deployment_account: bool = True,  # RINGCENTRAL_JWT is set: the deployment's own account has a feed
+        service_for: Callable[[TenantAccount], RingCentralClient] | None = None,  # workspaces' own accounts
     ) -> None:
         self._store = store
         self._metrics = metrics
         self._clock = clock
         self.poll_interval = poll_interval
         self.recheck_every = recheck_every
-        self.feed = Feed(
-            store, service_client, clock=clock, reconcile_every=reconcile_every,
-            horizon=change_horizon(retention_days),
-        )  # fmt: skip
         self.retention = RetentionJob(store, metrics, clock=clock, days=retention_days)
+        self.tenancy = Tenancy(store)  # which RingCentral account each workspace reads
         self.sender = Sender(
-            store, slack, metrics, on_pause=self._tell_creator, clock=clock, channel_interval=channel_interval
-        )
+            store, slack, metrics, on_pause=self._tell_creator, account_of=self.tenancy.account_of,
+            clock=clock, channel_interval=channel_interval,
+        )  # fmt: skip
         self.clients = self.sender.clients
-        self.schedules = Schedules(store, service_client, self.clients, clock=clock)  # quiet hours, digests
-        self.webhook = webhook
+        self.schedules = Schedules(store, self.client_for, self.clients, clock=clock)  # quiet hours, digests
+        self.webhook = webhook  # the deployment's account's (each other account has its own: `feeds.py`)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease_ttl = lease_ttl or timedelta(seconds=max(3 * poll_interval, 10.0))
+        self._service_client, self._service_for = service_client, service_for
+
+        def make_feed(account: str, client: Callable[[], RingCentralClient]) -> Feed:
+            return Feed(
+                store, client, clock=clock, reconcile_every=reconcile_every,
+                horizon=change_horizon(retention_days), account=account, linked=self.tenancy.linked,
+            )  # fmt: skip
+
+        self.feeds = Feeds(
+            store, self.tenancy, self.clients, metrics, make_feed=make_feed,
+            default=service_client if deployment_account else None, service_for=service_for,
+            webhook=webhook, holder=self.holder, clock=clock, interval=lambda: self.poll_interval,
+            lease_ttl=lambda: self.lease_ttl,
+        )  # fmt: skip
+        self.feeds.on_queued = lambda: self._run_now("notify-send")
         self._scheduler: AsyncIOScheduler | None = None
-        self._poll_lock = asyncio.Lock()
-        self._renewed_at = float("-inf")  # when `notify:feed` was last taken or renewed (monotonic)
-        self._claims: dict[str, float] = {}  # channel claims held, and when each was last renewed
+        self.channels = ChannelClaims(
+            store, self.sender.pacer, holder=self.holder, ttl=lambda: self.lease_ttl, clock=clock
+        )
         self._running: set[asyncio.Task[Any]] = set()  # job runs in flight (see `_tracked`)
         self._heartbeat_at = float("-inf")
-        self._polled_at: datetime | None = None
-        self.pace = PollPace(self.feed.min_interval)  # RingCentral's budget: see `_poll_job`
+
+    @property
+    def feed(self) -> Feed:
+        """The deployment's account's feed (RINGCENTRAL_JWT)."""
+        return self._default().feed
+
+    @property
+    def pace(self) -> PollPace:
+        return self._default().pace
+
+    def _default(self) -> AccountFeed:
+        af = self.feeds.default()
+        if af is None:
+            raise RuntimeError("RINGCENTRAL_JWT is not configured: the deployment's account has no feed")
+        return af
 
     # --- the work -------------------------------------------------------------------------------------------
 
     async def run_once(
         self, *, reconcile: bool | None = None, send_seconds: float = 0.0
     ) -> PollResult | None:
-        """Poll the feed once and post what is due. None when another replica holds the lease."""
-        if not await self._lease():
-            return None
-        result = await self.poll(reconcile=reconcile)
+        """Poll the feeds this replica holds once each and post what is due. The deployment's feed's result
+        (or, without one, the first account's); None when other replicas hold them all."""
+        results = [
+            await self.feeds.poll(self.feeds.by_account[account], reconcile=reconcile)
+            for account in sorted(await self.feeds.claim())
+        ]
         await self.send(max_seconds=send_seconds)
-        return result
+        return results[0] if results else None
 
     async def poll(self, *, reconcile: bool | None = None) -> PollResult:
-        async with self._poll_lock:
-            self._polled_at = self._clock()
-            started = time.monotonic()
-            result = await self.feed.poll(reconcile=reconcile)
-            self._metrics.poll_duration.observe(time.monotonic() - started)
-            self._metrics.polls.labels("ok" if result.requests_ok else "error").inc()
-            for reason, count in result.skipped.items():
-                self._metrics.sync_records_skipped.labels(reason).inc(count)
-            self._metrics.set_feed(result.health)
-            if result.requests_ok:
-                self._metrics.last_poll.set(self._clock().timestamp())
-            await self._announce_feed(result)
-            return result
+        """Poll the deployment's account's feed once, whoever holds its lease (tests, benchmarks)."""
+        return await self.feeds.poll(self._default(), reconcile=reconcile)
 
-    async def feed_health(self) -> FeedHealth:
-        return FeedHealth.from_json(await self._store.get_state(HEALTH_KEY))
-
-    async def _announce_feed(self, result: PollResult) -> None:
-        """Tell the subscriptions' creators once when the feed starts failing, once when it recovers (the
-        mark is stored first: a crash costs a notice, never repeats it on every poll)."""
-        health = result.health
-        if health.failing and not health.announced:
-            await self._store.set_state(HEALTH_KEY, replace(health, announced=True).to_json())
-            log.warning("notifier.feed_failing", failures=health.failures, error=health.last_error)
-            await self._tell_creators(True, health.describe())
-        elif result.recovered:
-            await self._tell_creators(False, "")
+    async def feed_health(self, account: str = DEPLOYMENT) -> FeedHealth:
+        af = self.feeds.by_account.get(account)
+        return FeedHealth.from_json(await self._store.get_state(af.feed.health_key)) if af else FeedHealth()
 
     async def send(self, *, max_seconds: float = 0.0) -> int:
         """Post the rows of the channels this replica holds (claiming its share first)."""
-        channels = await self._claim_channels()
+        channels = await self.channels.claim()
         if not channels:
             return 0
         done = await self.sender.drain(
-            max_seconds=max_seconds, still_mine=self._channel_mine, channels=set(channels)
+            max_seconds=max_seconds, still_mine=self.channels.mine, channels=set(channels)
         )
-        await self._release_idle()
+        await self.channels.release_idle()
         return done
 
-    async def request_poll(self) -> None:
-        """Ask whichever replica polls to poll now (a verified webhook delivery lands on any replica)."""
-        self.poke()
-        await self._store.set_state(POKE_KEY, self._clock().isoformat())
+    async def request_poll(self, account: str = DEPLOYMENT) -> None:
+        """Ask whichever replica polls `account` to poll now (a verified webhook delivery lands on any
+        replica)."""
+        self.feeds.poke(account)
+        af = self.feeds.by_account.get(account)
+        if af is not None:
+            await self._store.set_state(af.poke_key, self._clock().isoformat())
 
-    async def thread_changed(self, thread: Thread) -> None:
-        """A thread was assigned or resolved from Slack: cache it and update its parent messages now."""
-        await self._store.cache_threads([(thread.id, thread.owner.extension_id, thread_json(thread))])
+    async def client_for(self, team_id: str) -> RingCentralClient:
+        """The client of the account `team_id`'s workspace reads (its own link, or the deployment's)."""
+        account = await self.tenancy.account_of(team_id)
+        if account == DEPLOYMENT:
+            return self._service_client()
+        row = await self._store.tenant_account(team_id)
+        if row is None or self._service_for is None or row.account_id != account:
+            raise RuntimeError("this workspace's RingCentral account is not available: link it again")
+        return self._service_for(row)
+
+    async def rc_now(self, team_id: str) -> datetime:
+        """RingCentral's time now, as the feed of `team_id`'s account last saw it (our clock without one)."""
+        af = self.feeds.by_account.get(await self.tenancy.account_of(team_id))
+        return await af.feed.rc_now() if af is not None else self._clock()
+
+    async def thread_changed(self, thread: Thread, team_id: str) -> None:
+        """A thread was assigned or resolved from Slack by someone of `team_id`'s workspace: cache it in its
+        account's feed and update its parent messages in that account's workspaces now."""
+        account = await self.tenancy.account_of(team_id)
+        row = (thread.id, thread.owner.extension_id, thread_json(thread))
+        await self._store.cache_threads([row], account=account)
         for slack_thread in await self._store.slack_threads_for(thread.id):
+            if await self.tenancy.account_of(slack_thread.team_id) != account:
+                continue  # another account's workspace: not this thread, whatever its id
             subs = await self._store.list_subscriptions(
                 team_id=slack_thread.team_id,
                 channel_id=slack_thread.channel_id,
@@ -244,11 +283,15 @@ class Notifier:
         subs = subs if subs is not None else await self._store.list_subscriptions()
         depths = await self._store.outbox_depths()
         oldest = await self._store.oldest_pending()
-        resources = await self._store.feed_resource_states({sub.resource_id for sub in subs})
+        linked = await self.tenancy.linked()
+        resources: dict[str, dict[str, Any]] = {}
+        for account in {linked.get(sub.team_id, DEPLOYMENT) for sub in subs}:
+            ids = {sub.resource_id for sub in subs if linked.get(sub.team_id, DEPLOYMENT) == account}
+            resources[account] = dict(await self._store.feed_resource_states(ids, account=account))
         now = self._clock()
         out = []
         for sub in subs:
-            res = resources.get(sub.resource_id)
+            res = resources[linked.get(sub.team_id, DEPLOYMENT)].get(sub.resource_id)
             lag = (now - oldest[sub.id]).total_seconds() if sub.id in oldest else 0.0
             error = sub.last_error or (res.last_error if res else None)
             out.append(
@@ -279,34 +322,32 @@ class Notifier:
         common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         now = datetime.now(UTC)
         jobs: list[tuple[str, Callable[[], Awaitable[None]], float, datetime | None]] = [
-            ("notify-poll", self._poll_job, self.poll_interval, now),
+            ("notify-poll", self._poll_job, TICK_SECONDS, now),
             ("notify-send", self._send_job, 1.0, None),
-            ("notify-poke", self._poke_job, 0.25, None),
             ("notify-schedules", self._schedules_job, 1.0, None),
             ("notify-recheck", self._recheck_job, self.recheck_every, None),
             ("notify-retention", self._retention_job, self.poll_interval, None),
         ]
         if self.webhook is not None:  # first run once the server listens (the handshake needs it)
-            jobs.append(
-                ("notify-webhook", self._webhook_job, self.webhook.check_every, now + timedelta(seconds=1))
-            )
+            jobs.append(("notify-webhook", self._webhook_job, 1.0, now + timedelta(seconds=1)))
         for job_id, job, seconds, first in jobs:
             when = {"next_run_time": first} if first is not None else {}
             scheduler.add_job(self._tracked(job), "interval", seconds=seconds, id=job_id, **when, **common)
         scheduler.start()
-        # A line per job run (eight a second with the poke check) would drown the bot's own log.
+        # A line per job run (eight a second with the poll tick) would drown the bot's own log.
         logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         self._scheduler = scheduler
         log.info(
             "notifier.started",
             holder=self.holder,
             poll_interval=self.poll_interval,
-            min_interval=self.feed.min_interval(),  # RingCentral's budget: `bot/notify/pace.py`
+            accounts=len(self.feeds.by_account),
         )
 
-    def poke(self) -> None:
-        """Poll as soon as possible (a RingCentral push event is only this hint)."""
-        self._run_now("notify-poll")
+    def poke(self, account: str | None = None) -> None:
+        """Poll `account`'s feed (every held one without) as soon as its pace allows (a RingCentral push
+        event is only this hint)."""
+        self.feeds.poke(account)
 
     def _run_now(self, job_id: str, delay: float = 0.0) -> None:
         if self._scheduler is not None:
@@ -339,26 +380,33 @@ class Notifier:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         try:
-            await self._store.release_lease(LEASE, self.holder)
-            await self._store.release_leases(list(self._claims), self.holder)
+            await self.feeds.release()
+            await self._store.release_lease(JOBS_LEASE, self.holder)
+            await self.channels.release()
             await self._store.release_lease(REPLICA_LEASE + self.holder, self.holder)
         except Exception as exc:  # shutting down: the leases expire anyway
             log.info("notifier.release_failed", error=type(exc).__name__)
 
     async def _poll_job(self) -> None:
+        """The tick: renew this replica's share of the feeds, take the pokes of other replicas, and start the
+        polls that are due, each at its account's pace (`feeds.py`)."""
         try:
-            # Not more often than RingCentral's budget allows (`bot/notify/pace.py`), whatever the interval or
-            # a poke asks for.
-            wait = self.pace.take()
-            if wait > 0:
-                self._run_now("notify-poll", wait)
-                return
-            if await self._lease():
-                result = await self.poll()
-                if result.queued:
-                    self._run_now("notify-send")
+            await self._heartbeat()  # counted by the claims of every replica
+            await self.feeds.claim_due()
+            await self.feeds.check_pokes()
+            await self.feeds.run_due(self._spawn)
         except Exception:
             log.exception("notifier.poll_failed")
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        """Run `work` as a task of its own, remembered as a job run until it ends, so `stop` waits for it."""
+
+        async def run() -> None:
+            await work
+
+        task = asyncio.ensure_future(run())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
     async def _send_job(self) -> None:
         try:
@@ -367,32 +415,16 @@ class Notifier:
         except Exception:
             log.exception("notifier.send_failed")
 
-    async def _poke_job(self) -> None:
-        """On the polling replica: poll now when a webhook delivery reached another replica."""
-        try:
-            if time.monotonic() - self._renewed_at >= self._feed_ttl.total_seconds():
-                return  # not the polling replica: the poll job keeps trying the lease
-            mark = await self._store.get_state(POKE_KEY)
-            if mark and (self._polled_at is None or datetime.fromisoformat(mark) >= self._polled_at):
-                self.poke()
-        except Exception:
-            log.exception("notifier.poke_failed")
-
     async def _webhook_job(self) -> None:
+        """Each held account's webhook subscription, renewed every `check_every`, retried with backoff."""
         assert self.webhook is not None
         try:
-            outcome = await self.webhook.ensure()
+            await self.feeds.ensure_webhooks(self.webhook.check_every)
         except Exception:
             log.exception("notifier.webhook_failed")
-            outcome = "failed"
-        if outcome == "failed" and self._scheduler is not None:  # try again soon (backing off)
-            job = self._scheduler.get_job("notify-webhook")
-            if job is not None:
-                delay = timedelta(seconds=self.webhook.retry_in())
-                job.modify(next_run_time=datetime.now(UTC) + delay)
 
     async def _schedules_job(self) -> None:
-        """Quiet hours that ended and digests that are due, on the polling replica (the clock is injected)."""
+        """Quiet hours that ended and digests that are due, on one replica (the clock is injected)."""
         try:
             if await self._lease():
                 await self.schedules.run()
@@ -411,7 +443,7 @@ class Notifier:
             log.exception("notifier.recheck_failed")
 
     async def _retention_job(self) -> None:
-        """Hourly on the bot's clock, on the polling replica (see `bot/notify/retention.py`)."""
+        """Hourly on the bot's clock, on one replica (see `bot/notify/retention.py`)."""
         try:
             if self.retention.due() and await self._lease():
                 await self.retention.run()
@@ -420,16 +452,9 @@ class Notifier:
 
     # --- lease and creator notices --------------------------------------------------------------------------
 
-    @property
-    def _feed_ttl(self) -> timedelta:
-        """The polling lease outlives the gap between two polls (which renew it), whatever `lease_ttl` is."""
-        return max(self.lease_ttl, timedelta(seconds=2 * self.poll_interval))
-
     async def _lease(self) -> bool:
-        lease = await self._store.try_acquire_lease(LEASE, self.holder, self._feed_ttl)
-        if lease is not None:
-            self._renewed_at = time.monotonic()
-        return lease is not None
+        """`notify:jobs`: the replica that runs the jobs that are not per account."""
+        return await self._store.try_acquire_lease(JOBS_LEASE, self.holder, self.lease_ttl) is not None
 
     async def _heartbeat(self) -> None:
         """`replica:<holder>`: how the replicas count each other to split the channels fairly."""
@@ -438,59 +463,5 @@ class Notifier:
         await self._store.try_acquire_lease(REPLICA_LEASE + self.holder, self.holder, self.lease_ttl)
         self._heartbeat_at = time.monotonic()
 
-    async def _claim_channels(self) -> list[tuple[str, str]]:
-        waiting = await self._store.channels_with_pending()
-        if not waiting:
-            await self._release_idle(waiting)
-            return []
-        replicas = max(1, len(await self._store.live_leases(REPLICA_LEASE)))
-        names = {_channel_lease(team, channel): (team, channel) for team, channel in waiting}
-        won = await self._store.claim_leases(
-            list(names), self.holder, self.lease_ttl, limit=math.ceil(len(waiting) / replicas)
-        )
-        now, wall = time.monotonic(), self._clock()
-        pace = timedelta(seconds=self.sender.pacer.interval)
-        for before in won:
-            if before.holder not in ("", self.holder) and wall - before.expires_at < pace:
-                # Just taken over from another replica, which may have posted a moment ago: keep the pace.
-                self.sender.pacer.block(names[before.name][1], self.sender.pacer.interval)
-            self._claims[before.name] = now
-        got = {before.name for before in won}
-        for name in set(self._claims) - got:
-            self._claims.pop(name, None)
-        return [names[n] for n in names if n in got]
-
-    async def _release_idle(self, waiting: list[tuple[str, str]] | None = None) -> None:
-        if not self._claims:
-            return
-        if waiting is None:
-            waiting = await self._store.channels_with_pending()
-        busy = {_channel_lease(team, channel) for team, channel in waiting}
-        idle = [name for name in self._claims if name not in busy]
-        if idle:
-            await self._store.release_leases(idle, self.holder)
-            for name in idle:
-                self._claims.pop(name, None)
-
-    async def _channel_mine(self, team_id: str, channel_id: str) -> bool:
-        name = _channel_lease(team_id, channel_id)
-        renewed = self._claims.get(name)
-        if renewed is None:
-            return False
-        if time.monotonic() - renewed < self.lease_ttl.total_seconds() / 4:
-            return True
-        if await self._store.renew_lease(name, self.holder, self.lease_ttl) is None:
-            self._claims.pop(name, None)
-            return False
-        self._claims[name] = time.monotonic()
-        return True
-
     async def _tell_creator(self, sub: Subscription, reason: str) -> None:
         await tell_creator(self.clients, sub, reason)
-
-    async def _tell_creators(self, failing: bool, detail: str) -> None:
-        await tell_creators(self.clients, await self._store.list_subscriptions(), failing, detail)
-
-
-def _channel_lease(team_id: str, channel_id: str) -> str:
-    return f"{CHANNEL_LEASE}{team_id}:{channel_id}"

@@ -49,6 +49,7 @@ from bot.ringcentral import RingCentralClient
 from bot.ringcentral.errors import InvalidInput, RateLimited, RingCentralError
 from bot.ringcentral.models import AliveNoteRecord, DeletedNoteRecord, Thread
 from bot.ringcentral.params import MAX_FILTER_IDS, MAX_PAGE, Availability, has_more
+from bot.store.feed_state import DEPLOYMENT, scoped
 from bot.store.outbox import OutboxEntry
 from bot.store.protocols import FeedStore
 
@@ -140,9 +141,12 @@ class Reconciler:
         every: int = RECONCILE_EVERY,
         budget: int = POLL_BUDGET,
         horizon: timedelta | None = None,
+        account: str = DEPLOYMENT,
     ) -> None:
         self._store = store
         self._clock = clock
+        self.account = account
+        self.key = scoped(RECONCILE_KEY, account)  # this account's cursor
         self.every = every
         self.budget = budget
         self.horizon = horizon  # changes older than this are not routed (`routing.py`)
@@ -156,7 +160,7 @@ class Reconciler:
         """At most one request of reconciliation, when one is due and the poll (`spent` requests so far)
         leaves room; `force` ignores the periodic pace. Returns the requests made and the resources whose
         reconciliation this step finished."""
-        cursor = Cursor.from_json(await self._store.get_state(RECONCILE_KEY))
+        cursor = Cursor.from_json(await self._store.get_state(self.key))
         if cursor.mode == "periodic" and not force:
             self._idle += 1
             if self._idle < self.every:
@@ -180,11 +184,14 @@ class Reconciler:
             step.cursor = _after(cursor, subs)
             self._seen = None
         await self._store.enqueue(
-            step.entries, threads=cache_rows(step.threads), state={RECONCILE_KEY: step.cursor.to_json()}
+            step.entries,
+            threads=cache_rows(step.threads),
+            state={self.key: step.cursor.to_json()},
+            account=self.account,
         )
         if not step.done:
             return 1, []
-        await self._store.feed_resources_ok(mine, reconciled=True)
+        await self._store.feed_resources_ok(mine, account=self.account, reconciled=True)
         log.info("feed.reconciled", resources=len(mine), mode=cursor.mode, queued=len(step.entries))
         if cursor.mode == "recovery" and step.cursor.mode == "periodic":
             log.info("feed.recovery_reconciled")
@@ -215,7 +222,7 @@ class Reconciler:
         routed only when it changed within the horizon). Not the rest of the resource's history: unchanged,
         they would be rewritten on every round, and retention could never let a resolved one go."""
         page = await self._listing("threads", client.list_threads, cursor)
-        cached = await self._store.cached_threads(t.id for t in page.records)
+        cached = await self._store.cached_threads((t.id for t in page.records), account=self.account)
         changed = changed_since_cached(page.records, cached)
         entries = route_thread_changes(changed, subs)
         oldest = self.oldest()
@@ -232,7 +239,7 @@ class Reconciler:
     async def _notes(self, client: RingCentralClient, cursor: Cursor, subs: ByResource, seen: _Seen) -> _Step:
         """One page of the batch's notes: queue what was missed (the first stage cached their threads)."""
         page = await self._listing("notes", client.list_notes, cursor)
-        cached = await self._store.cached_threads({n.thread_id for n in page.records})
+        cached = await self._store.cached_threads({n.thread_id for n in page.records}, account=self.account)
         threads = {tid: thread_from(data) for tid, data in cached.items()}
         records: list[AliveNoteRecord | DeletedNoteRecord] = [
             deleted_record(n.id, n.thread_id, n.last_modified_time)
@@ -265,7 +272,7 @@ class Reconciler:
             note_ids=[n for n, _ in ids], availability=["Alive"], per_page=MAX_PAGE
         )
         found = {n.id for n in page.records if n.availability == "Alive"}
-        cached = await self._store.cached_threads({tid for _, tid in ids})
+        cached = await self._store.cached_threads({tid for _, tid in ids}, account=self.account)
         threads = {tid: thread_from(data) for tid, data in cached.items()}
         # seen gone now (when is unknown): a note still shown as alive was never marked deleted
         gone = [deleted_record(nid, tid, self._now()) for nid, tid in ids if nid not in found]
@@ -300,10 +307,10 @@ class Reconciler:
         errors = cursor.errors + 1
         delay = retry_delay(errors, exc)
         retry_at = self._now() + delay
-        await self._store.set_state(
-            RECONCILE_KEY, replace(cursor, errors=errors, retry_at=retry_at).to_json()
+        await self._store.set_state(self.key, replace(cursor, errors=errors, retry_at=retry_at).to_json())
+        await self._store.feed_resources_failed(
+            cursor.batch, describe_error(exc), lambda _: retry_at, account=self.account
         )
-        await self._store.feed_resources_failed(cursor.batch, describe_error(exc), lambda _: retry_at)
         log.info(
             "feed.reconcile_failed",
             resources=len(cursor.batch),

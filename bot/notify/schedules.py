@@ -1,21 +1,21 @@
 """Time-driven work of the subscriptions, run by the notifier's scheduler (on the polling replica) with the
 notifier's injected clock: ending quiet hours and posting the daily handoff digests.
 
-    schedules = Schedules(store, service_client, slack_clients, clock=clock)
+    schedules = Schedules(store, notifier.client_for, slack_clients, clock=clock)
     await schedules.run()     # once a second in production; tests advance the clock and wait
 
 - Quiet hours end: a subscription with held rows that is no longer quiet gets them released as one
   "summary" row (`Store.release_held`); the sender posts it like any other row of its channel.
 - Digest: when `Options.digest_due` says a local day's digest is due, the day is claimed (`digest_runs`),
-  the resource's open threads and their notes are read with the service identity (two list requests, not one
-  per thread), and one message is posted. Posting fails → the claim is dropped and the next run retries; a
-  crash after the claim, or a post whose answer never came (a WARNING), loses that day's digest rather than
-  posting it twice.
+  the resource's open threads and their notes are read with the service identity of the workspace's account
+  (two list requests, not one per thread), and one message is posted. Posting fails → the claim is dropped
+  and the next run retries; a crash after the claim, or a post whose answer never came (a WARNING), loses
+  that day's digest rather than posting it twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
@@ -40,13 +40,13 @@ class Schedules:
     def __init__(
         self,
         store: ScheduleStore,
-        service_client: Callable[[], RingCentralClient],
+        client_for: Callable[[str], Awaitable[RingCentralClient]],
         slack: SlackClients,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
-        self._service = service_client
+        self._client_for = client_for  # the service identity of a workspace's RingCentral account
         self._slack = slack
         self._clock = clock
 
@@ -75,6 +75,7 @@ class Schedules:
         try:
             items = await self.items(
                 sub.resource_id,
+                sub.team_id,
                 Filters.from_json(sub.filters),
                 muted=await self._store.muted_threads(sub.team_id, sub.channel_id),
             )
@@ -104,18 +105,20 @@ class Schedules:
     async def items(
         self,
         resource_id: str,
+        team_id: str,
         filters: Filters | None = None,
         *,
         muted: set[str] | frozenset[str] = frozenset(),
     ) -> list[DigestItem]:
-        """The resource's open conversations that need someone, with their latest notes, oldest first.
+        """The resource's open conversations that need someone, with their latest notes, oldest first (read
+        as the service identity of `team_id`'s account).
 
         The channel's filters hold here as they do for its notifications: a note they leave out (no wanted
         tag, an excluded author) is not there for the digest, so with `tags` only conversations with a wanted
         note are listed; `unassigned_only` leaves out assigned conversations; muted ones too.
         """
         filters = filters or Filters()
-        client = self._service()
+        client = await self._client_for(team_id)
         threads = [
             t
             async for t in client.iter_threads(

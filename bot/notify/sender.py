@@ -108,6 +108,7 @@ class Sender:
         metrics: Metrics,
         *,
         on_pause: OnPause,
+        account_of: Callable[[str], Awaitable[str]],  # a workspace's RingCentral account (`tenancy.py`)
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         channel_interval: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
@@ -121,7 +122,11 @@ class Sender:
         self.poster = Poster(store, self.clients, metrics, self.pacer, clock)
         self.summaries = Summaries(store, self.poster, finish=self._finish, thread_of=self._thread_of)
         self.deliveries = Deliveries(
-            store, self.poster, finish=self._finish, update_summary=self.summaries.update
+            store,
+            self.poster,
+            finish=self._finish,
+            update_summary=self.summaries.update,
+            account_of=account_of,
         )
         self._lock = asyncio.Lock()
 

@@ -8,7 +8,12 @@ RingCentral refuses that Limited API to the app, whether the person can list the
 RingCentral enforces itself). Asking as the person also keeps them to the service identity's account: the
 resource ids come from the service identity's list. The rule used is recorded with the subscription.
 
-The resource list (call queues and sites, read as the service identity) is cached for a minute, and each
+The service identity is the one of the workspace's RingCentral account (issue 16): the deployment's
+(RINGCENTRAL_JWT), or the account the workspace linked (`Notifier.client_for`). So a workspace lists,
+subscribes to and backfills only its own account's resources.
+
+The resource list (call queues and sites, read as the service identity) is cached for a minute per account,
+and each
 Slack user gets a small budget of subscription commands, so nobody can spend the service identity's
 RingCentral budget, which is the feed's. Both live in the process: with several replicas, each keeps its own
 (a person's budget is at most COMMANDS_PER_WINDOW per replica).
@@ -36,7 +41,6 @@ from bot.notify.filters import Filters, passes
 from bot.notify.notifier import Notifier
 from bot.notify.options import Options
 from bot.notify.shared import external_person, is_workspace_admin, other_organisations
-from bot.ringcentral import RingCentralClient
 from bot.ringcentral.errors import Forbidden, NotFound, RingCentralError
 from bot.ringcentral.models import Note, Thread
 from bot.service.accounts import Accounts
@@ -110,7 +114,6 @@ class Subscriptions:
         self,
         store: SubscribeStore,
         accounts: Accounts,
-        service_client: Callable[[], RingCentralClient],
         notifier: Notifier,
         *,
         admin_subscribe: bool = False,
@@ -118,11 +121,10 @@ class Subscriptions:
     ) -> None:
         self._store = store
         self._accounts = accounts
-        self._service = service_client
         self.notifier = notifier
         self._admin_subscribe = admin_subscribe
         self._clock = clock
-        self._resources: TTLCache[str, list[Resource]] = TTLCache(maxsize=1, ttl=RESOURCE_TTL)
+        self._resources: TTLCache[str, list[Resource]] = TTLCache(maxsize=10_000, ttl=RESOURCE_TTL)
         self._resources_lock = asyncio.Lock()
         self._recent: TTLCache[tuple[str, str], deque[datetime]] = TTLCache(
             maxsize=100_000, ttl=COMMAND_WINDOW.total_seconds()
@@ -159,7 +161,7 @@ class Subscriptions:
         Call only after `admit`. The unknown-resource answer names only what the person may subscribe: every
         resource for an admin who may, else those whose conversations the person sees in RingCentral."""
         wanted = text.strip().lower()
-        resources = await self.resources()
+        resources = await self.resources(actor.team_id)
         for r in resources:
             if wanted in (r.id.lower(), r.name.lower(), r.number.lower()) and wanted:
                 return r
@@ -169,10 +171,10 @@ class Subscriptions:
             "unknown_resource", f"There is no queue or site called {text.strip()!r} that you handle.{listed}"
         )
 
-    async def known(self, resource_id: str) -> Resource:
-        """A resource by its id (as a button carries it), read again from RingCentral's list, never from the
-        payload; call only after `admit`."""
-        for r in await self.resources():
+    async def known(self, resource_id: str, team_id: str) -> Resource:
+        """A resource of `team_id`'s account by its id (as a button carries it), read again from RingCentral's
+        list, never from the payload; call only after `admit`."""
+        for r in await self.resources(team_id):
             if r.id == resource_id:
                 return r
         raise SubscriptionRefused("unknown_resource", "That queue or site no longer exists in RingCentral.")
@@ -189,18 +191,20 @@ class Subscriptions:
         owners = {t.owner.extension_id for t in page.records}
         return sorted(r.name for r in resources if r.id in owners)
 
-    async def resources(self) -> list[Resource]:
-        """Call queues and sites, as the service identity sees them; read at most once a RESOURCE_TTL."""
+    async def resources(self, team_id: str) -> list[Resource]:
+        """Call queues and sites, as the service identity of `team_id`'s account sees them; read at most once
+        a RESOURCE_TTL per account."""
         async with self._resources_lock:
-            cached: list[Resource] | None = self._resources.get("all")
+            account = await self.notifier.tenancy.account_of(team_id)
+            cached: list[Resource] | None = self._resources.get(account)
             if cached is not None:
                 return cached
-            client = self._service()
+            client = await self.notifier.client_for(team_id)
             queues = await client.list_call_queues()
             sites = await client.list_sites()
             found = [Resource(q.id, q.name or q.id, "CallQueue", q.extension_number or "") for q in queues]
             found += [Resource(s.id, s.name or s.id, "Site", s.extension_number or "") for s in sites]
-            self._resources["all"] = found
+            self._resources[account] = found
             return found
 
     async def role(self, actor: Actor, resource: Resource, slack: AsyncWebClient) -> Grant:
@@ -327,7 +331,7 @@ class Subscriptions:
                 broadcast=broadcast,
                 deleted_mode=deleted_mode,
                 created_by=actor.user_id,
-                start_at=await self.notifier.feed.rc_now(),
+                start_at=await self.notifier.rc_now(actor.team_id),
                 options=(options or Options()).to_json(),
                 granted_by=granted_by,
             )
@@ -344,7 +348,7 @@ class Subscriptions:
         return sub, created
 
     async def _backfill(self, sub: Subscription, filters: Filters, count: int) -> None:
-        client = self._service()
+        client = await self.notifier.client_for(sub.team_id)
         threads: dict[str, Thread] = {
             t.id: t async for t in client.iter_threads(owner_extension_ids=[sub.resource_id], per_page=1000)
         }
@@ -357,6 +361,7 @@ class Subscriptions:
         await self._store.enqueue(
             [OutboxEntry(sub.id, n.id, n.version, "note", n.thread_id, note_json(n)) for n in chosen],
             threads=[(t.id, t.owner.extension_id, thread_json(t)) for t in threads.values()],
+            account=await self.notifier.tenancy.account_of(sub.team_id),
         )
 
     async def find(self, team_id: str, channel_id: str, resource_id: str) -> Subscription | None:

@@ -18,6 +18,10 @@
 - `disabledFilters` in an answer means real time is off although the subscription is Active: `alarm` says
   so, for `/thread-note status`, `/metrics` and the log; polling carries on. Such a subscription is made
   anew on each run (every `check_every`), so a permission granted meanwhile takes effect without a restart.
+- One subscription per RingCentral account (issue 16): each account's feed has its own (`for_account`), made
+  with that account's client, delivered to `<address>?account=<id>` (the deployment's account keeps the bare
+  address), with its own secret, state row and lease (`scoped` names; the deployment's keep theirs). A
+  delivery is checked against its own account's secret and pokes only that account's feed.
 - Deliveries: the docs give two readings of the header that carries our secret (the spec's
   `Verification-Token`; the 2024 "Receiving Webhooks" guide's `Validation-Token`, the handshake's own
   header). The web route tells the handshake from a delivery by its body (the handshake has none) and
@@ -32,12 +36,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from bot.logs import get_logger
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.errors import NotFound, RingCentralError
 from bot.ringcentral.models import Subscription
 from bot.store import UndecryptableSecret
+from bot.store.feed_state import DEPLOYMENT, scoped
 from bot.store.protocols import WebhookStore
 
 log = get_logger(__name__)
@@ -65,10 +71,13 @@ class WebhookSubscription:
         check_every: float = 300.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
+        account: str = DEPLOYMENT,
     ) -> None:
         self._store = store
         self._client = service_client
-        self.address = address
+        self.account = account
+        self._state_key, self._lease = scoped(STATE, account), scoped(LEASE, account)
+        self.address = f"{address}?{urlencode({'account': account})}" if account else address
         self.holder = holder
         self.expires_in = expires_in
         self.check_every = check_every
@@ -79,13 +88,23 @@ class WebhookSubscription:
         self._tidied = False  # listSubscriptions looked at since start (or since a delete failed)
         self.failures = 0  # failed runs in a row, for the backoff
 
+    def for_account(self, account: str, client: Callable[[], RingCentralClient]) -> WebhookSubscription:
+        """The same webhook for `account`'s feed, kept with `client` (the deployment's account: itself)."""
+        if account == self.account:
+            return self
+        base = self.address.split("?", 1)[0]
+        return WebhookSubscription(
+            self._store, client, address=base, holder=self.holder, expires_in=self.expires_in,
+            check_every=self.check_every, clock=self._clock, monotonic=self._monotonic, account=account,
+        )  # fmt: skip
+
     # --- lifecycle (one replica at a time) ----------------------------------------------------------------
 
     async def ensure(self) -> str:
         """Keep one working subscription. Returns what happened: "standby" (another replica manages it),
         "renewed", "created" or "failed" (retry after `retry_in()`)."""
         lease = await self._store.try_acquire_lease(
-            LEASE, self.holder, timedelta(seconds=2 * self.check_every)
+            self._lease, self.holder, timedelta(seconds=2 * self.check_every)
         )
         if lease is None:
             return "standby"
@@ -98,7 +117,7 @@ class WebhookSubscription:
         except RingCentralError as exc:
             self.failures += 1
             log.warning("webhook.failed", error=type(exc).__name__, status=exc.status, failures=self.failures)
-            current = await self._store.get_state(STATE) or {}
+            current = await self._store.get_state(self._state_key) or {}
             await self._save({**current, "last_error": _describe(exc)})
             return "failed"
         self.failures = 0
@@ -191,20 +210,20 @@ class WebhookSubscription:
         state = await self._state()
         if state and state.get("id"):
             await self._delete(self._client(), str(state["id"]))
-        await self._store.delete_state(STATE)
+        await self._store.delete_state(self._state_key)
 
     async def _state(self) -> dict[str, Any] | None:
         """The stored subscription, or None; one that no key decrypts (a wrong THREAD_NOTE_SECRET_KEY) is one
         clear error line and counts as none, so a new subscription with a new secret replaces it."""
         try:
-            state: dict[str, Any] | None = await self._store.get_state(STATE)
+            state: dict[str, Any] | None = await self._store.get_state(self._state_key)
         except UndecryptableSecret as exc:
             log.error("webhook.state_undecryptable", hint=f"{exc}; a new push subscription replaces it")
             return None
         return state
 
     async def _save(self, state: dict[str, Any]) -> None:
-        await self._store.set_state(STATE, state, secret=True)
+        await self._store.set_state(self._state_key, state, secret=True)
         self._token, self._loaded_at = state.get("token"), self._monotonic()
 
     # --- deliveries (every replica) -----------------------------------------------------------------------

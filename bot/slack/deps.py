@@ -49,8 +49,9 @@ class SubscriptionCommands(Protocol):
 class ThreadChanges(Protocol):
     """The notifier, as far as the notification buttons need it (bot/notify/notifier.py `Notifier`)."""
 
-    async def thread_changed(self, thread: Thread) -> None:
-        """A thread was assigned or resolved from Slack: its parent messages show the new state now."""
+    async def thread_changed(self, thread: Thread, team_id: str) -> None:
+        """A thread was assigned or resolved from Slack (by someone of `team_id`'s workspace): its parent
+        messages show the new state now."""
 
 
 class WorkspaceEvents(Protocol):

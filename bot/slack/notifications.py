@@ -33,7 +33,7 @@ async def thread_button(
     deps.metrics.slack_requests.labels("action").inc()
     change = deps.notes.take_over if action["action_id"] == TAKE_OVER else deps.notes.resolve
     thread = await change(actor, str(action["value"]))
-    await deps.notifier.thread_changed(thread)
+    await deps.notifier.thread_changed(thread, actor.team_id)
     said = DONE[action["action_id"]].format(thread_label(thread))
     blocks = [SectionBlock(text=MarkdownTextObject(text=escape(said), verbatim=True))]
     channel = (body.get("channel") or {}).get("id")

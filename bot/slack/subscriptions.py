@@ -108,7 +108,7 @@ class SlackSubscriptions:
         await self.service.admit(actor, client)
         # A button's value comes back from the client: the resource is resolved again by its id (its
         # name is RingCentral's, not the payload's) and the backfill is capped again.
-        resource = await self.service.known(str(request["r"]))
+        resource = await self.service.known(str(request["r"]), actor.team_id)
         request = {**request, "n": resource.name, "k": _backfill(request.get("k"))}
         grant = await self.service.role(actor, resource, client)
         channel = await self.service.channel(client, str(request["c"]), actor.team_id)

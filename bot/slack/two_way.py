@@ -29,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import get_logger
 from bot.notify.options import Options
+from bot.service.tenants import account_key_for_team
 from bot.service.types import Actor
 from bot.slack.deps import Deps
 from bot.slack.replies import plain_text
@@ -70,7 +71,8 @@ class TwoWay:
         found = await store.slack_thread_by_ts(team, channel, thread_ts)
         if found is None:
             return None
-        cached = (await store.cached_threads([found.thread_id])).get(found.thread_id) or {}
+        account = await account_key_for_team(store, team)  # the thread as this workspace's account has it
+        cached = (await store.cached_threads([found.thread_id], account=account)).get(found.thread_id) or {}
         resource = (cached.get("owner") or {}).get("extensionId")
         for sub in await store.list_subscriptions(team_id=team, channel_id=channel, status="active"):
             if Options.from_json(sub.options).two_way and (resource is None or sub.resource_id == resource):

@@ -57,9 +57,11 @@ class Outbox(StoreBase):
         *,
         threads: Iterable[tuple[str, str, dict[str, Any]]] = (),
         state: Mapping[str, Any] | None = None,
+        account: str = "",
     ) -> int:
-        """Queue what is new (existing keys are ignored), cache `threads` (id, resource id, data) and set
-        named `state` (the feed's cursor), all in one transaction. Returns how many rows were added."""
+        """Queue what is new (existing keys are ignored), cache `threads` (id, resource id, data) of
+        `account`'s feed and set named `state` (the feed's cursor), all in one transaction. Returns how many
+        rows were added."""
         now = self._now()
         added = 0
         rows = [
@@ -77,7 +79,7 @@ class Outbox(StoreBase):
             for entry in entries
         ]
         async with self._tx() as conn:
-            await save_threads(conn, threads, now)
+            await save_threads(conn, threads, now, account)
             if rows:
                 # One statement for the lot (SQLAlchemy sends it as multi-row INSERTs, the rows in the order
                 # given, so ids keep the order of the entries): a burst of 5,000 changes is one poll.

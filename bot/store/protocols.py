@@ -89,6 +89,7 @@ class StateStore(Protocol):
     """Small named state: cursors, health, cached service tokens (`state.py`)."""
 
     async def get_state(self, name: str) -> Any: ...
+    async def get_states(self, names: Iterable[str]) -> dict[str, Any]: ...
     async def set_state(self, name: str, value: Any, *, secret: bool = ...) -> None: ...
     async def delete_state(self, name: str) -> bool: ...
 
@@ -164,6 +165,7 @@ class OutboxStore(Protocol):
         *,
         threads: Iterable[tuple[str, str, dict[str, Any]]] = ...,
         state: Mapping[str, Any] | None = ...,
+        account: str = ...,
     ) -> int: ...
     async def pending_outbox(
         self, limit: int = ..., *, channels: Iterable[tuple[str, str]] | None = ...
@@ -208,17 +210,31 @@ class SlackMessageStore(Protocol):
 class ThreadCacheStore(Protocol):
     """RingCentral threads the feed has seen (`feed_state.py`)."""
 
-    async def cached_threads(self, thread_ids: Iterable[str]) -> dict[str, dict[str, Any]]: ...
-    async def cache_threads(self, threads: Iterable[tuple[str, str, dict[str, Any]]]) -> None: ...
+    async def cached_threads(
+        self, thread_ids: Iterable[str], *, account: str
+    ) -> dict[str, dict[str, Any]]: ...
+    async def cache_threads(
+        self, threads: Iterable[tuple[str, str, dict[str, Any]]], *, account: str
+    ) -> None: ...
+
+
+class FeedAccountStore(Protocol):
+    """Which workspaces read which RingCentral account (`feed_state.py`, over `tenant_accounts`)."""
+
+    async def linked_accounts(self) -> dict[str, tuple[str, str]]: ...
 
 
 class FeedHealthStore(Protocol):
     """Each resource's poll health (`feed_state.py`)."""
 
-    async def feed_resource_states(self, resource_ids: Iterable[str] = ()) -> dict[str, FeedResource]: ...
-    async def feed_resources_ok(self, resource_ids: Iterable[str], *, reconciled: bool = ...) -> None: ...
+    async def feed_resource_states(
+        self, resource_ids: Iterable[str] = ..., *, account: str
+    ) -> dict[str, FeedResource]: ...
+    async def feed_resources_ok(
+        self, resource_ids: Iterable[str], *, account: str, reconciled: bool = ...
+    ) -> None: ...
     async def feed_resources_failed(
-        self, resource_ids: Iterable[str], error: str, retry_at: Callable[[int], datetime]
+        self, resource_ids: Iterable[str], error: str, retry_at: Callable[[int], datetime], *, account: str
     ) -> dict[str, int]: ...
 
 
@@ -335,11 +351,19 @@ class ScheduleStore(SubscriptionStore, SlackMessageStore, QuietHoursStore, Diges
     """`bot.notify.schedules.Schedules`: quiet hours released, digests claimed."""
 
 
-class NotifierStore(FeedStore, SenderStore, ScheduleStore, LeaseStore, OAuthStore, RetentionStore, Protocol):
+class TenancyStore(FeedAccountStore, TenantAccountStore, Protocol):
+    """`bot.notify.tenancy.Tenancy`: which account each workspace reads, the links paused when refused."""
+
+
+class NotifierStore(
+    FeedStore, SenderStore, ScheduleStore, LeaseStore, OAuthStore, RetentionStore, TenancyStore, Protocol
+):
     """`bot.notify.notifier.Notifier`: the jobs and leases, with the feed, sender and schedules it builds."""
 
 
-class TwoWayStore(SubscriptionStore, SlackMessageStore, SlackNoteStore, ThreadCacheStore, Protocol):
+class TwoWayStore(
+    SubscriptionStore, SlackMessageStore, SlackNoteStore, ThreadCacheStore, TenantAccountStore, Protocol
+):
     """`bot.slack.two_way`: a Slack reply in a two-way thread claimed and mapped to its note."""
 
 

@@ -147,7 +147,7 @@ def _slack_thread_keys(before: datetime, limit: int) -> Any:
 def _rc_thread_keys(before: datetime, limit: int) -> Any:
     t, m, s = rc_threads.alias("t"), note_messages.alias("m"), slack_threads.alias("s")
     return (
-        sa.select(t.c.thread_id)
+        sa.select(t.c.thread_id, t.c.account_id)
         .where(
             t.c.updated_at < before,
             t.c.thread_id.not_in(_busy_threads()),

@@ -259,6 +259,8 @@ rc_threads = sa.Table(
     sa.Column("resource_id", sa.String(32), nullable=False, index=True),
     sa.Column("data", _json, nullable=False),  # the Thread model as JSON
     sa.Column("updated_at", UtcDateTime, nullable=False, index=True),  # index: retention (revision 0008)
+    # the feed (RingCentral account) that saw it: "" the deployment's own (revision 0010, issue 16)
+    sa.Column("account_id", sa.String(32), primary_key=True, server_default=""),
 )
 
 # Per-resource health of the feed: last success, last error, and backoff after errors.
@@ -271,6 +273,7 @@ feed_resources = sa.Table(
     sa.Column("last_error", sa.String(255), nullable=True),
     sa.Column("error_count", sa.Integer, nullable=False),
     sa.Column("next_retry_at", UtcDateTime, nullable=True),
+    sa.Column("account_id", sa.String(32), primary_key=True, server_default=""),  # as rc_threads'
 )
 
 # --- many workspaces (Slack OAuth, bot/slack/install.py) -------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +26,19 @@ class NamedState(StoreBase):
         if row.secret_value is not None:
             return json.loads(self._cipher.decrypt(row.secret_value))
         return row.value
+
+    async def get_states(self, names: Iterable[str]) -> dict[str, Any]:
+        """The plain (not secret) values stored under `names`, in one query: those stored, by name."""
+        wanted = list(dict.fromkeys(names))
+        if not wanted:
+            return {}
+        async with self._tx() as conn:
+            rows = await conn.execute(
+                sa.select(kv_state.c.name, kv_state.c.value).where(
+                    kv_state.c.name.in_(wanted), kv_state.c.secret_value.is_(None)
+                )
+            )
+            return {name: value for name, value in rows}
 
     async def set_state(self, name: str, value: Any, *, secret: bool = False) -> None:
         """Store a JSON-serialisable value; `secret=True` keeps it only as ciphertext."""

@@ -103,7 +103,7 @@ async def test_idle_polls_cost_one_request_and_the_periodic_sweep_one_more_every
     steps = sum(costs) - polls
     assert polls // every <= steps <= polls // every + 1, "one request a poll, one more every 12th"
     assert sum(costs) / polls <= 1.1
-    states = await world.store.feed_resource_states()
+    states = await world.store.feed_resource_states(account="")
     reconciled = [states[queue(i)].last_reconciled_at for i in range(QUEUES)]
     assert all(at is not None and at >= started for at in reconciled), "the round covered every queue"
 
@@ -147,7 +147,7 @@ async def test_a_restarted_bot_carries_on_with_the_recovery_where_it_stopped(
     await world.notifier.stop()  # the process stops (its lease on the feed goes with it)
     async for other in make_world(rc_sandbox, slack_standin, tmp_path):  # a new process, the same database
         rest = [await counted_poll(other) for _ in range(2 * math.ceil(QUEUES / 10))]
-        states = await other.store.feed_resource_states()
+        states = await other.store.feed_resource_states(account="")
     steps = sum(costs) + sum(rest) - len(costs) - len(rest) - 1  # less a sync a poll and the refused token
     assert steps == 2 * math.ceil(QUEUES / 10), "threads and notes of each batch once: the cursor was kept"
     assert max(costs + rest) <= 2, (costs, rest)

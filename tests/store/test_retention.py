@@ -52,7 +52,7 @@ async def test_links_of_notes_that_can_no_longer_change_go_the_others_stay(
 ) -> None:
     sub = await _subscription(store)
     await store.cache_threads(
-        [_thread("resolved", "Resolved"), _thread("open"), _thread("gone", "Open", "Deleted")]
+        [_thread("resolved", "Resolved"), _thread("open"), _thread("gone", "Open", "Deleted")], account=""
     )
     await _deliver(store, sub, "n-resolved", "resolved")
     await _deliver(store, sub, "n-open", "open")
@@ -72,13 +72,13 @@ async def test_links_of_notes_that_can_no_longer_change_go_the_others_stay(
     # its cached thread (the message refers to it)
     assert await store.get_note_message("T1", "C1", "n-open") is not None
     assert await store.get_slack_thread("T1", "C1", "open") is not None
-    assert set(await store.cached_threads(["resolved", "open", "gone"])) == {"open"}
+    assert set(await store.cached_threads(["resolved", "open", "gone"], account="")) == {"open"}
     assert sum((await _prune(store, clock)).values()) == 0, "a second run finds nothing more"
 
 
 async def test_what_waits_is_kept_and_so_are_its_threads_messages(store: Store, clock: FakeClock) -> None:
     sub = await _subscription(store)
-    await store.cache_threads([_thread("busy", "Resolved"), _thread("recent", "Resolved")])
+    await store.cache_threads([_thread("busy", "Resolved"), _thread("recent", "Resolved")], account="")
     await _deliver(store, sub, "n-busy", "busy")
     # the thread's resolution, queued to be shown on its parent message, not delivered yet
     await store.enqueue([OutboxEntry(sub, "thread:busy", "Resolved@x", "thread", "busy", {})])
@@ -99,7 +99,7 @@ async def test_what_waits_is_kept_and_so_are_its_threads_messages(store: Store, 
 
 async def test_a_summary_goes_whole_and_its_held_rows_wait_for_it(store: Store, clock: FakeClock) -> None:
     sub = await _subscription(store)
-    await store.cache_threads([_thread("closed", "Resolved"), _thread("open")])
+    await store.cache_threads([_thread("closed", "Resolved"), _thread("open")], account="")
     entries = [
         OutboxEntry(sub, "s-closed", "v1", "note", "closed", {"id": "s-closed"}),
         OutboxEntry(sub, "s-open", "v1", "note", "open", {"id": "s-open"}),
@@ -123,7 +123,7 @@ async def test_a_summary_goes_whole_and_its_held_rows_wait_for_it(store: Store, 
     )
     assert {m.note_id for m in await store.summary_lines("T1", "C1", "7.7")} == {"s-closed", "s-open"}
 
-    await store.cache_threads([_thread("open", "Resolved")])
+    await store.cache_threads([_thread("open", "Resolved")], account="")
     clock.advance(days=DAYS + 1)
     assert (await _prune(store, clock))["note_messages"] == 2
     assert await store.summary_lines("T1", "C1", "7.7") == []
@@ -131,7 +131,7 @@ async def test_a_summary_goes_whole_and_its_held_rows_wait_for_it(store: Store, 
 
 async def test_a_big_backlog_goes_in_bounded_batches(store: Store, clock: FakeClock) -> None:
     sub = await _subscription(store)
-    await store.cache_threads([_thread(f"t{i}", "Resolved") for i in range(7)])
+    await store.cache_threads([_thread(f"t{i}", "Resolved") for i in range(7)], account="")
     for i in range(7):
         await _deliver(store, sub, f"n{i}", f"t{i}")
     clock.advance(days=DAYS + 1)

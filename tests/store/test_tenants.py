@@ -85,7 +85,7 @@ async def _fill_both(database_url: str, secret_key: str, clock: FakeClock) -> No
             await _fill(store, team, clock)
         # what belongs to no workspace
         await store.set_state("notify:sync_token", {"token": "abc"})
-        await store.feed_resources_ok([RESOURCE])
+        await store.feed_resources_ok([RESOURCE], account="")
         await store.issue_slack_state("install-state", timedelta(minutes=10))
         await store.claim_signature("v0=" + "ab" * 32, timedelta(minutes=6))
 

@@ -1,0 +1,242 @@
+"""A feed per RingCentral account (issue 16), end to end: the emulator serves two accounts, the Slack stand-in
+two workspaces, and the bot (many-workspace mode, installed in both through Slack's OAuth) reads the
+deployment's account (RINGCENTRAL_JWT) for the first workspace and the account the second workspace linked for
+the second. In each workspace Alice (an admin) subscribes #handoffs to that account's Support queue.
+
+A note of one account reaches only its own workspace's channel, in both directions, by polling and by each
+account's webhook (a delivery pokes only its own account's feed); a credential RingCentral refuses for good
+pauses only that account's link and is told only to that workspace's subscription creators, while the other
+keeps delivering."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.servers import BackgroundServer
+from bot.store import Store, TenantAccount
+from bot.web import create_web_app
+from tests.kit.bot import make_settings, texts, wait_for
+from tests.kit.rc import RcAdmin, RcSandbox
+from tests.kit.slack import SlackRequests, SlackStandin, WorkspaceInfo
+from tests.notify.helpers import Handler
+from tests.scale.helpers import answers, command, install, posted
+
+pytestmark = pytest.mark.parametrize("sandbox_profile", ["default"], indirect=True)
+
+SYNC = "GET /restapi/v1.0/account/{accountId}/message-threads/entries/sync"
+
+
+@pytest.fixture
+def rc_sandbox_accounts() -> int:
+    return 2
+
+
+@dataclass
+class Tenants:
+    """The running bot, the two accounts and their workspaces (`w[i]` reads `rc.accounts[i]`)."""
+
+    url: str
+    rc: RcSandbox
+    admin: RcAdmin
+    slack: SlackStandin
+    w: list[WorkspaceInfo]
+    database_url: str
+    key: str
+
+    def accounts(self) -> list[RcSandbox]:
+        return self.rc.accounts
+
+    def open_thread(self, i: int) -> str:
+        """An open thread of account i's Support queue."""
+        account = self.accounts()[i]
+        support = account.resource("Support")
+        threads = self.admin.state(account.account_id)["threads"]
+        return str(
+            next(t["id"] for t in threads if t["owner"]["extensionId"] == support and t["status"] == "Open")
+        )
+
+    def syncs(self, i: int) -> int:
+        """The entries/sync requests account i's service identity made since the last reset."""
+        service = self.accounts()[i].service_user.extension_id
+        return int(self.admin.requests()["byRouteAndUser"].get(SYNC, {}).get(service, 0))
+
+    def notices(self, ws: WorkspaceInfo) -> str:
+        """What the bot told Alice of `ws` directly (a subscription creator)."""
+        uid = ws.users["alice"]
+        return texts([c["args"] for c in self.slack.calls("chat.postMessage", team_id=ws.team_id)
+                      if c["args"].get("channel") == uid])  # fmt: skip
+
+
+async def link(database_url: str, key: str, team_id: str, account: RcSandbox, credential: str) -> None:
+    """What linking the workspace to its own account stores (`tenant_accounts`), as an admin's link does."""
+    store = await Store.open(database_url, [key])
+    try:
+        await store.save_tenant_account(
+            TenantAccount(
+                team_id=team_id,
+                account_id=account.account_id,
+                kind="jwt",
+                credential=credential,
+                extension_id=account.service_user.extension_id,
+                account_name=str(account.credentials.get("accountName") or ""),
+            ),
+            by="U0ADMIN",
+        )
+    finally:
+        await store.close()
+
+
+@contextmanager
+def two_tenants(
+    rc: RcSandbox, admin: RcAdmin, slack: SlackStandin, tmp_path: Path, **env: str
+) -> Iterator[Tenants]:
+    """The bot serving both workspaces, the second linked to the second account, Support subscribed in
+    each."""
+    w1, w2 = slack.default, slack.add_workspace("Second")
+    key, database_url = Fernet.generate_key().decode(), f"sqlite:///{tmp_path / 'bot.db'}"
+    account2 = rc.accounts[1]
+    asyncio.run(link(database_url, key, w2.team_id, account2, account2.service_user.jwt))
+    app = httpx.get(f"{slack.url}/sandbox/slack/app", timeout=5).json()
+    server = BackgroundServer()
+    settings = make_settings(
+        slack=slack, rc=rc, database_url=database_url, public_url=server.url,
+        SLACK_CLIENT_ID=app["client_id"], SLACK_CLIENT_SECRET=app["client_secret"], SLACK_BOT_TOKEN="",
+        SLACK_ALLOWED_TEAMS=f"{w1.team_id},{w2.team_id}", THREAD_NOTE_ADMIN_SUBSCRIBE="true",
+        THREAD_NOTE_SECRET_KEY=key, THREAD_NOTE_LEASE_TTL="4", **env,
+    )  # fmt: skip
+    server.app = create_web_app(settings)
+    server.start(timeout=30)
+    try:
+        requests = SlackRequests(slack, app_url=server.url, signing_secret=slack.signing_secret)
+        for ws in (w1, w2):
+            assert install(server.url, ws).status_code == 200
+            _, rid = command(requests, ws, "subscribe Support", user="alice", channel="handoffs")
+            wait_for(lambda rid=rid: "now receives" in answers(slack, rid), 15.0, f"subscribe in {ws.team}")
+        yield Tenants(server.url, rc, admin, slack, [w1, w2], database_url, key)
+    finally:
+        server.stop()
+
+
+def crossing(t: Tenants, notes: list[str]) -> None:
+    """Each note i reached workspace i's #handoffs once, and no other workspace at all."""
+    for i, note in enumerate(notes):
+        mine, other = t.w[i], t.w[1 - i]
+        copies = posted(t.slack, mine.team_id).get(note, [])
+        assert [c["channel"] for c in copies] == [mine.channels["handoffs"]], (i, copies)
+        assert note not in posted(t.slack, other.team_id), (
+            f"account {i + 1}'s note reached the other workspace"
+        )
+
+
+def add_notes(t: Tenants, text: str) -> list[str]:
+    """A note in an open Support thread of each account, by that account's Ana."""
+    notes = []
+    for i, account in enumerate(t.accounts()):
+        ana = Handler(account, "Ana Alvarez")
+        try:
+            notes.append(str(ana.add(t.open_thread(i), f"{text} (account {i + 1})")["id"]))
+        finally:
+            ana.close()
+    return notes
+
+
+def test_each_accounts_notes_reach_only_its_own_workspace_by_polling(
+    rc_sandbox: RcSandbox, rc_admin: RcAdmin, slack_standin: SlackStandin, tmp_path: Path
+) -> None:
+    with two_tenants(rc_sandbox, rc_admin, slack_standin, tmp_path) as t:
+        time.sleep(1.5)  # subscriptions start from now
+        notes = add_notes(t, "Handoff: call the customer back")
+        wait_for(
+            lambda: all(n in posted(t.slack, t.w[i].team_id) for i, n in enumerate(notes)), 20.0, "both notes"
+        )
+        time.sleep(2.0)  # every feed polled again meanwhile: nothing more arrives
+        crossing(t, notes)
+        # Each account was read with its own service identity.
+        assert t.syncs(0) > 0 and t.syncs(1) > 0
+
+
+def test_each_accounts_webhook_pokes_only_its_own_feed(
+    rc_sandbox: RcSandbox, rc_admin: RcAdmin, slack_standin: SlackStandin, tmp_path: Path
+) -> None:
+    # Polls every 5 minutes: only RingCentral's pushes bring the notes in within the test.
+    with two_tenants(rc_sandbox, rc_admin, slack_standin, tmp_path, THREAD_NOTE_POLL_INTERVAL="300") as t:
+
+        def hooked(i: int) -> list[dict[str, Any]]:
+            return [
+                s
+                for s in t.admin.state(t.accounts()[i].account_id)["subscriptions"]
+                if s.get("status") == "Active"
+            ]
+
+        wait_for(lambda: hooked(0) and hooked(1), 20.0, "a webhook subscription in each account")
+        addresses = [hooked(i)[0]["deliveryMode"]["address"] for i in range(2)]
+        assert addresses[0] == f"{t.url}/ringcentral/webhook"
+        assert addresses[1] == f"{t.url}/ringcentral/webhook?account={t.accounts()[1].account_id}"
+        time.sleep(1.5)
+        for i in range(2):  # one account at a time: its push polls its feed, not the other's
+            t.admin.reset_requests()
+            ana = Handler(t.accounts()[i], "Ana Alvarez")
+            try:
+                note = str(ana.add(t.open_thread(i), f"pushed in account {i + 1}")["id"])
+            finally:
+                ana.close()
+            wait_for(lambda note=note, i=i: note in posted(t.slack, t.w[i].team_id), 15.0, f"note {i + 1}")
+            time.sleep(1.0)
+            assert t.syncs(i) >= 1 and t.syncs(1 - i) == 0, (
+                i,
+                t.admin.requests()["byRouteAndUser"].get(SYNC),
+            )
+            assert note not in posted(t.slack, t.w[1 - i].team_id)
+        # A delivery with one account's secret, sent as the other account's, is refused.
+        forged = httpx.post(
+            f"{t.url}/ringcentral/webhook?account={t.accounts()[1].account_id}",
+            json={"uuid": "x", "event": "/restapi/v1.0/account/1/message-threads/entries/sync", "body": {}},
+            headers={"Verification-Token": "not-the-token"},
+            timeout=5,
+        )
+        assert forged.status_code == 403
+
+
+def test_a_refused_credential_pauses_only_its_account_and_tells_only_its_workspace(
+    rc_sandbox: RcSandbox, rc_admin: RcAdmin, slack_standin: SlackStandin, tmp_path: Path
+) -> None:
+    with two_tenants(rc_sandbox, rc_admin, slack_standin, tmp_path) as t:
+        # The second workspace's credential is replaced by one RingCentral refuses (a JWT signed by no one).
+        account2 = t.accounts()[1]
+        forged = account2.service_user.jwt[:-4] + (
+            "AAAA" if not account2.service_user.jwt.endswith("AAAA") else "BBBB"
+        )
+        asyncio.run(link(t.database_url, t.key, t.w[1].team_id, account2, forged))
+
+        async def paused() -> str | None:
+            store = await Store.open(t.database_url, [t.key])
+            try:
+                row = await store.tenant_account(t.w[1].team_id)
+            finally:
+                await store.close()
+            return row.paused_reason if row is not None and row.status == "paused" else None
+
+        # Polls of the second account now fail for good: its access token expires, the JWT is refused.
+        t.admin.fault("expire_tokens", account_id=account2.account_id)
+        reason = wait_for(lambda: asyncio.run(paused()), 20.0, "the second account's link paused")
+        assert "link it again" in reason
+        wait_for(lambda: "link it again" in t.notices(t.w[1]), 10.0, "the second workspace's creators told")
+        assert t.notices(t.w[0]) == "", "the first workspace's people are told nothing"
+
+        # The first account keeps delivering, the second none, to nobody.
+        notes = add_notes(t, "After the second account's credential was refused")
+        wait_for(lambda: notes[0] in posted(t.slack, t.w[0].team_id), 15.0, "the first account's note")
+        time.sleep(2.0)
+        assert notes[1] not in posted(t.slack, t.w[1].team_id) and notes[1] not in posted(
+            t.slack, t.w[0].team_id
+        )
