@@ -240,15 +240,22 @@ class Proc:
     """A child process that prints its URL on its first stdout line; stopped with SIGTERM, then SIGKILL."""
 
     def __init__(
-        self, args: list[str], *, env: dict[str, str] | None = None, name: str = "child", cwd: Path = ROOT
+        self,
+        args: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        name: str = "child",
+        cwd: Path = ROOT,
+        log: Path | None = None,
     ) -> None:
+        """`log`: where its stderr goes (default: nowhere)."""
         self.name = name
         self.popen = subprocess.Popen(
             args,
             cwd=cwd,
             env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=log.open("ab") if log is not None else subprocess.DEVNULL,
             text=True,
         )
         assert self.popen.stdout is not None
@@ -272,13 +279,17 @@ class Proc:
                 self.popen.wait(5)
 
 
-def start_rc(seed: JSON | str, **settings: Any) -> Proc:
-    """The RingCentral emulator in its own process; `settings` are `POST /sandbox/config` keys."""
+def start_rc(seed: JSON | str, *, accounts: int = 1, **settings: Any) -> Proc:
+    """The RingCentral emulator in its own process; `accounts`: copies of the seed's account (each with its
+    own ids, users and credentials); `settings` are `POST /sandbox/config` keys."""
     tmp = RESULTS.parent / ".tmp"
     tmp.mkdir(exist_ok=True)
     seed_file = tmp / f"seed-{os.getpid()}-{time.monotonic_ns()}.yml"
     seed_file.write_text(yaml.safe_dump(seed) if isinstance(seed, dict) else Path(seed).read_text())
-    proc = Proc([sys.executable, "-m", "bench._standin", "rc", str(seed_file)], name="RingCentral emulator")
+    proc = Proc(
+        [sys.executable, "-m", "bench._standin", "rc", str(seed_file), str(accounts)],
+        name="RingCentral emulator",
+    )
     seed_file.unlink()
     if settings:
         RcControl(proc.url).config(**settings)
