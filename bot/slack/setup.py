@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blockkit import ids
@@ -25,8 +26,10 @@ from bot.service.errors import LinkRefused
 from bot.service.tenant_link import Linked, TenantLinks
 from bot.service.types import Actor
 from bot.slack.deps import Deps
+from bot.slack.modals import loading_modal
 from bot.slack.replies import Asker, Reply
 from bot.slack.views import setup as views
+from bot.slack.views.modals import message_modal
 from bot.slack.views.sentences import notice
 
 log = get_logger(__name__)
@@ -56,11 +59,13 @@ async def setup_command(deps: Deps, asker: Asker) -> None:
 
 
 async def jwt_open(deps: Deps, actor: Actor, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    """The modal opens at once (a trigger_id lives 3 s); the form replaces it for an admin."""
     await ack()
-    if not await is_workspace_admin(client, actor):
-        await client.views_open(trigger_id=body["trigger_id"], view=_refused_modal())
-        return
-    await client.views_open(trigger_id=body["trigger_id"], view=views.jwt_modal())
+
+    async def form() -> View:
+        return views.jwt_modal() if await is_workspace_admin(client, actor) else _refused_modal()
+
+    await loading_modal(client, body["trigger_id"], "RingCentral account", "Checking…", form)
 
 
 async def jwt_submit(
@@ -89,25 +94,29 @@ async def sign_in_open(
 ) -> None:
     """A fresh one-time sign-in link as the service user, in a modal (made only when asked for)."""
     await ack()
-    if not await is_workspace_admin(client, actor):
-        await client.views_open(trigger_id=body["trigger_id"], view=_refused_modal())
-        return
-    url = await _links(deps).sign_in_url(actor)
-    await client.views_open(trigger_id=body["trigger_id"], view=views.sign_in_modal(url))
+
+    async def form() -> View:
+        if not await is_workspace_admin(client, actor):
+            return _refused_modal()
+        return views.sign_in_modal(await _links(deps).sign_in_url(actor))
+
+    await loading_modal(client, body["trigger_id"], "RingCentral account", "Making a sign-in link…", form)
 
 
 async def sign_in_link(ack: Any) -> None:
     await ack()  # a link button: Slack opens RingCentral's sign-in; the callback does the rest
 
 
-async def remove(deps: Deps, actor: Actor, ack: Any, respond: Any, client: AsyncWebClient) -> None:
+async def remove(
+    deps: Deps, actor: Actor, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
+) -> None:
     """Remove: the workspace uses the deployment's account again (an OAuth session is revoked first)."""
     await ack()
     if not await is_workspace_admin(client, actor):
-        await _answer(client, actor, respond, notice(views.NOT_ADMIN), views.NOT_ADMIN)
+        await _answer(client, actor, body, respond, notice(views.NOT_ADMIN), views.NOT_ADMIN)
         return
     gone = await _links(deps).remove(actor)
-    await _answer(client, actor, respond, views.removed(gone), "RingCentral account removed")
+    await _answer(client, actor, body, respond, views.removed(gone), "RingCentral account removed")
     await _publish_home(deps, actor, client)
 
 
@@ -125,15 +134,15 @@ async def announce_linked(
     return sentence
 
 
-def _refused_modal() -> Any:
-    from bot.slack.views.modals import message_modal
-
+def _refused_modal() -> View:
     return message_modal("RingCentral account", views.NOT_ADMIN)
 
 
-async def _answer(client: AsyncWebClient, actor: Actor, respond: Any, blocks: Any, text: str) -> None:
+async def _answer(
+    client: AsyncWebClient, actor: Actor, body: dict[str, Any], respond: Any, blocks: Any, text: str
+) -> None:
     """Where the button was: an ephemeral card (Bolt's `respond`, its response_url) or App Home (a DM)."""
-    if respond is not None:
+    if body.get("response_url"):
         await Reply(respond, replace_original=True)(blocks, text)
         return
     try:

@@ -193,6 +193,11 @@ class RcAdmin:
         result: dict[str, Any] = self._ok(self.http.post("/sandbox/threads", json=body))
         return result
 
+    def sms_recipients(self, resource_id: str, added: list[str] = [], removed: list[str] = []) -> list[str]:  # noqa: B006 - read only
+        """Change who handles a resource, as an admin in the Admin Portal; its handlers afterwards."""
+        body = {"resourceId": resource_id, "added": added, "removed": removed}
+        return list(self._ok(self.http.post("/sandbox/sms-recipients", json=body))["handlers"])
+
     def advance(self, seconds: float) -> str:
         return str(self._ok(self.http.post("/sandbox/clock", json={"advance": seconds}))["now"])
 

@@ -899,6 +899,20 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
         thread, created = state.customer_texts(resource_id, guest, text)
         return JSONResponse(state.thread_json(thread), status_code=201 if created else 200)
 
+    async def sms_recipients(request: Request) -> Any:
+        """What an admin does in the Admin Portal: change who handles a resource (its SMS recipients)."""
+        body = await body_of(request)
+        resource_id = str(body.get("resourceId"))
+        state = sandbox.account_of(resource_id).state
+        if resource_id not in state.resources:
+            raise ApiError(404, "SBX-404", f"no resource {resource_id}")
+        added, removed = list(body.get("added") or []), list(body.get("removed") or [])
+        unknown = [e for e in added + removed if e not in state.users]
+        if unknown:
+            raise ApiError(400, "SBX-400", f"no user {unknown[0]} in the resource's account")
+        state.assign_sms_recipients(resource_id, added, removed)
+        return {"resourceId": resource_id, "handlers": state.resources[resource_id].handlers}
+
     async def clock(request: Request) -> Any:
         if request.method == "POST":
             sandbox.clock.advance(float((await body_of(request)).get("advance", 0)))
@@ -947,6 +961,7 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
         Route("/sandbox/faults/{faultId}/release", control(release), methods=["POST"]),
         Route("/sandbox/config", control(config), methods=["GET", "POST"]),
         Route("/sandbox/threads", control(new_thread), methods=["POST"]),
+        Route("/sandbox/sms-recipients", control(sms_recipients), methods=["POST"]),
         Route("/sandbox/clock", control(clock), methods=["GET", "POST"]),
         Route("/sandbox/sync/expire", control(expire_sync), methods=["POST"]),
         Route("/sandbox/revoke", control(revoke_user), methods=["POST"]),

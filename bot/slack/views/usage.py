@@ -26,6 +26,7 @@ _WHAT = {
     "connect": "Link your RingCentral account",
     "disconnect": "Unlink it",
     "status": "Who you're connected as, and how the bot is doing",
+    "setup": "Workspace admins: link this workspace's own RingCentral account, replace or remove it",
     "help": "This card",
 }
 
