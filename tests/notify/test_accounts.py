@@ -3,7 +3,8 @@ two workspaces, and the bot (many-workspace mode, installed in both through Slac
 deployment's account (RINGCENTRAL_JWT) for the first workspace and the account the second workspace linked for
 the second. In each workspace Alice (an admin) subscribes #handoffs to that account's Support queue.
 
-A note of one account reaches only its own workspace's channel, in both directions, by polling and by each
+A note of one account reaches only its own workspace's channel, in both directions (even where the second
+workspace kept a subscription it made before it linked its own account), by polling and by each
 account's webhook (a delivery pokes only its own account's feed); a credential RingCentral refuses for good
 pauses only that account's link and is told only to that workspace's subscription creators, while the other
 keeps delivering."""
@@ -11,6 +12,7 @@ keeps delivering."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,12 +102,12 @@ async def link(database_url: str, key: str, team_id: str, account: RcSandbox, cr
 def two_tenants(
     rc: RcSandbox, admin: RcAdmin, slack: SlackStandin, tmp_path: Path, **env: str
 ) -> Iterator[Tenants]:
-    """The bot serving both workspaces, the second linked to the second account, Support subscribed in
-    each."""
+    """The bot serving both workspaces. The second subscribes #handoffs to Support while it still reads the
+    deployment's account (the first account's queue), then links the second account and subscribes #handoffs
+    to that account's Support: from then on the first account's notes must not reach it, that older
+    subscription notwithstanding."""
     w1, w2 = slack.default, slack.add_workspace("Second")
     key, database_url = Fernet.generate_key().decode(), f"sqlite:///{tmp_path / 'bot.db'}"
-    account2 = rc.accounts[1]
-    asyncio.run(link(database_url, key, w2.team_id, account2, account2.service_user.jwt))
     app = httpx.get(f"{slack.url}/sandbox/slack/app", timeout=5).json()
     server = BackgroundServer()
     settings = make_settings(
@@ -120,11 +122,20 @@ def two_tenants(
         requests = SlackRequests(slack, app_url=server.url, signing_secret=slack.signing_secret)
         for ws in (w1, w2):
             assert install(server.url, ws).status_code == 200
-            _, rid = command(requests, ws, "subscribe Support", user="alice", channel="handoffs")
-            wait_for(lambda rid=rid: "now receives" in answers(slack, rid), 15.0, f"subscribe in {ws.team}")
+            subscribe(requests, slack, ws)
+        account2 = rc.accounts[1]
+        asyncio.run(link(database_url, key, w2.team_id, account2, account2.service_user.jwt))
+        time.sleep(1.5)  # the workspace's account as the bot reads it: at most a second old
+        subscribe(requests, slack, w2)
         yield Tenants(server.url, rc, admin, slack, [w1, w2], database_url, key)
     finally:
         server.stop()
+
+
+def subscribe(requests: SlackRequests, slack: SlackStandin, ws: WorkspaceInfo) -> None:
+    """Alice (an admin) subscribes #handoffs to Support, of the account her workspace reads."""
+    _, rid = command(requests, ws, "subscribe Support", user="alice", channel="handoffs")
+    wait_for(lambda: "now receives" in answers(slack, rid), 15.0, f"subscribe in {ws.team}")
 
 
 def crossing(t: Tenants, notes: list[str]) -> None:
@@ -154,6 +165,9 @@ def test_each_accounts_notes_reach_only_its_own_workspace_by_polling(
     rc_sandbox: RcSandbox, rc_admin: RcAdmin, slack_standin: SlackStandin, tmp_path: Path
 ) -> None:
     with two_tenants(rc_sandbox, rc_admin, slack_standin, tmp_path) as t:
+        with sqlite3.connect(t.database_url.removeprefix("sqlite:///")) as db:
+            kept = db.execute("SELECT resource_id FROM subscriptions WHERE team_id = ?", (t.w[1].team_id,))
+            assert {r for (r,) in kept} == {a.resource("Support") for a in t.accounts()}, "both stand"
         time.sleep(1.5)  # subscriptions start from now
         notes = add_notes(t, "Handoff: call the customer back")
         wait_for(
