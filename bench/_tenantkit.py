@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -181,8 +182,8 @@ def start_replicas(
     app = httpx.get(f"{slack_url}/sandbox/slack/app", timeout=10).json()
     # one app, one signing secret for every workspace: the stand-in's default workspace's
     secret = httpx.get(f"{slack_url}/sandbox/slack/workspaces", timeout=10).json()["workspaces"][0]
-    replicas = []
-    for i in range(count):
+
+    def one(i: int) -> Proc:
         port = free_port()
         env = {
             "SLACK_CLIENT_ID": app["client_id"], "SLACK_CLIENT_SECRET": app["client_secret"],
@@ -200,13 +201,14 @@ def start_replicas(
             name=f"replica {i}",
             log=logs / f"tenants-replica-{i}.log",
         )
-        replicas.append(proc)
-    for proc in replicas:
         wait_healthy(proc)
-    return replicas
+        return proc
+
+    with ThreadPoolExecutor(count) as pool:  # each takes a while to import the bot: start them together
+        return list(pool.map(one, range(count)))
 
 
-def wait_healthy(proc: Proc, seconds: float = 60.0) -> None:
+def wait_healthy(proc: Proc, seconds: float = 120.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.popen.poll() is not None:

@@ -57,6 +57,7 @@ from bench._kit import (
     MT,
     RESULTS,
     RcControl,
+    cpu_seconds,
     percentile,
     quiet,
     start_rc,
@@ -199,12 +200,13 @@ async def db_counters(dsn: str) -> dict[str, int]:
     }  # fmt: skip
 
 
-def idle_cost(rc: RcControl, dsn: str, tenants: list[Tenant], seconds: float) -> JSON:
-    """Nothing written for `seconds`: each account's requests per poll, the database's work per poll."""
+def idle_cost(rc: RcControl, dsn: str, tenants: list[Tenant], seconds: float, pids: list[int]) -> JSON:
+    """Nothing written for `seconds`: each account's requests per poll, the database's and the replicas'
+    work per poll."""
     rc.reset_requests()
-    before = asyncio.run(db_counters(dsn))
+    before, cpu = asyncio.run(db_counters(dsn)), sum(cpu_seconds(p) for p in pids)
     time.sleep(seconds)
-    after = asyncio.run(db_counters(dsn))
+    after, cpu = asyncio.run(db_counters(dsn)), sum(cpu_seconds(p) for p in pids) - cpu
     users = by_user(rc)
     per_account, polls, requests, routes = [], 0, 0, Counter[str]()
     for t in tenants:
@@ -229,6 +231,8 @@ def idle_cost(rc: RcControl, dsn: str, tenants: list[Tenant], seconds: float) ->
         },
         "routes": dict(routes),
         "database": db,
+        "replicas_cpu_s": cpu,
+        "replicas_cpu_ms_per_poll": 1000 * cpu / polls if polls else float("nan"),
         "database_per_second": {k: v / seconds for k, v in db.items()},
         "database_per_poll": {k: v / polls for k, v in db.items()} if polls else {},
     }
@@ -330,7 +334,7 @@ def measure(args: argparse.Namespace, rc: RcControl, slack_url: str, dsn: str, k
         warmed = wait_delivered(slack_url, warm, 3 * args.poll_interval + 120)
         warm_s = time.monotonic() - t0 - setup_s
         print(f"  warm: {len(warm & set(warmed))}/{len(warm)} delivered ({warm_s:.0f} s)", flush=True)
-        idle = idle_cost(rc, dsn, tenants, max(2 * args.poll_interval, 30.0))
+        idle = idle_cost(rc, dsn, tenants, max(2 * args.poll_interval, 30.0), [p.pid for p in replicas])
         print(f"  idle: {idle['requests_per_poll']:.3f} requests per poll over {idle['polls']} polls")
         phase("quiet", rc.url, others, written, args)
         sampler = Sampler(rc, noisy.service_ext)
@@ -387,6 +391,7 @@ def report(f: JSON) -> None:
             ),
             ("accounts not polled in 2 intervals", idle["accounts_not_polled"], "0"),
             ("DB transactions per idle poll", f"{idle['database_per_poll'].get('transactions', 0):.1f}", "-"),
+            ("replicas' CPU per idle poll", f"{idle['replicas_cpu_ms_per_poll']:.1f} ms", "-"),
             ("other tenants' p99, quiet", f"{lat['quiet']['p99_s']:.2f} s", "-"),
             ("other tenants' p99, noisy (2,000-note burst)", f"{lat['noisy']['p99_s']:.2f} s", "≤ 2 x quiet"),
             ("noisy / quiet p99", f"{ratio:.2f}x", "≤ 2x"),
