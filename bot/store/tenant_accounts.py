@@ -38,8 +38,8 @@ class TenantAccount:
     account_id: str
     kind: str  # JWT | OAUTH
     credential: str = field(repr=False)
-    extension_id: str
-    account_name: str | None = None
+    extension_id: str  # the service user
+    account_name: str | None = None  # how admins see it: the service user's name (no API here names accounts)
     status: str = ACTIVE
     paused_reason: str | None = None
     version: int = 0

@@ -49,6 +49,7 @@ class Two:
     db: Path
     slack: SlackStandin
     rc: RcSandbox
+    rc_admin: RcAdmin
     requests: SlackRequests
     w1: WorkspaceInfo
     w2: WorkspaceInfo
@@ -144,7 +145,7 @@ class Two:
         acme2 = self.rc.accounts[1]
         user = acme2.user(name)
         for resource in ("Support", "Sales", "Main Office"):
-            RcAdmin(self.rc.url).sms_recipients(acme2.resource(resource), removed=[user.extension_id])
+            self.rc_admin.sms_recipients(acme2.resource(resource), removed=[user.extension_id])
         return user
 
     def dms(self, ws: WorkspaceInfo, user: str) -> list[JSON]:
@@ -158,14 +159,16 @@ class Two:
 
 
 @pytest.fixture
-def two(rc_sandbox: RcSandbox, slack_standin: SlackStandin, tmp_path: Path) -> Iterator[Two]:
+def two(
+    rc_sandbox: RcSandbox, rc_admin: RcAdmin, slack_standin: SlackStandin, tmp_path: Path
+) -> Iterator[Two]:
     w1, w2 = slack_standin.default, slack_standin.add_workspace("Second")
     db = tmp_path / "bot.db"
     with oauth_server(rc_sandbox, slack_standin, db, [w1, w2]) as url:
         requests = SlackRequests(slack_standin, app_url=url, signing_secret=slack_standin.signing_secret)
         for ws in (w1, w2):
             assert install(url, ws).status_code == 200
-        yield Two(url, db, slack_standin, rc_sandbox, requests, w1, w2)
+        yield Two(url, db, slack_standin, rc_sandbox, rc_admin, requests, w1, w2)
 
 
 def test_an_admin_links_a_jwt_checked_at_once_and_each_refusal_is_one_sentence_beside_the_field(
@@ -197,7 +200,7 @@ def test_an_admin_links_a_jwt_checked_at_once_and_each_refusal_is_one_sentence_b
     assert rows[0][4] == acme2.service_user.extension_id
     assert acme2.service_user.jwt not in str(two.rows("SELECT * FROM tenant_accounts")), "encrypted"
     assert "Remove" in two.home(two.w2, "alice", acme2.account_id)
-    assert "RingCentral account" not in two.home(two.w2, "bob", "Thread notes"), "no card for a non-admin"
+    assert "Paste a JWT" not in two.home(two.w2, "bob", "Thread notes"), "no card for a non-admin"
     assert "this app was set up with" in two.home(two.w1, "alice", "RingCentral account"), "W1 unchanged"
     audit = two.rows("SELECT team_id, user_id, action FROM audit_log WHERE action = 'link_account'")
     assert audit == [(two.w2.team_id, two.w2.users["alice"], "link_account")]
@@ -212,7 +215,7 @@ def test_only_an_admin_may_set_up_and_anyone_else_is_told_who_can(two: Two) -> N
     assert refused["response_action"] == "errors" and NOT_ADMIN in refused["errors"]["tenant_jwt"]
     two.click(two.w2, "tenant_remove", user="bob")
     assert two.rows("SELECT * FROM tenant_accounts") == []
-    assert "RingCentral account" not in two.home(two.w2, "bob", "Thread notes")
+    assert "Paste a JWT" not in two.home(two.w2, "bob", "Thread notes")
 
 
 def test_an_admin_links_by_signing_in_as_the_service_user_replaces_and_removes(two: Two) -> None:
