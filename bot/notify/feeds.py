@@ -188,7 +188,7 @@ class Feeds:
     async def check_pokes(self) -> None:
         """Bring forward the polls of held accounts poked on another replica since they last polled."""
         held = [self.by_account[a] for a in sorted(self.held)]
-        if not held:
+        if not held or self._webhook is None:  # pokes come from webhook deliveries only
             return
         marks = await self._store.get_states(af.poke_key for af in held)
         for af in held:
