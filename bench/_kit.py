@@ -7,6 +7,7 @@ for the bot are the bot's, and a load generator in this process does not fight t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import math
@@ -17,7 +18,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -217,6 +220,36 @@ def extra_resources(count: int) -> list[str]:
 
 def thread_of(resource_index: int, thread: int = 0) -> str:
     return f"00000000-0000-4000-8000-{resource_index:06d}{thread:06d}"
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def scratch_database(server: str, prefix: str = "tnb_bench") -> Iterator[str]:
+    """A new, empty database on `server`'s PostgreSQL (any database URL there), dropped with its connections
+    afterwards; yields its URL."""
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(server)
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    asyncio.run(sql(dsn, f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(sql(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def sql(dsn: str, text: str, *args: Any) -> list[Any]:
+    """One statement on its own connection; its rows."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn, timeout=30)
+    try:
+        return list(await conn.fetch(text, *args))
+    finally:
+        await conn.close()
 
 
 # --- processes -------------------------------------------------------------------------------------------

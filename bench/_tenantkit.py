@@ -3,19 +3,14 @@ through the store, a subscription per resource, a fresh PostgreSQL database, and
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 import httpx
 
 from bench._kit import JSON, Proc, RcControl, free_port
@@ -72,25 +67,6 @@ class Tenant:
     threads: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
     ana_token: str = ""
-
-
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    """A new, empty database on `admin_url`'s server, dropped (with its connections) afterwards."""
-    name = f"tnb_bench_tenants_{uuid.uuid4().hex[:10]}"
-    asyncio.run(sql(admin_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        asyncio.run(sql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def sql(dsn: str, text: str, *args: Any) -> list[Any]:
-    conn = await asyncpg.connect(dsn, timeout=30)
-    try:
-        return list(await conn.fetch(text, *args))
-    finally:
-        await conn.close()
 
 
 def tenants_of(rc: RcControl, slack_url: str, count: int) -> list[Tenant]:

@@ -60,6 +60,8 @@ from bench._kit import (
     cpu_seconds,
     percentile,
     quiet,
+    scratch_database,
+    sql,
     start_rc,
     start_slack,
     table,
@@ -69,10 +71,8 @@ from bench._tenantkit import (
     ADMIN_URL,
     LIFTED,
     Tenant,
-    fresh_database,
     link_and_subscribe,
     seed,
-    sql,
     start_replicas,
     tenants_of,
 )
@@ -435,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     load, started = os.getloadavg(), time.monotonic()
     key = TokenCipher.generate_key()
     args.logs.mkdir(parents=True, exist_ok=True)
-    with fresh_database(args.postgres) as dsn:
+    with scratch_database(args.postgres, "tnb_bench_tenants") as dsn:
         rc_proc = start_rc(seed(args.resources), accounts=args.tenants + 1, rateLimits=LIFTED)
         slack_proc = start_slack()
         rc = RcControl(rc_proc.url)
