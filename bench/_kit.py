@@ -7,6 +7,7 @@ for the bot are the bot's, and a load generator in this process does not fight t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import math
@@ -17,7 +18,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,6 +222,36 @@ def thread_of(resource_index: int, thread: int = 0) -> str:
     return f"00000000-0000-4000-8000-{resource_index:06d}{thread:06d}"
 
 
+# --- PostgreSQL --------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def scratch_database(server: str, prefix: str = "tnb_bench") -> Iterator[str]:
+    """A new, empty database on `server`'s PostgreSQL (any database URL there), dropped with its connections
+    afterwards; yields its URL."""
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(server)
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    asyncio.run(sql(dsn, f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(sql(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def sql(dsn: str, text: str, *args: Any) -> list[Any]:
+    """One statement on its own connection; its rows."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn, timeout=30)
+    try:
+        return list(await conn.fetch(text, *args))
+    finally:
+        await conn.close()
+
+
 # --- processes -------------------------------------------------------------------------------------------
 
 
@@ -240,15 +273,22 @@ class Proc:
     """A child process that prints its URL on its first stdout line; stopped with SIGTERM, then SIGKILL."""
 
     def __init__(
-        self, args: list[str], *, env: dict[str, str] | None = None, name: str = "child", cwd: Path = ROOT
+        self,
+        args: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        name: str = "child",
+        cwd: Path = ROOT,
+        log: Path | None = None,
     ) -> None:
+        """`log`: where its stderr goes (default: nowhere)."""
         self.name = name
         self.popen = subprocess.Popen(
             args,
             cwd=cwd,
             env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=log.open("ab") if log is not None else subprocess.DEVNULL,
             text=True,
         )
         assert self.popen.stdout is not None
@@ -272,13 +312,17 @@ class Proc:
                 self.popen.wait(5)
 
 
-def start_rc(seed: JSON | str, **settings: Any) -> Proc:
-    """The RingCentral emulator in its own process; `settings` are `POST /sandbox/config` keys."""
+def start_rc(seed: JSON | str, *, accounts: int = 1, **settings: Any) -> Proc:
+    """The RingCentral emulator in its own process; `accounts`: copies of the seed's account (each with its
+    own ids, users and credentials); `settings` are `POST /sandbox/config` keys."""
     tmp = RESULTS.parent / ".tmp"
     tmp.mkdir(exist_ok=True)
     seed_file = tmp / f"seed-{os.getpid()}-{time.monotonic_ns()}.yml"
     seed_file.write_text(yaml.safe_dump(seed) if isinstance(seed, dict) else Path(seed).read_text())
-    proc = Proc([sys.executable, "-m", "bench._standin", "rc", str(seed_file)], name="RingCentral emulator")
+    proc = Proc(
+        [sys.executable, "-m", "bench._standin", "rc", str(seed_file), str(accounts)],
+        name="RingCentral emulator",
+    )
     seed_file.unlink()
     if settings:
         RcControl(proc.url).config(**settings)

@@ -1,4 +1,4 @@
-"""Child process entry for the benchmarks: `python -m bench._standin rc SEED_FILE | slack | bot PORT`.
+"""Child process entry for the benchmarks: `python -m bench._standin rc SEED [ACCOUNTS] | slack | bot PORT`.
 
 Prints the URL it serves on as its first stdout line, then serves until SIGTERM. `bot` is
 `thread-note-bot serve` itself (settings from the environment), on 127.0.0.1:PORT.
@@ -28,7 +28,8 @@ def main(argv: list[str]) -> int:
         from bot.sandbox.ringcentral.app import create_app
         from bot.sandbox.ringcentral.settings import SandboxSettings
 
-        app = create_app(argv[1], settings=SandboxSettings(redirect_uris=["*"]))
+        accounts = int(argv[2]) if len(argv) > 2 else 1  # copies of the seed's account (issue 16)
+        app = create_app(argv[1], settings=SandboxSettings(redirect_uris=["*"]), accounts=accounts)
     elif kind == "slack":
         from bot.sandbox.slack import create_slack_app
 

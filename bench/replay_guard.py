@@ -25,14 +25,10 @@ import os
 import secrets
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import asyncpg
-from sqlalchemy.engine import make_url
-
-from bench._kit import JSON, SLACK_ACK_LIMIT, percentile, quiet, table, write_result
+from bench._kit import JSON, SLACK_ACK_LIMIT, percentile, quiet, scratch_database, table, write_result
 from bot.store import Store, TokenCipher
 from bot.web import ReplayGuard
 
@@ -86,24 +82,9 @@ async def measure(url: str, claims: int, concurrency: int) -> dict[str, list[flo
         await b.close()
 
 
-async def _pg(dsn: str, sql: str) -> None:
-    conn = await asyncpg.connect(dsn, timeout=10)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def on_postgres(server: str, claims: int, concurrency: int) -> dict[str, list[float]]:
-    admin = make_url(server)
-    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"tnb_bench_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg(dsn, f'CREATE DATABASE "{name}"'))
-    try:
-        url = admin.set(database=name).render_as_string(hide_password=False)
+    with scratch_database(server) as url:
         return asyncio.run(measure(url, claims, concurrency))
-    finally:
-        asyncio.run(_pg(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def summary(values: list[float]) -> JSON:
