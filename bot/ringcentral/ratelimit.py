@@ -5,12 +5,9 @@ and then rejects *every* request of that group for a penalty interval — each r
 penalty (NOTES.md §3). So the cheapest 429 is the one never provoked. One `RateLimiter` per identity (share it
 between every client acting as the same user) keeps, per group:
 
-* a log of our own requests, checked against the group's limit and window (from `X-Rate-Limit-Limit` /
-  `-Window`, or the spec's defaults before the first response), with a small margin, so steady load stays
-  under the limit whatever the concurrency. A request is logged when it is sent and moved to when its answer
-  came: the server counted it when it arrived, somewhere in between, so a slot counted from the answer never
-  frees early, however slow the way there was (a loaded machine, a slow network); counted from the send, a
-  request slow to arrive made the next one too many in the server's window;
+* a log of our own send times, checked against the group's limit and window (from `X-Rate-Limit-Limit` /
+  `-Window`, or the spec's defaults before the first response), with a small margin for latency, so steady
+  load stays under the limit whatever the concurrency;
 * the server's view (`X-Rate-Limit-Remaining`, minus what we sent since): traffic of the same identity from
   other processes is counted too; at 0 we wait until one of our counted requests leaves the window, or for
   the whole window when none of them was ours;
@@ -26,8 +23,6 @@ Time comes from the injected `clock` and waiting from the injected `sleep`, so t
 from __future__ import annotations
 
 import asyncio
-import bisect
-import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -53,7 +48,7 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
 class _Group:
     limit: int
     window: float
-    sent: deque[float] = field(default_factory=deque)  # our requests: answer (else send) times, oldest first
+    sent: deque[float] = field(default_factory=deque)  # our send times, oldest first
     remaining: int | None = None  # the server's Remaining at `observed_at`
     observed_at: float = 0.0
     sent_since_observed: int = 0
@@ -146,9 +141,7 @@ class RateLimiter:
     # --- after the response -------------------------------------------------------------------------
 
     def observe(self, route: str, default_group: str, headers: Mapping[str, str], *, sent_at: float) -> str:
-        """Count the request's slot from now (the module docstring) and learn from the response's rate-limit
-        headers; returns the group the request belongs to."""
-        acquired = self._state(self.group_for(route, default_group))
+        """Learn from a response's rate-limit headers; returns the group the request belongs to."""
         group = headers.get("x-rate-limit-group") or self.group_for(route, default_group)
         self._route_groups[route] = group
         state = self._state(group)
@@ -166,14 +159,7 @@ class RateLimiter:
             state.observed_at = sent_at
             state.sent_since_observed = sum(1 for t in state.sent if t > sent_at)
             state.freed_since_observed = 0
-        self._answered(acquired, sent_at)
         return group
-
-    def _answered(self, state: _Group, sent_at: float) -> None:
-        """Move a request's slot from its send time to now, keeping the log in order."""
-        with contextlib.suppress(ValueError):  # aged out already: an answer slower than the window
-            state.sent.remove(sent_at)
-        bisect.insort(state.sent, self._clock())
 
     def penalize(self, group: str, retry_after: float | None) -> float:
         """A 429 arrived: block the group for `retry_after` seconds. Without it, for the group's window and at
