@@ -61,15 +61,7 @@ class SlackMessages(StoreBase):
     ) -> NoteInChannel:
         """`get_note_message`, `slack_note_by_note`, `get_slack_thread` in one transaction: a post's reads."""
         async with self._tx() as conn:
-            shown = (
-                await conn.execute(
-                    sa.select(note_messages).where(
-                        note_messages.c.team_id == team_id,
-                        note_messages.c.channel_id == channel_id,
-                        note_messages.c.note_id == note_id,
-                    )
-                )
-            ).first()
+            shown = (await conn.execute(_note_message(team_id, channel_id, note_id))).first()
             origin = (
                 await conn.execute(
                     sa.select(slack_notes.c.ts).where(
@@ -79,15 +71,8 @@ class SlackMessages(StoreBase):
                     )
                 )
             ).first()
-            thread = (
-                await conn.execute(
-                    sa.select(slack_threads).where(
-                        slack_threads.c.team_id == team_id,
-                        slack_threads.c.channel_id == channel_id,
-                        slack_threads.c.thread_id == thread_id,
-                    )
-                )
-            ).first()
+            which = slack_threads.c.thread_id == thread_id
+            thread = (await conn.execute(_slack_thread(team_id, channel_id, which))).first()
         return NoteInChannel(
             shown=None if shown is None else from_row(NoteMessage, shown._mapping),
             written_here=origin is not None,
@@ -102,13 +87,7 @@ class SlackMessages(StoreBase):
 
     async def _slack_thread(self, team_id: str, channel_id: str, which: Any) -> SlackThread | None:
         async with self._tx() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(slack_threads).where(
-                        slack_threads.c.team_id == team_id, slack_threads.c.channel_id == channel_id, which
-                    )
-                )
-            ).first()
+            row = (await conn.execute(_slack_thread(team_id, channel_id, which))).first()
         return None if row is None else from_row(SlackThread, row._mapping)
 
     async def slack_threads_for(self, thread_id: str) -> list[SlackThread]:
@@ -156,15 +135,7 @@ class SlackMessages(StoreBase):
 
     async def get_note_message(self, team_id: str, channel_id: str, note_id: str) -> NoteMessage | None:
         async with self._tx() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(note_messages).where(
-                        note_messages.c.team_id == team_id,
-                        note_messages.c.channel_id == channel_id,
-                        note_messages.c.note_id == note_id,
-                    )
-                )
-            ).first()
+            row = (await conn.execute(_note_message(team_id, channel_id, note_id))).first()
         return None if row is None else from_row(NoteMessage, row._mapping)
 
     async def posted_note_ids(self, note_ids: Sequence[str]) -> set[tuple[str, str, str]]:
@@ -271,3 +242,19 @@ def note_message_row(message: NoteMessage, now: datetime, **overrides: Any) -> d
         "updated_at": now,
         **overrides,
     }
+
+
+def _note_message(team_id: str, channel_id: str, note_id: str) -> sa.Select[Any]:
+    """A note's message in a channel (its key)."""
+    return sa.select(note_messages).where(
+        note_messages.c.team_id == team_id,
+        note_messages.c.channel_id == channel_id,
+        note_messages.c.note_id == note_id,
+    )
+
+
+def _slack_thread(team_id: str, channel_id: str, which: Any) -> sa.Select[Any]:
+    """A Slack thread of a channel, by `which` (its RingCentral thread or its parent's ts)."""
+    return sa.select(slack_threads).where(
+        slack_threads.c.team_id == team_id, slack_threads.c.channel_id == channel_id, which
+    )
