@@ -189,7 +189,7 @@ def test_sigkill_mid_post_in_a_thread_of_more_than_15_replies_then_restart_leave
 
         wait_for(attempted, 20.0, "the post to be under way")
         first.kill()
-        wait_for(lambda: with_note(slack_standin, "handoffs", note["id"]), 60.0, "the held post to land")
+        wait_for(lambda: with_note(slack_standin, "handoffs", note["id"]), 120.0, "the held post to land")
         with sqlite3.connect(
             database
         ) as db:  # the dead process's leases expire, as the clock would make them

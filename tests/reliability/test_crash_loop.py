@@ -78,7 +78,7 @@ def delivered_counts(slack: SlackStandin, channel: str) -> dict[str, int]:
     return counts
 
 
-def settle_and_check(slack: SlackStandin, ids: list[str], tally: Tally, timeout: float = 30.0) -> None:
+def settle_and_check(slack: SlackStandin, ids: list[str], tally: Tally, timeout: float = 90.0) -> None:
     """Wait until every note is in #handoffs, then: nothing lost, nothing twice."""
     with contextlib.suppress(AssertionError):
         wait_for(lambda: all(delivered_counts(slack, "handoffs").get(i) for i in ids), timeout, "every note")
