@@ -67,6 +67,9 @@ LOOKUP_PAGE = 100  # asked for; Slack caps it (15 under tier 1) and the cursor r
 NETWORK_ERRORS = (TimeoutError, OSError, aiohttp.ClientError)
 PACE_MARGIN = 0.02  # of a channel's interval, on top of it: 20 ms a second at Slack's 1 message/s
 WINDOW = 1.0  # seconds: Slack's per-channel limit is one message a second
+MARK_LEAD = 0.05  # seconds before a post's slot that its mark is made (a write): kept short, because a
+# process killed between the mark and the post leaves a row that must be looked up in Slack's history first
+# (one call a minute under tier 1)
 WORKSPACE_SIGNS = 3  # channels of one workspace limited at once that mean the workspace's own limit
 
 Record = Callable[[str, bool], Awaitable[None]]  # (ts, repaired) → the delivery recorded with its row
@@ -151,12 +154,12 @@ class Pacer:
             until = max(until, self._team_next.get(team, 0.0))
         return max(0.0, until - self._clock())
 
-    async def ready(self, channel: str, team: str | None = None) -> None:
-        """Wait until `channel` (and its workspace) may be posted to."""
-        wait = self.wait(channel, team)
+    async def ready(self, channel: str, team: str | None = None, *, early: float = 0.0) -> None:
+        """Wait until `channel` (and its workspace) may be posted to, or until `early` seconds before."""
+        wait = self.wait(channel, team) - early
         while wait > 0:  # a 429 meanwhile may move the slot on
             await asyncio.sleep(wait)
-            wait = self.wait(channel, team)
+            wait = self.wait(channel, team) - early
 
     def sent(self, channel: str, started: float | None = None) -> None:
         """A post to `channel` that began at `started` (our clock; now if not given) was answered now."""
@@ -240,6 +243,9 @@ class Poster:
                 await record(found, True)
                 self.delivered(kind, "repaired", sub, row.note_id, found)
                 return found
+        # The reads were done before the slot (the sender's `lead`); the mark is made only just before it, so
+        # a crash seldom falls between a mark and its post (such a row costs a history lookup).
+        await self.pacer.ready(sub.channel_id, sub.team_id, early=MARK_LEAD)
         if not await self._store.mark_attempt(row.id, seen=row):
             # Someone else (a replica that had the channel, the row read a moment ago) finished or tried it
             # since it was read: read it again before anything is posted.

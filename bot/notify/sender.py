@@ -15,8 +15,8 @@ deletions, thread states), `summaries.py` (quiet-hours summaries).
   the row is as it was read (`mark_attempt(seen=…)`), so a row that another replica finished or tried
   meanwhile is read again, never posted from the old reading.
 - About one message per second per channel (`channel_interval`, kept by `Pacer`: from the start of the
-  previous post, within Slack's one-second window counted from its answers); a post's reads and its mark are
-  done before its slot comes, so they add nothing to the period.
+  previous post, within Slack's one-second window counted from its answers); a post's reads are done before
+  its slot comes and its mark just before it (`MARK_LEAD`), so they add nothing to the period.
   A 429 blocks the channel for `Retry-After`, and 429s on several channels of one workspace at once block
   the workspace (Slack's workspace-wide `chat.postMessage` limit).
 - Before posting, the row is marked attempted (committed). A row found attempted was maybe posted: it is
@@ -263,13 +263,13 @@ class Sender:
             pace = self.pacer.wait(channel, team) if self._posts(row) else 0.0
             if pace > 0 and not until.fits(pace):
                 return finished
-            if pace > until.lead:  # the reads and the mark start `lead` before the slot, not a second before
+            if pace > until.lead:  # the reads start `lead` before the slot, not a second before
                 if not await until.pause(pace - until.lead):
                     return finished
                 continue
             if still_mine is not None and not await still_mine(team, channel):
                 return finished  # another replica took this channel over: leave it at once
-            # A post's reads and its mark are done now; the post itself waits for the channel's slot
+            # A post's reads are done now; its mark and the post itself wait for the channel's slot
             # (`Pacer.ready` in `post_once`), so they are not added to the channel's period.
             outcome = "held" if await self._hold(row, sub, self._now()) else await self._deliver(row, sub)
             if outcome in ("done", "held"):

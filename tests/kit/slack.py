@@ -234,6 +234,11 @@ class SlackStandin:
             channel=self.channel_id(channel, team_id) if channel else None,
         )
 
+    def faults(self) -> list[JSON]:
+        """The armed faults, each with `remaining`: 0 once the calls it was armed for have arrived."""
+        faults: list[JSON] = self._get("/faults")["faults"]
+        return faults
+
     def clear_faults(self) -> None:
         self._http.delete("/faults").raise_for_status()
 
