@@ -38,6 +38,8 @@ from bot.slack.install import Workspaces
 from bot.slack.listen import InFlight
 from bot.slack.subscriptions import SlackSubscriptions
 from bot.store import Store, StoreError
+from bot.store.feed_state import DEPLOYMENT
+from bot.store.tenant_accounts import ACTIVE
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -336,15 +338,38 @@ class Container:
         subscriptions the person may see: their workspace's only, and of those the same ones as
         `subscriptions all` shows them (public channels, private ones they made, everything for an admin)."""
         report = await self.health()
-        report["ringcentral_identity"] = await self._service_identity()
-        if report.get("database") == "ok":
-            report["stored_secrets"] = await self._secrets_alarm()
-        service = self.subscriptions
-        if self.notifier is not None and service is not None and report.get("database") == "ok":
+        notifier, service = self.notifier, self.subscriptions
+        if report.get("database") != "ok":
+            report["ringcentral_identity"] = await self._service_identity()
+            return report
+        # A workspace that linked its own RingCentral account is told of that account only: its service
+        # user, its feed and its webhook, never the deployment's (another company's, in a hosted deployment).
+        assert self.store is not None
+        own = await self.store.tenant_account(actor.team_id)
+        account = own.account_id if own is not None else DEPLOYMENT
+        if own is None:
+            report["ringcentral_identity"] = await self._service_identity()
+        else:
+            report["ringcentral_identity"] = (
+                f"{own.account_name or 'extension'} (extension id {own.extension_id}), "
+                f"of this workspace's own account {own.account_id}"
+            )
+        report["stored_secrets"] = await self._secrets_alarm()
+        if notifier is not None and own is not None:
+            report["feed"] = (
+                f"paused: {own.paused_reason or 'RingCentral refused the credential'}. An admin links the "
+                "account again from App Home or `/thread-note setup`"
+                if own.status != ACTIVE
+                else (await notifier.feed_health(account)).describe()
+            )
+        if notifier is not None and service is not None:
             visible = await service.listed(actor, None, admin=await service.is_admin(actor, slack))
-            report["notifications"] = await self.notifier.health(visible)
-            if self.notifier.webhook is not None:
-                alarm = await self.notifier.webhook.alarm()
+            report["notifications"] = await notifier.health(visible)
+            if notifier.webhook is not None:
+                hook = await notifier.feeds.webhook(account)
+                alarm = (
+                    await hook.alarm() if hook is not None else "off while this workspace's account is paused"
+                )
                 report["real_time"] = alarm or "on (RingCentral pushes changes; polling runs as well)"
         return report
 

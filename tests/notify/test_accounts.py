@@ -254,3 +254,29 @@ def test_a_refused_credential_pauses_only_its_account_and_tells_only_its_workspa
         assert notes[1] not in posted(t.slack, t.w[1].team_id) and notes[1] not in posted(
             t.slack, t.w[0].team_id
         )
+
+        # /thread-note status in the second workspace tells of its own account only, not the deployment's.
+        status = status_of(t, t.w[1])
+        assert "paused: " in status and "link it again" in status, status
+        assert "paused" not in status_of(t, t.w[0])
+
+
+def status_of(t: Tenants, ws: WorkspaceInfo) -> str:
+    """`/thread-note status` as Alice (an admin) of `ws` sees it."""
+    requests = SlackRequests(t.slack, app_url=t.url, signing_secret=t.slack.signing_secret)
+    _, rid = command(requests, ws, "status", user="alice", channel="handoffs")
+    wait_for(lambda: "thread-note status" in answers(t.slack, rid), 15.0, f"status in {ws.team}")
+    return answers(t.slack, rid)
+
+
+def test_status_tells_each_workspace_of_its_own_account_only(
+    rc_sandbox: RcSandbox, rc_admin: RcAdmin, slack_standin: SlackStandin, tmp_path: Path
+) -> None:
+    with two_tenants(rc_sandbox, rc_admin, slack_standin, tmp_path) as t:
+        ids = [f"extension id {a.service_user.extension_id})" for a in t.accounts()]
+        wait_for(lambda: "real time*: on" in status_of(t, t.w[1]), 20.0, "the second account's webhook")
+        for i, ws in enumerate(t.w):
+            status = status_of(t, ws)
+            assert ids[i] in status and ids[1 - i] not in status, (i, status)
+        assert t.accounts()[1].account_id in status_of(t, t.w[1])
+        assert t.accounts()[1].account_id not in status_of(t, t.w[0])
