@@ -251,17 +251,20 @@ class Feeds:
         its credential is refused for good, which also pauses its link), once when it recovers. The mark is
         stored first: a crash costs a notice, never repeats it on every poll."""
         health = result.health
-        revoked = result.revoked and af.account != DEPLOYMENT
-        if (health.failing or revoked) and not health.announced:
+        # A refused credential pauses the link even when the feed was already failing (5xx, then revoked):
+        # the pause, not the failing notice, is what stops the polls; its workspaces are told once, then.
+        revoked = (
+            result.revoked
+            and af.account != DEPLOYMENT
+            and bool(await self._tenancy.pause(af.account, REVOKED))
+        )
+        if (health.failing and not health.announced) or revoked:
             await self._store.set_state(af.feed.health_key, replace(health, announced=True).to_json())
             log.warning(
                 "notifier.feed_failing", account=af.account, failures=health.failures, error=health.last_error
             )
-            subs = await af.feed.subscriptions()
-            if revoked:
-                await self._tenancy.pause(af.account, REVOKED)
             detail = REVOKED if revoked else health.describe()
-            await tell_creators(self._clients, subs, True, detail)
+            await tell_creators(self._clients, await af.feed.subscriptions(), True, detail)
         elif result.recovered:
             await tell_creators(self._clients, await af.feed.subscriptions(), False, "")
 

@@ -59,9 +59,10 @@ class Tenancy:
         return found
 
     async def pause(self, account: str, reason: str) -> list[str]:
-        """Pause every workspace's link to `account` (its feed stops until an admin links it again); returns
-        those workspaces."""
-        teams = sorted(team for team, acct in (await self.linked()).items() if acct == account)
+        """Pause every workspace's active link to `account` (its feed stops until an admin links it again);
+        returns the workspaces paused now (none when all already were: a second pause tells nobody again)."""
+        rows = await self._store.linked_accounts()
+        teams = sorted(team for team, (acct, status) in rows.items() if acct == account and status == ACTIVE)
         for team in teams:
             await self._store.set_tenant_status(team, PAUSED, reason)
         self._read_at = float("-inf")

@@ -261,6 +261,51 @@ def test_a_refused_credential_pauses_only_its_account_and_tells_only_its_workspa
         assert "paused" not in status_of(t, t.w[0])
 
 
+def test_a_credential_refused_while_the_feed_already_fails_still_pauses_its_account(
+    rc_sandbox: RcSandbox, rc_admin: RcAdmin, slack_standin: SlackStandin, tmp_path: Path
+) -> None:
+    """RingCentral answers the second account's syncs with 503 until its creators are told it is failing; then
+    its credential is refused for good. The link is paused all the same, and the creators told why, once."""
+    with two_tenants(rc_sandbox, rc_admin, slack_standin, tmp_path) as t:
+        account2 = t.accounts()[1]
+        t.admin.fault(
+            "status",
+            path="/restapi/v1.0/account/~/message-threads/entries/sync",
+            status=503,
+            account_id=account2.account_id,
+        )
+        wait_for(
+            lambda: "failing since" in t.notices(t.w[1]), 20.0, "the second workspace told of failing polls"
+        )
+        forged = account2.service_user.jwt[:-4] + (
+            "AAAA" if not account2.service_user.jwt.endswith("AAAA") else "BBBB"
+        )
+        asyncio.run(link(t.database_url, t.key, t.w[1].team_id, account2, forged))
+        t.admin.clear_faults()
+        t.admin.fault("expire_tokens", account_id=account2.account_id)
+        wait_for(lambda: paused_reason(t) is not None, 20.0, "the second account's link paused")
+        wait_for(
+            lambda: "link it again" in t.notices(t.w[1]), 10.0, "the second workspace told to link again"
+        )
+        time.sleep(3.0)  # more polls would have come by now: told once
+        assert t.notices(t.w[1]).count("link it again") == 1, t.notices(t.w[1])
+        assert t.notices(t.w[0]) == ""
+
+
+def paused_reason(t: Tenants) -> str | None:
+    """Why the second workspace's link is paused; None while it is active."""
+
+    async def read() -> str | None:
+        store = await Store.open(t.database_url, [t.key])
+        try:
+            row = await store.tenant_account(t.w[1].team_id)
+        finally:
+            await store.close()
+        return row.paused_reason if row is not None and row.status == "paused" else None
+
+    return asyncio.run(read())
+
+
 def status_of(t: Tenants, ws: WorkspaceInfo) -> str:
     """`/thread-note status` as Alice (an admin) of `ws` sees it."""
     requests = SlackRequests(t.slack, app_url=t.url, signing_secret=t.slack.signing_secret)
