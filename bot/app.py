@@ -117,12 +117,13 @@ class Container:
             tenants=store,
         )
         self.accounts = accounts = Accounts(store, clients, redirect_uri=self.redirect_uri, clock=self._clock)
-        self.tenant_links = tenant_links = TenantLinks(
-            store, clients, redirect_uri=self.redirect_uri, clock=self._clock
-        )
         self.notes = notes = Notes(accounts, store.record_audit, clock=self._clock)
         self._slack = slack = self._slack_clients(store)
         self.notifier = notifier = self._notifier(store, clients, slack)
+        self.tenant_links = tenant_links = TenantLinks(
+            store, clients, redirect_uri=self.redirect_uri, clock=self._clock,
+            on_unlinked=notifier.account_unlinked if notifier is not None else None,
+        )  # fmt: skip
         self.subscriptions = subscriptions = Subscriptions(
             store, accounts, notifier,
             admin_subscribe=s.admin_subscribe_allowed, clock=self._clock,

@@ -50,7 +50,7 @@ from bot.notify import messages
 from bot.notify.claims import REPLICA_LEASE, ChannelClaims
 from bot.notify.feed import Feed, PollResult
 from bot.notify.feeds import AccountFeed, Feeds
-from bot.notify.health import FeedHealth
+from bot.notify.health import HEALTH_KEY, FeedHealth
 from bot.notify.notices import tell_creator
 from bot.notify.pace import PollPace
 from bot.notify.reconcile import RECONCILE_EVERY
@@ -64,11 +64,11 @@ from bot.notify.webhook import WebhookSubscription
 from bot.notify.workspaces import NotInstalled, SlackClients
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.models import Thread
-from bot.store.feed_state import DEPLOYMENT
+from bot.store.feed_state import DEPLOYMENT, scoped
 from bot.store.protocols import NotifierStore
 from bot.store.retention import DEFAULT_RETENTION_DAYS, change_horizon
 from bot.store.subscriptions import Subscription
-from bot.store.tenant_accounts import TenantAccount
+from bot.store.tenant_accounts import ACTIVE, TenantAccount
 
 log = get_logger(__name__)
 
@@ -179,8 +179,20 @@ class Notifier:
         return await self.feeds.poll(self._default(), reconcile=reconcile)
 
     async def feed_health(self, account: str = DEPLOYMENT) -> FeedHealth:
-        af = self.feeds.by_account.get(account)
-        return FeedHealth.from_json(await self._store.get_state(af.feed.health_key)) if af else FeedHealth()
+        """`account`'s feed's health as the store has it, whichever replica polls it."""
+        if account == DEPLOYMENT and self.feeds.default() is None:
+            return FeedHealth()  # no RINGCENTRAL_JWT: the deployment's account has no feed
+        return FeedHealth.from_json(await self._store.get_state(scoped(HEALTH_KEY, account)))
+
+    async def accounts_health(self) -> dict[str, tuple[FeedHealth, bool]]:
+        """Each workspace's own account (not the deployment's): its feed's health, and whether it's paused."""
+        paused: dict[str, bool] = {}
+        for account, status in (await self._store.linked_accounts()).values():
+            paused[account] = paused.get(account, False) or status != ACTIVE
+        states = await self._store.get_states(scoped(HEALTH_KEY, a) for a in paused)  # one query for all
+        return {
+            a: (FeedHealth.from_json(states.get(scoped(HEALTH_KEY, a))), p) for a, p in sorted(paused.items())
+        }
 
     async def send(self, *, max_seconds: float = 0.0) -> int:
         """Post this replica's channels' rows for up to `max_seconds` (tests; `serve`: `serve_channels`)."""
@@ -210,6 +222,24 @@ class Notifier:
         if row is None or self._service_for is None or row.account_id != account:
             raise RuntimeError("this workspace's RingCentral account is not available: link it again")
         return self._service_for(row)
+
+    async def account_unlinked(self, row: TenantAccount) -> None:
+        """`row`'s workspace no longer reads its account (link removed, or replaced by another account). When
+        no other workspace reads that account, its webhook subscription is deleted at RingCentral now, with
+        the link's own credential: else RingCentral would go on pushing that account's changes to us for up
+        to a week (refused, but sent). Best effort: a failure is logged (`webhook.delete_failed`,
+        `webhook.unlink_failed`) and the unlink goes on."""
+        linked = await self._store.linked_accounts()
+        others = [t for t, (account, _) in linked.items() if account == row.account_id and t != row.team_id]
+        if others or self.webhook is None or self._service_for is None or not row.account_id:
+            return
+        try:
+            client = self._service_for(row)
+            await self.webhook.for_account(row.account_id, lambda: client).remove()
+        except Exception as exc:  # never blocks the unlink: RingCentral ends an unrenewed subscription itself
+            log.warning("webhook.unlink_failed", account=row.account_id, error=type(exc).__name__)
+            return
+        log.info("webhook.unlinked", account=row.account_id, team_id=row.team_id)
 
     async def rc_now(self, team_id: str) -> datetime:
         """RingCentral's time now, as the feed of `team_id`'s account last saw it (our clock without one)."""

@@ -17,7 +17,7 @@ Linking and removing are audited by the store, with the admin's user id.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -72,11 +72,15 @@ class TenantLinks:
         *,
         redirect_uri: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_unlinked: Callable[[TenantAccount], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._clients = clients
         self._redirect_uri = redirect_uri
         self._clock = clock
+        # A workspace stopped reading an account (removed, or replaced by another): called while the old
+        # link's credential still works (channel notifications delete that account's webhook subscription).
+        self._on_unlinked = on_unlinked
 
     async def account(self, team_id: str) -> TenantAccount | None:
         return await self._store.tenant_account(team_id)
@@ -132,6 +136,8 @@ class TenantLinks:
         account = await self._store.tenant_account(admin.team_id)
         if account is None:
             return None
+        if self._on_unlinked is not None:
+            await self._on_unlinked(account)
         if account.kind == OAUTH:
             tokens = TokenSet.model_validate_json(account.credential)
             await self._clients.oauth.revoke(tokens.refresh_token or tokens.access_token)
@@ -147,6 +153,11 @@ class TenantLinks:
             admin.team_id, checked.account_id, kind, credential, ext.id, ext.name, version=0
         )
         await self._store.save_tenant_account(account, by=admin.user_id)
+        if before is not None and before.account_id != account.account_id and self._on_unlinked is not None:
+            await self._on_unlinked(before)
+        if before is not None and before.kind == OAUTH:  # replaced: its RingCentral session ends too
+            old = TokenSet.model_validate_json(before.credential)
+            await self._clients.oauth.revoke(old.refresh_token or old.access_token)
         if before is not None:  # replaced: the old account's client signs in no more
             self._clients.forget_service(before.account_id)
         self._clients.forget_service(checked.account_id)

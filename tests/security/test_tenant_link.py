@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,8 +236,18 @@ def test_an_admin_links_by_signing_in_as_the_service_user_replaces_and_removes(t
     assert refused.status_code == 400 and "is no SMS recipient" in refused.text
     assert two.rows("SELECT account_id, kind FROM tenant_accounts") == [(acme2.account_id, "oauth")]
 
+    def pushing() -> list[JSON]:
+        """The second account's webhook subscriptions at RingCentral that would still push to us."""
+        subs = two.rc_admin.state(acme2.account_id)["subscriptions"]
+        return [s for s in subs if s.get("status") == "Active"]
+
+    wait_for(pushing, 20.0, "the linked account's webhook subscription")
     two.click(two.w2, "tenant_remove", value=acme2.account_id)
     wait_for(lambda: two.rows("SELECT * FROM tenant_accounts") == [], 10.0, "the link removed")
+    # RingCentral stops pushing the removed account's changes at once, not when the subscription expires
+    assert not pushing(), "the removed account's webhook subscription was deleted with the link"
+    time.sleep(2.0)  # the replica that held its feed re-creates nothing
+    assert not pushing()
     # the card offers linking again (waited for: a Home published while Slack could not say who is an admin
     # shows no admin card, and the next one does)
     assert "this app was set up with" in two.home(two.w2, "alice", "Paste a JWT")
