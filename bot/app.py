@@ -51,6 +51,7 @@ HEALTH_CACHE_SECONDS = 1.0
 METRICS_CACHE_SECONDS = 5.0
 LISTENER_GRACE_SECONDS = 10.0  # how long `stop` lets listeners still at work finish (as the notifier's jobs)
 WEBHOOK_PATH = "/ringcentral/webhook"
+PAUSED_ACCOUNT = "paused: RingCentral refused its credential; an admin of its workspace must link it again"
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ class Container:
             accounts=accounts,
             notes=notes,
             tenant_links=tenant_links,
+            account_feed=self._account_feed,
             metrics=self.metrics,
             health=self.health,
             status=self.status_report,
@@ -329,6 +331,16 @@ class Container:
                 report["database"] = "ok"
                 if self.notifier is not None:
                     report["feed"] = (await self.notifier.feed_health()).describe()
+                    accounts = await self.notifier.accounts_health()
+                    if accounts:  # workspaces' own accounts: how many, and each one not well by name
+                        report["accounts"] = {
+                            "linked": len(accounts),
+                            **{
+                                a: PAUSED_ACCOUNT if paused else health.describe()
+                                for a, (health, paused) in accounts.items()
+                                if paused or health.failures
+                            },
+                        }
             except Exception as exc:  # health reports, never raises
                 report.update(ok=False, database=type(exc).__name__)
             self._health = (now, report)
@@ -339,6 +351,7 @@ class Container:
         subscriptions the person may see: their workspace's only, and of those the same ones as
         `subscriptions all` shows them (public channels, private ones they made, everything for an admin)."""
         report = await self.health()
+        report.pop("accounts", None)  # the operators' view of every workspace's account: not one workspace's
         notifier, service = self.notifier, self.subscriptions
         if report.get("database") != "ok":
             report["ringcentral_identity"] = await self._service_identity()
@@ -374,6 +387,9 @@ class Container:
                 report["real_time"] = alarm or "on (RingCentral pushes changes; polling runs as well)"
         return report
 
+    async def _account_feed(self, account: str) -> str:
+        return (await self.notifier.feed_health(account)).describe() if self.notifier is not None else "ok"
+
     async def _secrets_alarm(self) -> str:
         """ "ok", or the alarm of a wrong THREAD_NOTE_SECRET_KEY with the next step."""
         assert self.store is not None
@@ -400,6 +416,9 @@ class Container:
             if self.notifier is not None:
                 self.metrics.set_subscriptions(await self.notifier.status())
                 self.metrics.set_feed(await self.notifier.feed_health())
+                for account, (health, paused) in (await self.notifier.accounts_health()).items():
+                    self.metrics.set_feed(health, account)
+                    self.metrics.account_paused.labels(account).set(1 if paused else 0)
                 if self.notifier.webhook is not None:
                     self.metrics.set_webhook(await self.notifier.webhook.status())
         except StoreError as exc:  # a scrape reports what it can

@@ -43,16 +43,24 @@ class Metrics:
             "entries/sync records skipped: unknown recordType, system entry, malformed",
             "reason",
         )
+        # Per RingCentral account: account="deployment" (RINGCENTRAL_JWT), or a workspace's own account's id.
         self.feed_failing = gauge(
             "thread_note_feed_failing",
-            "1 while the change feed fails poll after poll (see /healthz 'feed' for since when)",
+            "1 while the account's change feed fails poll after poll (see /healthz 'feed' for since when)",
+            "account",
         )
         self.feed_failures = gauge(
-            "thread_note_feed_consecutive_failures", "Change-feed polls in a row that failed"
+            "thread_note_feed_consecutive_failures", "Change-feed polls in a row that failed", "account"
         )
         self.feed_failing_since = gauge(
             "thread_note_feed_failing_since_timestamp",
             "Unix time of the first failure of the current run of failed polls (0: none)",
+            "account",
+        )
+        self.account_paused = gauge(
+            "thread_note_account_paused",
+            "1 while a workspace's own RingCentral account is paused (its credential refused: link it again)",
+            "account",
         )
         self.retention_pruned = counter(
             "thread_note_retention_pruned",
@@ -138,12 +146,13 @@ class Metrics:
             self.subscription_paused.labels(*labels).set(0 if sub.active else 1)
             self.subscription_error.labels(*labels).set(1 if st.last_error else 0)
 
-    def set_feed(self, health: Any) -> None:
-        """The change feed's health (a `bot.notify.health.FeedHealth`), as the store has it."""
-        self.feed_failing.set(1 if health.failing else 0)
-        self.feed_failures.set(health.failures)
+    def set_feed(self, health: Any, account: str = "") -> None:
+        """`account`'s change feed's health (a `bot.notify.health.FeedHealth`), as the store has it."""
+        label = account or "deployment"
+        self.feed_failing.labels(label).set(1 if health.failing else 0)
+        self.feed_failures.labels(label).set(health.failures)
         since = health.failing_since
-        self.feed_failing_since.set(since.timestamp() if since else 0)
+        self.feed_failing_since.labels(label).set(since.timestamp() if since else 0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -239,8 +239,7 @@ class Feeds:
             self._metrics.polls.labels("ok" if result.requests_ok else "error").inc()
             for reason, count in result.skipped.items():
                 self._metrics.sync_records_skipped.labels(reason).inc(count)
-            if af.account == DEPLOYMENT:  # the gauges keep their meaning: the deployment's feed
-                self._metrics.set_feed(result.health)
+            self._metrics.set_feed(result.health, af.account)
             if result.requests_ok:
                 self._metrics.last_poll.set(self._clock().timestamp())
             await self._announce(af, result)

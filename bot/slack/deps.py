@@ -82,5 +82,7 @@ class Deps:
     workspaces: WorkspaceEvents | None = None
     # The workspace's own RingCentral account, linked by an admin (`/thread-note setup`, App Home).
     tenant_links: TenantLinks | None = None
+    # How a workspace's own account's feed fares ("ok", or since when it fails), for its card.
+    account_feed: Callable[[str], Awaitable[str]] | None = None
     # Per-person thread suggestions for the picker: options requests must be answered within 3 s.
     thread_cache: TTLCache[Any, Any] = field(default_factory=lambda: TTLCache(maxsize=1024, ttl=60.0))

@@ -47,7 +47,11 @@ async def account_card(deps: Deps, actor: Actor, client: AsyncWebClient) -> list
     """The App Home card for an admin of the workspace; nothing for anyone else."""
     if deps.tenant_links is None or not await is_workspace_admin(client, actor):
         return []
-    return views.account_card(await _links(deps).account(actor.team_id))
+    account = await _links(deps).account(actor.team_id)
+    feed = None
+    if account is not None and account.status == "active" and deps.account_feed is not None:
+        feed = await deps.account_feed(account.account_id)
+    return views.account_card(account, feed)
 
 
 async def setup_command(deps: Deps, asker: Asker) -> None:

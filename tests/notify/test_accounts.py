@@ -24,6 +24,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from bot.sandbox.slack.payloads import Payloads
 from bot.servers import BackgroundServer
 from bot.store import Store, TenantAccount
 from bot.web import create_web_app
@@ -35,6 +36,7 @@ from tests.scale.helpers import answers, command, install, posted
 
 pytestmark = pytest.mark.parametrize("sandbox_profile", ["default"], indirect=True)
 
+TOKEN = "operators-metrics-token"
 SYNC = "GET /restapi/v1.0/account/{accountId}/message-threads/entries/sync"
 
 
@@ -266,7 +268,7 @@ def test_a_credential_refused_while_the_feed_already_fails_still_pauses_its_acco
 ) -> None:
     """RingCentral answers the second account's syncs with 503 until its creators are told it is failing; then
     its credential is refused for good. The link is paused all the same, and the creators told why, once."""
-    with two_tenants(rc_sandbox, rc_admin, slack_standin, tmp_path) as t:
+    with two_tenants(rc_sandbox, rc_admin, slack_standin, tmp_path, THREAD_NOTE_METRICS_TOKEN=TOKEN) as t:
         account2 = t.accounts()[1]
         t.admin.fault(
             "status",
@@ -277,6 +279,7 @@ def test_a_credential_refused_while_the_feed_already_fails_still_pauses_its_acco
         wait_for(
             lambda: "failing since" in t.notices(t.w[1]), 20.0, "the second workspace told of failing polls"
         )
+        assert "Reading its changes is failing since" in home(t, t.w[1], "Reading its changes")
         forged = account2.service_user.jwt[:-4] + (
             "AAAA" if not account2.service_user.jwt.endswith("AAAA") else "BBBB"
         )
@@ -290,6 +293,16 @@ def test_a_credential_refused_while_the_feed_already_fails_still_pauses_its_acco
         time.sleep(3.0)  # more polls would have come by now: told once
         assert t.notices(t.w[1]).count("link it again") == 1, t.notices(t.w[1])
         assert t.notices(t.w[0]) == ""
+        # Operators see it too: the detailed /healthz names the paused account, the metrics flag it.
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        health = httpx.get(f"{t.url}/healthz", headers=auth, timeout=10).json()
+        assert health["accounts"]["linked"] == 1 and "paused" in health["accounts"][account2.account_id]
+        assert health["feed"] == "ok", "the deployment's own feed is well"
+        metrics = httpx.get(f"{t.url}/metrics", headers=auth, timeout=10).text
+        assert f'thread_note_account_paused{{account="{account2.account_id}"}} 1.0' in metrics
+        assert 'thread_note_feed_failing{account="deployment"} 0.0' in metrics
+        # ...and the first workspace's /thread-note status says nothing of the other account
+        assert account2.account_id not in status_of(t, t.w[0])
 
 
 def paused_reason(t: Tenants) -> str | None:
@@ -304,6 +317,25 @@ def paused_reason(t: Tenants) -> str | None:
         return row.paused_reason if row is not None and row.status == "paused" else None
 
     return asyncio.run(read())
+
+
+def home(t: Tenants, ws: WorkspaceInfo, shows: str) -> str:
+    """Alice (an admin) opens App Home in `ws`: its text once the bot published one that shows `shows`."""
+    requests = SlackRequests(t.slack, app_url=t.url, signing_secret=t.slack.signing_secret)
+    uid = ws.users["alice"]
+
+    def published() -> str | None:
+        event = Payloads(t.slack, ws).app_home_opened("alice")
+        event["event"]["user"] = uid
+        requests.send(requests.json_body(event))
+        time.sleep(0.5)
+        state = t.slack.views(uid, team_id=ws.team_id)
+        ref = state["home"].get(uid)
+        view_id = ref if isinstance(ref, str) or ref is None else ref.get("id")
+        view = next((v for v in state["views"] if v["id"] == view_id), None)
+        return texts(view) if view is not None and shows in texts(view) else None
+
+    return str(wait_for(published, 15.0, f"Alice's Home in {ws.team} showing {shows!r}"))
 
 
 def status_of(t: Tenants, ws: WorkspaceInfo) -> str:

@@ -24,7 +24,9 @@ def _health(bot: RunningBot) -> dict[str, Any]:
 
 def _metric(bot: RunningBot, name: str) -> float:
     body = bot.metrics()
-    return float(next(x for x in body.splitlines() if x.startswith(name + " ")).split()[-1])
+    return float(
+        next(x for x in body.splitlines() if x.startswith(name + '{account="deployment"} ')).split()[-1]
+    )
 
 
 def _feed_dms(bot: RunningBot) -> list[str]:

@@ -47,9 +47,10 @@ def linked_sentence(linked: Linked) -> str:
     )
 
 
-def account_card(account: TenantAccount | None) -> list[Block]:
+def account_card(account: TenantAccount | None, feed: str | None = None) -> list[Block]:
     """The workspace's RingCentral account and what an admin can do with it: link one (paste a JWT, or sign
-    in as the service user), or replace or remove the one linked."""
+    in as the service user), or replace or remove the one linked; with `feed` ("ok", or since when reading
+    its changes fails) how notifications fare."""
     blocks: list[Block] = [DividerBlock(), header("RingCentral account")]
     sign_in = button("Sign in with RingCentral", ids.TENANT_SIGN_IN)
     if account is None:
@@ -64,6 +65,11 @@ def account_card(account: TenantAccount | None) -> list[Block]:
         )
         return blocks
     state = "" if account.status == "active" else f" :warning: Paused: {escape(account.paused_reason or '')}."
+    if feed and feed != "ok":
+        state += (
+            f" :warning: Reading its changes is {escape(feed)}: notes reach Slack again once RingCentral "
+            "answers (nothing is lost). If it goes on, check the service user in RingCentral."
+        )
     blocks.append(
         section(
             f"This workspace uses RingCentral account *{escape(account.account_id)}*, read as "
