@@ -42,6 +42,7 @@ from tests.notify.accounts_kit import Tenants, add_notes, home_view, two_tenants
 from tests.notify.helpers import Handler
 from tests.scale.helpers import colleague, command, connect, posted
 from tests.security.test_tenant_isolation import FOREIGN, _button, _parent
+from tests.security.test_tenant_link import Two
 from tests.slack_app.test_shortcut_and_home import _values
 
 pytestmark = pytest.mark.parametrize("sandbox_profile", ["default"], indirect=True)
@@ -326,3 +327,35 @@ def test_app_home_shows_each_workspace_its_own_account_only(pair: Pair) -> None:
             assert not names(shown, token), (i, token)
         assert p.t.open_thread(i) in shown  # an "Add note" button of the own conversation
         assert not p.thread_ids(other) & set(re.findall(r"[0-9a-f-]{36}", shown)), "no thread of the other"
+
+
+def test_people_connected_before_their_workspace_changed_account_no_longer_reach_the_old_one(
+    pair: Pair,
+) -> None:
+    """Ana of each account is connected in her workspace. Then the first workspace's admin links the second
+    account (Paste a JWT, App Home), and the second's removes its link (back to the deployment's, the
+    first account). Each Ana's connection was to the account her workspace no longer uses: she is told to
+    connect again, and nothing she does there reaches that account."""
+    p = pair
+    t = p.t
+    admin = Two(
+        t.url, Path(t.database_url.removeprefix("sqlite:///")), t.slack, t.rc, t.admin, p.requests, *t.w
+    )
+    for i in (0, 1):  # before: each reaches her own account's conversation
+        listed = p.say(i, f"list {t.open_thread(i)}")
+        assert NO_THREAD not in listed and "connect" not in listed.lower(), listed
+
+    account2 = t.accounts()[1]
+    assert admin.submit_jwt(t.w[0], account2.service_user.jwt)["response_action"] == "update"
+    admin.click(t.w[1], "tenant_remove", value=account2.account_id)
+    wait_for(
+        lambda: admin.rows("SELECT team_id FROM tenant_accounts") == [(t.w[0].team_id,)], WITHIN, "moved"
+    )
+
+    for i in (0, 1):
+        before = p.rc(i)
+        said = p.say(i, f"add {t.open_thread(i)} After the switch, from workspace {i + 1}")
+        assert "connect" in said.lower() and "saved" not in said.lower(), said
+        listed = p.say(i, f"list {t.open_thread(i)}")
+        assert "connect" in listed.lower() and f"(account {i + 1})" not in listed, listed
+        assert p.rc(i) == before, f"account {i + 1} untouched by a workspace that no longer uses it"
