@@ -61,7 +61,10 @@ class Linked:
 
 
 class TenantLinkStore(TenantAccountStore, OAuthStore, Protocol):
-    """What linking needs: the workspace's account, and OAuth states for the sign-in way."""
+    """What linking needs: the workspace's account, OAuth states for the sign-in way, and its people's links
+    (forgotten when the account changes)."""
+
+    async def delete_team_links(self, team_id: str) -> int: ...
 
 
 class TenantLinks:
@@ -142,6 +145,7 @@ class TenantLinks:
             tokens = TokenSet.model_validate_json(account.credential)
             await self._clients.oauth.revoke(tokens.refresh_token or tokens.access_token)
         await self._store.remove_tenant_account(admin.team_id, by=admin.user_id)
+        await self._forget_people(admin.team_id)
         self._clients.forget_service(account.account_id)
         log.info("tenant.unlinked", team_id=admin.team_id, account_id=account.account_id, by=admin.user_id)
         return account
@@ -153,6 +157,8 @@ class TenantLinks:
             admin.team_id, checked.account_id, kind, credential, ext.id, ext.name, version=0
         )
         await self._store.save_tenant_account(account, by=admin.user_id)
+        if before is None or before.account_id != account.account_id:
+            await self._forget_people(admin.team_id)
         if before is not None and before.account_id != account.account_id and self._on_unlinked is not None:
             await self._on_unlinked(before)
         if before is not None and before.kind == OAUTH:  # replaced: its RingCentral session ends too
@@ -165,6 +171,12 @@ class TenantLinks:
         assert stored is not None
         log.info("tenant.linked", team_id=admin.team_id, account_id=checked.account_id, kind=kind)
         return Linked(stored, checked.resources)
+
+    async def _forget_people(self, team_id: str) -> None:
+        """The workspace uses another account now: its people's links are to extensions of the one before,
+        and would go on reading and writing there from this workspace. They connect again (to this one)."""
+        dropped = await self._store.delete_team_links(team_id)
+        log.info("tenant.people_disconnected", team_id=team_id, links=dropped)
 
     async def _check_tokens(self, tokens: TokenSet) -> Checked:
         client = self._clients.for_tokens(tokens)

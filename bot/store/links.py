@@ -124,6 +124,13 @@ class LinkQueries(StoreBase):
             result = await conn.execute(rc_links.delete().where(*where))
         return bool(result.rowcount)
 
+    async def delete_team_links(self, team_id: str) -> int:
+        """Forget every person's link in the workspace (it changed RingCentral account: each was to an
+        extension of the account it used before). How many there were."""
+        async with self._tx() as conn:
+            result = await conn.execute(rc_links.delete().where(rc_links.c.team_id == team_id))
+        return int(result.rowcount or 0)
+
     async def users_linked_to(self, extension_id: str) -> list[tuple[str, str]]:
         """(team id, user id) of every Slack user linked to this RingCentral extension (one person may use
         several workspaces). Reads no token, so a link no key decrypts does not stand in the way."""

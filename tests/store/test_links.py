@@ -135,6 +135,19 @@ async def test_users_linked_to_an_extension_are_found(store: Store, clock: FakeC
     assert await store.users_linked_to("999") == []
 
 
+async def test_a_workspaces_links_are_deleted_together_and_no_other_workspaces(
+    store: Store, clock: FakeClock
+) -> None:
+    """A workspace that changed RingCentral account forgets its people's links; another keeps its own."""
+    await _link(store, clock, user="U1")
+    await _link(store, clock, user="U2")
+    await store.save_link("T2", "U1", extension_id="101", extension_name="Ana", tokens=_tokens(clock))
+    assert await store.delete_team_links("T1") == 2
+    assert await store.get_link("T1", "U1") is None and await store.get_link("T1", "U2") is None
+    assert await store.get_link("T2", "U1") is not None
+    assert await store.delete_team_links("T1") == 0
+
+
 async def test_key_rotation_keeps_every_link_working(database_url: str, clock: FakeClock) -> None:
     old, new = TokenCipher.generate_key(), TokenCipher.generate_key()
     async with await Store.open(database_url, [old], clock=clock) as before:
