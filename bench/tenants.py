@@ -1,4 +1,4 @@
-"""Figure 11 — tenants: many Slack workspaces, each linked to its own RingCentral account, on replicas.
+"""Figure 12 — tenants: many Slack workspaces, each linked to its own RingCentral account, on replicas.
 
     .venv/bin/python -m bench.tenants [--tenants 200] [--resources 5] [--replicas 3] [--burst 2000]
                                       [--rate 2] [--phase 60] [--poll-interval 30]

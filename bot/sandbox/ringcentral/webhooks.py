@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from bot.logs import get_logger
+from bot.sandbox import outbound
 from bot.sandbox.ringcentral.account_data import Notification
 from bot.sandbox.ringcentral.clock import SandboxClock, iso_ms
 from bot.sandbox.ringcentral.error_bodies import ApiError
@@ -205,7 +206,7 @@ class Webhooks:
         token = str(uuid.uuid4())
         why: str
         try:
-            async with httpx.AsyncClient(timeout=self.settings.webhook_timeout) as client:
+            async with outbound.client(self.settings.webhook_timeout) as client:
                 answer = await client.post(
                     address, headers={"Validation-Token": token, "Content-Type": "application/json"}
                 )
@@ -274,7 +275,7 @@ class Webhooks:
         status: int | None = None
         error: str | None = None
         try:
-            async with httpx.AsyncClient(timeout=self.settings.webhook_timeout) as client:
+            async with outbound.client(self.settings.webhook_timeout) as client:
                 status = (await client.post(sub.address, json=envelope, headers=headers)).status_code
         except httpx.HTTPError as exc:
             error = type(exc).__name__

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bot.logs import get_logger
+from bot.sandbox import outbound
 from bot.sandbox.profiles import Profile
 from bot.sandbox.slack.limits import ControlError
 from bot.sandbox.slack.payloads import load_fixture
@@ -169,7 +170,7 @@ class EventEmitter:
         body = json.dumps(envelope).encode()
         first = sign(ws.signing_secret, body)
         reason = ""
-        async with httpx.AsyncClient(timeout=sub.timeout) as client:
+        async with outbound.client(sub.timeout) as client:
             for attempt in range(len(sub.retry_delays) + 1):
                 if attempt:
                     await asyncio.sleep(sub.retry_delays[attempt - 1])
