@@ -120,17 +120,9 @@ def test_a_refused_credential_pauses_only_its_account_and_tells_only_its_workspa
         )
         asyncio.run(link(t.database_url, t.key, t.w[1].team_id, account2, forged))
 
-        async def paused() -> str | None:
-            store = await Store.open(t.database_url, [t.key])
-            try:
-                row = await store.tenant_account(t.w[1].team_id)
-            finally:
-                await store.close()
-            return row.paused_reason if row is not None and row.status == "paused" else None
-
         # Polls of the second account now fail for good: its access token expires, the JWT is refused.
         t.admin.fault("expire_tokens", account_id=account2.account_id)
-        reason = wait_for(lambda: asyncio.run(paused()), 20.0, "the second account's link paused")
+        reason = wait_for(lambda: paused_reason(t), 20.0, "the second account's link paused")
         assert "link it again" in reason
         wait_for(lambda: "link it again" in t.notices(t.w[1]), 10.0, "the second workspace's creators told")
         assert t.notices(t.w[0]) == "", "the first workspace's people are told nothing"
