@@ -64,6 +64,7 @@ from bot.notify.webhook import WebhookSubscription
 from bot.notify.workspaces import NotInstalled, SlackClients
 from bot.ringcentral import RingCentralClient
 from bot.ringcentral.models import Thread
+from bot.store import StoreError
 from bot.store.feed_state import DEPLOYMENT, scoped
 from bot.store.protocols import NotifierStore
 from bot.store.retention import DEFAULT_RETENTION_DAYS, change_horizon
@@ -76,6 +77,9 @@ JOBS_LEASE = "notify:jobs"  # the jobs that are not per account
 TICK_SECONDS = 0.25  # how often the poll job looks for due polls and pokes
 STOP_GRACE_SECONDS = 10.0  # how long `stop` lets running jobs finish before the scheduler cancels them
 CHANNEL_REASONS = ("channel_not_found", "is_archived", "not_in_channel")
+# A burst of webhook deliveries for one account (one per note) writes its poke at most this often, per
+# replica: the first at once, the last one's within this time (the holder looks for pokes every tick).
+POKE_EVERY = TICK_SECONDS
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,8 @@ class Notifier:
             store, self.sender.pacer, holder=self.holder, ttl=lambda: self.lease_ttl, clock=clock
         )
         self._running: set[asyncio.Task[Any]] = set()  # job runs in flight (see `_tracked`)
+        self._poking: set[str] = set()  # accounts with a poke written less than POKE_EVERY ago
+        self._poke_again: set[str] = set()  # ...and a delivery since: one more write follows
         self._heartbeat_at = float("-inf")
 
     @property
@@ -207,11 +213,36 @@ class Notifier:
 
     async def request_poll(self, account: str = DEPLOYMENT) -> None:
         """Ask whichever replica polls `account` to poll now (a verified webhook delivery lands on any
-        replica)."""
+        replica). The poke is a time in the store, and the holder polls again when it is newer than its last
+        poll: a delivery that comes while an earlier poke of this account is less than `POKE_EVERY` old
+        leaves one more write to follow that one, with the time then. So a burst costs a few writes, not one
+        a note, and its last change is still polled for."""
         self.feeds.poke(account)
         af = self.feeds.by_account.get(account)
-        if af is not None:
+        if af is None:
+            return
+        if account in self._poking:
+            self._poke_again.add(account)
+            return
+        self._poking.add(account)
+        try:
             await self._store.set_state(af.poke_key, self._clock().isoformat())
+        finally:
+            self._spawn(self._poke_trailing(account, af.poke_key))
+
+    async def _poke_trailing(self, account: str, key: str) -> None:
+        """After a poke: while deliveries came meanwhile, write the poke again, `POKE_EVERY` apart."""
+        try:
+            while True:
+                await asyncio.sleep(POKE_EVERY)
+                if account not in self._poke_again:
+                    return
+                self._poke_again.discard(account)
+                await self._store.set_state(key, self._clock().isoformat())
+        except StoreError as exc:  # the next delivery, or the holder's own poll, brings it in
+            log.warning("webhook.poke_failed", account=account, error=type(exc).__name__)
+        finally:
+            self._poking.discard(account)
 
     async def client_for(self, team_id: str) -> RingCentralClient:
         """The client of the account `team_id`'s workspace reads (its own link, or the deployment's)."""
