@@ -92,10 +92,8 @@ class BotProcess:
     """`thread-note-bot serve` as a subprocess; `public=True` sets THREAD_NOTE_PUBLIC_URL to its own URL
     (so it subscribes to RingCentral's webhooks)."""
 
-    def __init__(
-        self, env: dict[str, str], workdir: Path, name: str, *, public: bool = True, port: int | None = None
-    ) -> None:
-        self.port = port or free_port()
+    def __init__(self, env: dict[str, str], workdir: Path, name: str, *, public: bool = True) -> None:
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / f"{name}.log"
         env = {**env, "THREAD_NOTE_PUBLIC_URL": self.url} if public else dict(env)
