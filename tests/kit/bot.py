@@ -234,10 +234,7 @@ class RunningBot:
         return dict(wait_for(top, timeout, f"a {callback_id or 'modal'} view for {user}"))
 
     def home(self, user: str = "alice", timeout: float = 10.0) -> JSON:
-        uid = self.slack.user_id(user)
-        state = wait_for(lambda: self.slack.views(user)["home"].get(uid), timeout, f"{user}'s Home tab")
-        view_id = state if isinstance(state, str) else state.get("id")
-        return next(v for v in self.slack.views(user)["views"] if v["id"] == view_id)
+        return dict(wait_for(lambda: self.slack.home_view(user), timeout, f"{user}'s Home tab"))
 
     def submit(self, view: JSON, values: JSON, *, user: str = "alice") -> httpx.Response:
         """Submit `view` (as the app last published it) with `values` ({block: {action: value}})."""

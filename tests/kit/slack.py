@@ -138,6 +138,15 @@ class SlackStandin:
     def views(self, user: str | None = None, team_id: str | None = None) -> JSON:
         return self._get("/views", user=user, team_id=team_id)
 
+    def home_view(self, user: str, team_id: str | None = None) -> JSON | None:
+        """The App Home view last published for `user` (a name or an id) of the workspace, or None."""
+        uid = self.user_id(user, team_id)
+        state = self.views(uid, team_id=team_id)
+        ref = state["home"].get(uid)
+        view_id = ref if isinstance(ref, str) or ref is None else ref.get("id")
+        view: JSON | None = next((v for v in state["views"] if v["id"] == view_id), None)
+        return view
+
     def responses(self) -> list[JSON]:
         items: list[JSON] = self._get("/responses")["responses"]
         return items

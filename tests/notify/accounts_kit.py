@@ -148,10 +148,7 @@ def home_view(t: Tenants, ws: WorkspaceInfo, shows: str, user: str = "alice") ->
         event["event"]["user"] = uid
         requests.send(requests.json_body(event))
         time.sleep(0.5)
-        state = t.slack.views(uid, team_id=ws.team_id)
-        ref = state["home"].get(uid)
-        view_id = ref if isinstance(ref, str) or ref is None else ref.get("id")
-        view = next((v for v in state["views"] if v["id"] == view_id), None)
+        view = t.slack.home_view(uid, team_id=ws.team_id)
         return dict(view) if view is not None and shows in texts(view) else None
 
     return dict(wait_for(published, 15.0, f"{user}'s Home in {ws.team} showing {shows!r}"))

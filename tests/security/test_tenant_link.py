@@ -109,10 +109,7 @@ class Two:
         self.requests.send(self.requests.json_body(event))
 
         def published() -> str | None:
-            state = self.slack.views(uid, team_id=ws.team_id)
-            home = state["home"].get(uid)
-            view_id = home if isinstance(home, str) or home is None else home.get("id")
-            view = next((v for v in state["views"] if v["id"] == view_id), None)
+            view = self.slack.home_view(uid, team_id=ws.team_id)
             return texts(view) if view is not None and shows in texts(view) else None
 
         return str(wait_for(published, 10.0, f"{user}'s Home tab showing {shows!r}"))
