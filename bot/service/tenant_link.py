@@ -157,10 +157,10 @@ class TenantLinks:
             admin.team_id, checked.account_id, kind, credential, ext.id, ext.name, version=0
         )
         await self._store.save_tenant_account(account, by=admin.user_id)
-        if before is None or before.account_id != account.account_id:
+        if before is None or before.account_id != account.account_id:  # another account than people used
             await self._forget_people(admin.team_id)
-        if before is not None and before.account_id != account.account_id and self._on_unlinked is not None:
-            await self._on_unlinked(before)
+            if before is not None and self._on_unlinked is not None:
+                await self._on_unlinked(before)
         if before is not None and before.kind == OAUTH:  # replaced: its RingCentral session ends too
             old = TokenSet.model_validate_json(before.credential)
             await self._clients.oauth.revoke(old.refresh_token or old.access_token)

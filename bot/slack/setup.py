@@ -31,6 +31,7 @@ from bot.slack.replies import Asker, Reply
 from bot.slack.views import setup as views
 from bot.slack.views.modals import message_modal
 from bot.slack.views.sentences import notice
+from bot.store.tenant_accounts import ACTIVE
 
 log = get_logger(__name__)
 
@@ -49,7 +50,7 @@ async def account_card(deps: Deps, actor: Actor, client: AsyncWebClient) -> list
         return []
     account = await _links(deps).account(actor.team_id)
     feed = None
-    if account is not None and account.status == "active" and deps.account_feed is not None:
+    if account is not None and account.status == ACTIVE and deps.account_feed is not None:
         feed = await deps.account_feed(account.account_id)
     return views.account_card(account, feed)
 
