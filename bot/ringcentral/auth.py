@@ -154,6 +154,9 @@ class _RefreshingAuth(httpx.Auth):
         self._lock = asyncio.Lock()
         self._endpoint: TokenEndpoint | None = None
         self._dead: AuthRevoked | None = None
+        # Before the first sign-in there is no refresh token to share by: a key of this object's own. Not
+        # `id(self)`: a dropped auth's address comes back, and with it the tokens it got (another account's).
+        self._own_key = "auth:" + secrets.token_hex(8)
         # Token requests sent so far: a caller with a request budget (the feed's poll) counts them in it.
         self.renewals = 0
 
@@ -205,6 +208,12 @@ class _RefreshingAuth(httpx.Auth):
         response = yield request
         if response.status_code != 401:
             return
+        await response.aread()  # a small error body: its code tells expired (OAU-128) from revoked (OAU-129)
+        log.info(
+            "ringcentral.access_refused",
+            error_code=_errors.error_code(_errors.body_of(response)),
+            owner_id=self._tokens.owner_id if self._tokens is not None else None,
+        )
         async with self._lock:
             if self._tokens is None or self._tokens.access_token == token:  # nobody renewed it meanwhile
                 async with _SHARED.lock(self._refresh_key()):
@@ -222,7 +231,7 @@ class _RefreshingAuth(httpx.Auth):
         """Refreshes are shared by refresh token; without one (first JWT sign-in) this auth is on its own."""
         if self._tokens is not None and self._tokens.refresh_token:
             return self._tokens.refresh_token
-        return f"auth:{id(self)}"
+        return self._own_key
 
     def _adopt_shared(self) -> bool:
         """Another auth object of this process already spent our refresh token: take its result."""

@@ -8,6 +8,7 @@ Counting happens at the sandbox (`rc_admin.requests()`) and, for statuses, in a 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -250,6 +251,24 @@ async def test_oauth_code_flow_gives_a_session_that_refreshes_once_before_expiry
     assert len(persisted) == 1 and persisted[0].refresh_token != tokens.refresh_token
     await app.revoke(persisted[0].access_token)
     await app.aclose()
+
+
+@pytest.mark.parametrize("rc_sandbox_accounts", [2])
+async def test_a_new_sign_in_never_starts_from_the_tokens_of_a_dropped_one(rc_sandbox: RcSandbox) -> None:
+    """Service clients are built and dropped in one process (a link replaced, a check run, a test after
+    another). A new `JwtAuth` signs in for itself, even when it lives at the address of a dropped one that
+    had signed in as another account's service user (the shared refresh results were once keyed by it)."""
+    seen = []
+    for turn in range(24):
+        account = rc_sandbox.accounts[turn % 2]
+        async with client_for(account, account.service_user, None) as client:
+            me = await client.get_extension()
+        seen.append((account.service_user.extension_id, me.id))
+        del client
+        gc.collect()
+    crossed = [(wanted, got) for wanted, got in seen if wanted != got]
+    assert not crossed, f"a sign-in read another account's service user (wanted, got): {crossed}"
+    assert {got for _, got in seen} == {a.service_user.extension_id for a in rc_sandbox.accounts}
 
 
 async def test_an_expired_sync_token_leads_to_a_full_sync(
