@@ -60,7 +60,10 @@ class BackgroundServer:
             waited += 0.01
         return self
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the server to exit and wait for its thread: a bot's shutdown lets running jobs finish for up
+        to twice `STOP_GRACE_SECONDS`, and a thread left running would go on talking to whatever server
+        takes its peers' ports next."""
         if self._server is not None:
             self._server.should_exit = True
         if self._thread.is_alive():
