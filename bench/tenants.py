@@ -32,7 +32,9 @@ Figures: per note id, how many `chat.postMessage` calls carried it (0 lost, 0 du
 note → Slack latency (the stand-in's time of the post minus the moment the note's creation returned), p50 and
 p99, quiet vs noisy (target: noisy p99 ≤ 2 x quiet p99), with the latency beyond Slack's one message a second
 per channel beside it (`note_latency.beyond_pacing`); requests per idle poll per account; the database's
-transactions per poll; the noisy account's peak requests a minute against its budget.
+transactions per poll; the noisy account's peak requests a minute against its budget; and, per phase, the
+cores each process used (the emulator, the Slack stand-in, each replica, PostgreSQL's processes, the
+bench's own writers): where the time of a noisy phase goes.
 """
 
 from __future__ import annotations
@@ -277,11 +279,47 @@ def holder_pid(dsn: str, lease: str) -> int | None:
     return int(rows[0]["holder"].split(":")[1]) if rows else None
 
 
+def postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL process on this machine (the server is local; the bench's database is
+    the only busy one on a quiet machine)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "comm").read_text().strip().startswith("postgres"):
+                total += cpu_seconds(int(proc.name))
+        except (OSError, ValueError):  # gone meanwhile
+            continue
+    return total
+
+
+class CpuMeter:
+    """Cores used per phase by each of the stack's processes (CPU seconds ÷ the phase's wall time)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.phases: dict[str, dict[str, float]] = {}
+
+    def _now(self) -> dict[str, float]:
+        out = {"bench (writers)": cpu_seconds(os.getpid()), "postgresql": postgres_cpu()}
+        for name, pid in self.pids.items():
+            try:
+                out[name] = cpu_seconds(pid)
+            except OSError:  # killed (the SIGKILLed replica): its CPU until then is not counted
+                out[name] = float("nan")
+        return out
+
+    def measure(self, name: str, run: Any) -> None:
+        start, t0 = self._now(), time.monotonic()
+        run()
+        end, wall = self._now(), time.monotonic() - t0
+        self.phases[name] = {k: round((end[k] - start[k]) / wall, 3) for k in start if k in end}
+
+
 def phase(
     name: str, rc_url: str, others: list[Tenant], written: Written, args: argparse.Namespace,
     during: Any = None,
 ) -> None:  # fmt: skip
-    """The steady notes for `--phase` seconds; `during(elapsed_fraction_hook)` runs beside them."""
+    """The steady notes for `--phase` seconds; `during()` runs beside them."""
     rng = random.Random(f"{args.seed}:{name}")
     writer = threading.Thread(
         target=steady, args=(rc_url, others, written, name, args.rate, args.phase, rng, args.resources)
@@ -321,7 +359,9 @@ def exactly_once(written: Written, seen: dict[str, list[float]]) -> JSON:
 # --- the run ---------------------------------------------------------------------------------------------
 
 
-def measure(args: argparse.Namespace, rc: RcControl, slack_url: str, dsn: str, key: str) -> JSON:
+def measure(
+    args: argparse.Namespace, rc: RcControl, slack_url: str, dsn: str, key: str, standins: dict[str, int]
+) -> JSON:
     """Warm, idle, quiet, noisy, kill, drain (the module's docstring), on a world already set up."""
     t0 = time.monotonic()
     tenants = tenants_of(rc, slack_url, args.tenants)
@@ -332,6 +372,7 @@ def measure(args: argparse.Namespace, rc: RcControl, slack_url: str, dsn: str, k
         args.replicas, rc, slack_url, dsn, key, args.poll_interval, args.logs, [t.team_id for t in tenants]
     )
     written, noisy, others = Written(), tenants[0], tenants[1:]
+    cpu = CpuMeter(standins | {f"replica {i + 1}": p.pid for i, p in enumerate(replicas)})
     try:
         time.sleep(3.0)  # the subscriptions start from "now"; webhooks are made a moment after start
         with httpx.Client(base_url=rc.url, timeout=60) as http:
@@ -341,11 +382,11 @@ def measure(args: argparse.Namespace, rc: RcControl, slack_url: str, dsn: str, k
         print(f"  warm: {len(warm & set(warmed))}/{len(warm)} delivered ({warm_s:.0f} s)", flush=True)
         idle = idle_cost(rc, dsn, tenants, max(2 * args.poll_interval, 30.0), [p.pid for p in replicas])
         print(f"  idle: {idle['requests_per_poll']:.3f} requests per poll over {idle['polls']} polls")
-        phase("quiet", rc.url, others, written, args)
+        cpu.measure("quiet", lambda: phase("quiet", rc.url, others, written, args))
         sampler = Sampler(rc, noisy.service_ext)
         sampler.start()
         burster = threading.Thread(target=burst, args=(rc.url, noisy, written, args.burst, args.resources))
-        phase("noisy", rc.url, others, written, args, during=burster.start)
+        cpu.measure("noisy", lambda: phase("noisy", rc.url, others, written, args, during=burster.start))
         killed: JSON = {}
 
         def kill() -> None:
@@ -356,7 +397,7 @@ def measure(args: argparse.Namespace, rc: RcControl, slack_url: str, dsn: str, k
             victim.popen.kill()  # SIGKILL: no goodbye, its leases expire
             victim.popen.wait(10)
 
-        phase("kill", rc.url, others, written, args, during=kill)
+        cpu.measure("kill", lambda: phase("kill", rc.url, others, written, args, during=kill))
         burster.join()
         lease_ttl = max(3 * args.poll_interval, 10.0)
         backlog = args.burst / args.resources  # the noisy channels' pace: one message a second each
@@ -375,6 +416,7 @@ def measure(args: argparse.Namespace, rc: RcControl, slack_url: str, dsn: str, k
         "latency": {n: latency(written, n, quiet_ids, seen) for n in ("warm", "quiet", "noisy", "kill")}
         | {"noisy_tenant_burst": latency(written, "burst", rest, seen)},
         "noisy_account_busiest_minute_requests": sampler.busiest_minute(),
+        "cores_by_phase": cpu.phases,
     }  # fmt: skip
 
 
@@ -412,6 +454,13 @@ def report(f: JSON) -> None:
             ),
         ],
     )
+    phases = f["cores_by_phase"]
+    names = list(next(iter(phases.values()), {}))
+    table(
+        "cores used per phase",
+        ["process", *phases],
+        [(name, *(f"{phases[p].get(name, float('nan')):.2f}" for p in phases)) for name in names],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -440,7 +489,8 @@ def main(argv: list[str] | None = None) -> int:
         slack_proc = start_slack()
         rc = RcControl(rc_proc.url)
         try:
-            figures = measure(args, rc, slack_proc.url, dsn, key)
+            standins = {"RingCentral emulator": rc_proc.pid, "Slack stand-in": slack_proc.pid}
+            figures = measure(args, rc, slack_proc.url, dsn, key, standins)
         finally:
             rc.close()
             rc_proc.stop()
