@@ -279,40 +279,46 @@ def holder_pid(dsn: str, lease: str) -> int | None:
     return int(rows[0]["holder"].split(":")[1]) if rows else None
 
 
-def postgres_cpu() -> float:
-    """CPU seconds of every PostgreSQL process on this machine (the server is local; the bench's database is
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL process on this machine (the server is local; the bench's database is
     the only busy one on a quiet machine)."""
-    total = 0.0
+    out = {}
     for proc in Path("/proc").iterdir():
         try:
             if proc.name.isdigit() and (proc / "comm").read_text().strip().startswith("postgres"):
-                total += cpu_seconds(int(proc.name))
+                out[int(proc.name)] = cpu_seconds(int(proc.name))
         except (OSError, ValueError):  # gone meanwhile
             continue
-    return total
+    return out
 
 
 class CpuMeter:
-    """Cores used per phase by each of the stack's processes (CPU seconds ÷ the phase's wall time)."""
+    """Cores used per phase by each of the stack's processes (CPU seconds ÷ the phase's wall time). A process
+    gone by the phase's end (the SIGKILLed replica, its database connections) is not counted."""
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
         self.phases: dict[str, dict[str, float]] = {}
 
-    def _now(self) -> dict[str, float]:
-        out = {"bench (writers)": cpu_seconds(os.getpid()), "postgresql": postgres_cpu()}
+    def _now(self) -> dict[str, dict[int, float]]:
+        out = {"bench (writers)": {os.getpid(): cpu_seconds(os.getpid())}, "postgresql": postgres_cpu()}
         for name, pid in self.pids.items():
             try:
-                out[name] = cpu_seconds(pid)
-            except OSError:  # killed (the SIGKILLed replica): its CPU until then is not counted
-                out[name] = float("nan")
+                out[name] = {pid: cpu_seconds(pid)}
+            except OSError:  # killed
+                out[name] = {}
         return out
 
     def measure(self, name: str, run: Any) -> None:
         start, t0 = self._now(), time.monotonic()
         run()
         end, wall = self._now(), time.monotonic() - t0
-        self.phases[name] = {k: round((end[k] - start[k]) / wall, 3) for k in start if k in end}
+        self.phases[name] = {
+            k: round(sum(cpu - start[k].get(pid, 0.0) for pid, cpu in end[k].items()) / wall, 3)
+            if end[k]
+            else float("nan")
+            for k in start
+        }
 
 
 def phase(

@@ -141,13 +141,15 @@ class Notifier:
             webhook=webhook, holder=self.holder, clock=clock, interval=lambda: self.poll_interval,
             lease_ttl=lambda: self.lease_ttl,
         )  # fmt: skip
-        self.feeds.on_queued = lambda: self._run_now("notify-send")
+        self.feeds.on_queued = self._send_soon
         self._scheduler: AsyncIOScheduler | None = None
         self.channels = ChannelClaims(
             store, self.sender.pacer, holder=self.holder, ttl=lambda: self.lease_ttl, clock=clock
         )
         self._running: set[asyncio.Task[Any]] = set()  # job runs in flight (see `_tracked`)
         self._poking: set[str] = set()  # accounts with a poke written less than POKE_EVERY ago
+        self._sending = False  # the send job is running
+        self._send_again = False  # a poll queued rows meanwhile: the running send job goes round once more
         self._poke_again: set[str] = set()  # ...and a delivery since: one more write follows
         self._heartbeat_at = float("-inf")
 
@@ -471,17 +473,33 @@ class Notifier:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
+    def _send_soon(self) -> None:
+        """A poll queued rows: run the send job now. APScheduler skips a "run now" of a job that is still
+        running (`max_instances=1`), and the rows would wait for the next tick, a second later: so a running
+        send job is told to go round once more instead."""
+        if self._sending:
+            self._send_again = True
+        else:
+            self._run_now("notify-send")
+
     async def serve_channels(self) -> None:
         """The send job: claim this replica's share of the channels with rows for their tasks (`serve`).
-        It waits for no post, so a poll's "send now" is never skipped for a send still running."""
+        It waits for no post; rows queued while it runs are claimed before it returns (`_send_soon`)."""
+        self._sending = True
         try:
             await self._heartbeat()
-            waiting, channels = await self.channels.claim()
-            self.sender.serve(channels, self.channels.mine)
-            await self.channels.release_idle(waiting)
+            again = True
+            while again:
+                self._send_again = False
+                waiting, channels = await self.channels.claim()
+                self.sender.serve(channels, self.channels.mine)
+                await self.channels.release_idle(waiting)
+                again = self._send_again
             await self.sender.update_gauges()
         except Exception:
             log.exception("notifier.send_failed")
+        finally:
+            self._sending = False
 
     async def _webhook_job(self) -> None:
         """Each held account's webhook subscription, renewed every `check_every`, retried with backoff."""
