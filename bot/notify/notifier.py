@@ -76,6 +76,7 @@ log = get_logger(__name__)
 JOBS_LEASE = "notify:jobs"  # the jobs that are not per account
 TICK_SECONDS = 0.25  # how often the poll job looks for due polls and pokes
 STOP_GRACE_SECONDS = 10.0  # how long `stop` lets running jobs finish before the scheduler cancels them
+SEND_ROUNDS = 5  # claims in one run of the send job at most (rows queued while it runs: once more each)
 CHANNEL_REASONS = ("channel_not_found", "is_archived", "not_in_channel")
 # A burst of webhook deliveries for one account (one per note) writes its poke at most this often, per
 # replica: the first at once, the last one's within this time (the holder looks for pokes every tick).
@@ -148,9 +149,9 @@ class Notifier:
         )
         self._running: set[asyncio.Task[Any]] = set()  # job runs in flight (see `_tracked`)
         self._poking: set[str] = set()  # accounts with a poke written less than POKE_EVERY ago
+        self._poke_again: set[str] = set()  # ...and a delivery since: one more write follows
         self._sending = False  # the send job is running
         self._send_again = False  # a poll queued rows meanwhile: the running send job goes round once more
-        self._poke_again: set[str] = set()  # ...and a delivery since: one more write follows
         self._heartbeat_at = float("-inf")
 
     @property
@@ -488,13 +489,13 @@ class Notifier:
         self._sending = True
         try:
             await self._heartbeat()
-            again = True
-            while again:
+            for _ in range(SEND_ROUNDS):  # bounded: a run that keeps being asked again still ends
                 self._send_again = False
                 waiting, channels = await self.channels.claim()
                 self.sender.serve(channels, self.channels.mine)
                 await self.channels.release_idle(waiting)
-                again = self._send_again
+                if not self._send_again:
+                    break
             await self.sender.update_gauges()
         except Exception:
             log.exception("notifier.send_failed")
