@@ -489,6 +489,9 @@ class Notifier:
         self._sending = True
         try:
             await self._heartbeat()
+            await self.sender.update_gauges()
+            # The claims come last: between the last look at `_send_again` and the end of the run nothing
+            # awaits, so a poll's request is never left unseen.
             for _ in range(SEND_ROUNDS):  # bounded: a run that keeps being asked again still ends
                 self._send_again = False
                 waiting, channels = await self.channels.claim()
@@ -496,7 +499,6 @@ class Notifier:
                 await self.channels.release_idle(waiting)
                 if not self._send_again:
                     break
-            await self.sender.update_gauges()
         except Exception:
             log.exception("notifier.send_failed")
         finally:
