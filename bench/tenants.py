@@ -79,6 +79,7 @@ from bench._tenantkit import (
     tenants_of,
 )
 from bench.note_latency import beyond_pacing
+from bot.sandbox.ringcentral.clock import iso_ms
 
 SYNC = "/message-threads/entries/sync"
 MEDIUM_PER_MINUTE = 40  # RingCentral's default per user (shared/ringcentral/NOTES.md §3)
@@ -351,6 +352,67 @@ def latency(written: Written, name: str, tenants: set[int], seen: dict[str, list
     }  # fmt: skip
 
 
+def steps(
+    rc_url: str, dsn: str, written: Written, tenants: list[Tenant], phases: tuple[str, ...],
+    seen: dict[str, list[float]], burst_window: tuple[float, float],
+) -> JSON:  # fmt: skip
+    """Where each of the other tenants' notes spent its time, from the stand-ins' records (as a proxy in front
+    of RingCentral would see it) and the outbox row's `created_at`: created → the webhook delivery answered →
+    the account's next sync arrived → that sync answered → its outbox row queued → posted. Per phase the p50
+    and p99 of each step, and the steps of the slowest 1 % of notes; the noisy phase's notes split by whether
+    they were written while the burst was."""
+    state = httpx.get(f"{rc_url}/sandbox/state", timeout=300).json()
+    timeline = httpx.get(f"{rc_url}/sandbox/requests", params={"timeline": 1}, timeout=300).json()["timeline"]
+    made = {n["id"]: int(n["created_ms"]) for n in state["notes"]}
+    rows = asyncio.run(sql(dsn, "SELECT note_id, min(created_at) AS at FROM outbox GROUP BY note_id"))
+    queued = {r["note_id"]: r["at"].timestamp() for r in rows}
+    answered: dict[tuple[str, str], float] = {}
+    for d in state["deliveries"]:
+        key = (d["accountId"], d["body"]["body"]["lastModifiedTime"])
+        if d.get("answered_ms") and key not in answered:
+            answered[key] = d["answered_ms"] / 1000
+    syncs: dict[str, list[tuple[float, float]]] = {}
+    for arrived, done, route, user, status in timeline:
+        if route.endswith(SYNC) and status == 200:
+            syncs.setdefault(user, []).append((arrived / 1000, done / 1000))
+    for times in syncs.values():
+        times.sort()
+    by_index = {t.index: t for t in tenants}
+    table: dict[str, list[JSON]] = {}
+    for note, phase_name in written.phase.items():
+        t = by_index.get(written.tenant[note])
+        if phase_name not in phases or t is None or note not in seen or note not in made:
+            continue
+        at = made[note] / 1000
+        hook = answered.get((t.account_id, iso_ms(made[note])))
+        sync = next((s for s in syncs.get(t.service_ext, []) if s[0] >= at), None)
+        posted = min(seen[note])
+        row = {
+            "total": posted - written.created[note],
+            "webhook": hook - at if hook else None,
+            "to_sync": sync[0] - (hook or at) if sync else None,
+            "sync": sync[1] - sync[0] if sync else None,
+            "to_queue": queued[note] - sync[1] if sync and note in queued else None,
+            "to_post": posted - queued[note] if note in queued else None,
+            "during_burst": burst_window[0] <= written.created[note] <= burst_window[1],
+        }
+        table.setdefault(phase_name, []).append(row)
+        if phase_name == "noisy":
+            table.setdefault("noisy, written during the burst" if row["during_burst"] else "noisy, after it",
+                             []).append(row)  # fmt: skip
+    names = ("total", "webhook", "to_sync", "sync", "to_queue", "to_post")
+    out: JSON = {"burst_written_s": burst_window[1] - burst_window[0]}
+    for name, rows in table.items():
+        slowest = sorted(rows, key=lambda r: -r["total"])[: max(1, len(rows) // 100)]
+        out[name] = {
+            "notes": len(rows),
+            **{f"{k}_p50_p99_s": [percentile([r[k] for r in rows if r[k] is not None], q) for q in (50, 99)]
+               for k in names},
+            "slowest": [{k: r[k] for k in (*names, "during_burst")} for r in slowest],
+        }  # fmt: skip
+    return out
+
+
 def exactly_once(written: Written, seen: dict[str, list[float]]) -> JSON:
     counts = Counter(len(seen.get(n, [])) for n in written.created)
     return {
@@ -391,7 +453,14 @@ def measure(
         cpu.measure("quiet", lambda: phase("quiet", rc.url, others, written, args))
         sampler = Sampler(rc, noisy.service_ext)
         sampler.start()
-        burster = threading.Thread(target=burst, args=(rc.url, noisy, written, args.burst, args.resources))
+        window: list[float] = []
+
+        def bursting() -> None:
+            window.append(time.time())
+            cpu.measure("burst written", lambda: burst(rc.url, noisy, written, args.burst, args.resources))
+            window.append(time.time())
+
+        burster = threading.Thread(target=bursting)
         cpu.measure("noisy", lambda: phase("noisy", rc.url, others, written, args, during=burster.start))
         killed: JSON = {}
 
@@ -423,6 +492,7 @@ def measure(
         | {"noisy_tenant_burst": latency(written, "burst", rest, seen)},
         "noisy_account_busiest_minute_requests": sampler.busiest_minute(),
         "cores_by_phase": cpu.phases,
+        "steps": steps(rc.url, dsn, written, others, ("quiet", "noisy"), seen, (window[0], window[1])),
     }  # fmt: skip
 
 
@@ -458,6 +528,31 @@ def report(f: JSON) -> None:
                 f"{f['noisy_account_busiest_minute_requests']} requests",
                 f"≤ {MEDIUM_PER_MINUTE} (Medium)",
             ),
+        ],
+    )
+    st = f["steps"]
+    step_names = ("total", "webhook", "to_sync", "sync", "to_queue", "to_post")
+    table(
+        "where the other tenants' notes spent their time, p50 / p99 "
+        f"(the burst written in {st['burst_written_s']:.1f} s)",
+        [
+            "notes",
+            "n",
+            "created → posted",
+            "→ webhook answered",
+            "→ next sync",
+            "sync",
+            "→ queued",
+            "→ posted",
+        ],
+        [
+            (
+                name,
+                row["notes"],
+                *(f"{a:.2f} / {b:.2f}" for a, b in (row[f"{k}_p50_p99_s"] for k in step_names)),
+            )
+            for name, row in st.items()
+            if isinstance(row, dict)
         ],
     )
     phases = f["cores_by_phase"]

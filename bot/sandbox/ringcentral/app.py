@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import itertools
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -38,6 +38,7 @@ from bot.sandbox.ringcentral.webhooks import Webhooks
 
 MT = "/restapi/v1.0/account/{accountId}/message-threads"
 EXT = "/restapi/v1.0/account/{accountId}/extension/{extensionId}"
+TIMELINE_LENGTH = 200_000  # requests kept with their times (`GET /sandbox/requests?timeline=1`)
 Handler = Callable[["Call"], Awaitable[Response]]
 
 
@@ -127,6 +128,9 @@ class Sandbox:
         self.requests_by_route_user: dict[str, Counter[str]] = {}
         self.requests_by_status: Counter[str] = Counter()
         self.requests_by_route_status: dict[str, Counter[str]] = {}
+        # The last requests with their times, for benchmarks that time each step of a note's way (a proxy's
+        # access log): (arrived ms, answered ms, "METHOD template", user, status).
+        self.timeline: deque[tuple[int, int, str, str, int]] = deque(maxlen=TIMELINE_LENGTH)
 
     @property
     def default(self) -> Account:
@@ -160,10 +164,11 @@ class Sandbox:
         self.requests_by_user[user or "anonymous"] += 1
         self.requests_by_route_user.setdefault(key, Counter())[user or "anonymous"] += 1
 
-    def log_status(self, method: str, template: str, status: int) -> None:
+    def log_status(self, method: str, template: str, status: int, user: str | None, arrived_ms: int) -> None:
         key = f"{method} {template}"
         self.requests_by_status[str(status)] += 1
         self.requests_by_route_status.setdefault(key, Counter())[str(status)] += 1
+        self.timeline.append((arrived_ms, self.clock.now_ms(), key, user or "anonymous", status))
 
     def redirect_uris(self) -> list[str]:
         return self.seed.redirect_uris if self.settings.redirect_uris is None else self.settings.redirect_uris
@@ -212,6 +217,7 @@ def _api(sandbox: Sandbox, method: str, template: str, handler: Handler, *, bear
     group = throttling_group(method, template)
 
     async def endpoint(request: Request) -> Response:
+        arrived_ms = sandbox.clock.now_ms()
         sandbox.tick()
         user: str | None = None
         call: Call | None = None
@@ -242,7 +248,7 @@ def _api(sandbox: Sandbox, method: str, template: str, handler: Handler, *, bear
             headers = {**headers, **exc.headers}
         finally:
             sandbox.log(method, template, user)
-        sandbox.log_status(method, template, response.status_code)
+        sandbox.log_status(method, template, response.status_code, user, arrived_ms)
         if call is not None:
             headers = {**headers, **call.headers}
         response.headers.update(headers)
@@ -932,6 +938,8 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
             sandbox.requests_by_route_user.clear()
             sandbox.requests_by_status.clear()
             sandbox.requests_by_route_status.clear()
+            sandbox.timeline.clear()
+        timeline = {"timeline": list(sandbox.timeline)} if request.query_params.get("timeline") else {}
         return {
             "byStatus": dict(sandbox.requests_by_status),
             "byRouteAndStatus": {k: dict(v) for k, v in sandbox.requests_by_route_status.items()},
@@ -939,7 +947,7 @@ def _control_routes(sandbox: Sandbox) -> list[BaseRoute]:
             "byRoute": dict(sandbox.requests),
             "byUser": dict(sandbox.requests_by_user),
             "byRouteAndUser": {k: dict(v) for k, v in sandbox.requests_by_route_user.items()},
-        }
+        } | timeline
 
     async def state(request: Request) -> Any:
         sandbox.tick()

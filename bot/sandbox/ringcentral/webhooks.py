@@ -63,6 +63,7 @@ class Delivery:
     status: int | None
     error: str | None
     body: dict[str, Any]
+    answered_ms: int | None = None  # when the receiver answered (or the delivery failed)
 
 
 @dataclass
@@ -279,7 +280,9 @@ class Webhooks:
                 status = (await client.post(sub.address, json=envelope, headers=headers)).status_code
         except httpx.HTTPError as exc:
             error = type(exc).__name__
-        self.deliveries.append(Delivery(sub.id, envelope["event"], status, error, envelope))
+        self.deliveries.append(
+            Delivery(sub.id, envelope["event"], status, error, envelope, self.clock.now_ms())
+        )
         if status == 200:
             sub.failures = 0
             return
