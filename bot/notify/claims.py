@@ -3,7 +3,10 @@
 
 Each replica claims the channels with rows waiting (`notify:channel:<team>:<channel>`, `SELECT … FOR UPDATE
 SKIP LOCKED`), about its fair share (channels ÷ live replicas, counted from the `replica:<holder>`
-heartbeats), posts only their rows, and releases the idle ones. A channel taken over from another replica a
+heartbeats, and one more), posts only their rows, and releases the idle ones. The one more is for the row a
+poll has just queued: the replica that queued it claims at once, and with its share taken by channels still
+draining (a burst, paced at one message a second) the new channel would otherwise wait for another replica's
+next send tick, up to a second (BENCHMARKS.md, figure 12). A channel taken over from another replica a
 moment ago keeps its pace (that replica may have just posted there).
 """
 
@@ -47,7 +50,7 @@ class ChannelClaims:
         replicas = max(1, len(await self._store.live_leases(REPLICA_LEASE)))
         names = {channel_lease(team, channel): (team, channel) for team, channel in waiting}
         won = await self._store.claim_leases(
-            list(names), self.holder, self._ttl(), limit=math.ceil(len(waiting) / replicas)
+            list(names), self.holder, self._ttl(), limit=math.ceil(len(waiting) / replicas) + 1
         )
         now, wall = time.monotonic(), self._clock()
         pace = timedelta(seconds=self._pacer.interval)
