@@ -354,7 +354,7 @@ def latency(written: Written, name: str, tenants: set[int], seen: dict[str, list
 
 def steps(
     rc_url: str, dsn: str, written: Written, tenants: list[Tenant], phases: tuple[str, ...],
-    seen: dict[str, list[float]], burst_window: tuple[float, float],
+    seen: dict[str, list[float]], noisy_account: str, burst_window: tuple[float, float],
 ) -> JSON:  # fmt: skip
     """Where each of the other tenants' notes spent its time, from the stand-ins' records (as a proxy in front
     of RingCentral would see it) and the outbox row's `created_at`: created → the webhook delivery answered →
@@ -366,11 +366,17 @@ def steps(
     made = {n["id"]: int(n["created_ms"]) for n in state["notes"]}
     rows = asyncio.run(sql(dsn, "SELECT note_id, min(created_at) AS at FROM outbox GROUP BY note_id"))
     queued = {r["note_id"]: r["at"].timestamp() for r in rows}
-    answered: dict[tuple[str, str], float] = {}
+    address = {x["id"]: x["deliveryMode"]["address"] for x in state["subscriptions"]}
+    answered: dict[tuple[str, str], tuple[float, str]] = {}
     for d in state["deliveries"]:
         key = (d["accountId"], d["body"]["body"]["lastModifiedTime"])
         if d.get("answered_ms") and key not in answered:
-            answered[key] = d["answered_ms"] / 1000
+            answered[key] = (d["answered_ms"] / 1000, address.get(d["subscription_id"], ""))
+    # The replica that received the noisy tenant's deliveries (each account's webhook points at the replica
+    # that held its feed when it was made): the others' deliveries to it against those to the other replicas.
+    noisy_at = Counter(address.get(d["subscription_id"], "") for d in state["deliveries"]
+                       if d["accountId"] == noisy_account).most_common(1)  # fmt: skip
+    noisy_receiver = noisy_at[0][0] if noisy_at else None
     syncs: dict[str, list[tuple[float, float]]] = {}
     for arrived, done, route, user, status in timeline:
         if route.endswith(SYNC) and status == 200:
@@ -384,7 +390,7 @@ def steps(
         if phase_name not in phases or t is None or note not in seen or note not in made:
             continue
         at = made[note] / 1000
-        hook = answered.get((t.account_id, iso_ms(made[note])))
+        hook, receiver = answered.get((t.account_id, iso_ms(made[note])), (None, None))
         sync = next((s for s in syncs.get(t.service_ext, []) if s[0] >= at), None)
         posted = min(seen[note])
         row = {
@@ -400,6 +406,9 @@ def steps(
         if phase_name == "noisy":
             table.setdefault("noisy, written during the burst" if row["during_burst"] else "noisy, after it",
                              []).append(row)  # fmt: skip
+            if row["during_burst"] and receiver is not None:
+                same = "the noisy tenant's" if receiver == noisy_receiver else "another"
+                table.setdefault(f"  of those, delivered to {same} replica", []).append(row)
     names = ("total", "webhook", "to_sync", "sync", "to_queue", "to_post")
     out: JSON = {"burst_written_s": burst_window[1] - burst_window[0]}
     for name, rows in table.items():
@@ -492,7 +501,9 @@ def measure(
         | {"noisy_tenant_burst": latency(written, "burst", rest, seen)},
         "noisy_account_busiest_minute_requests": sampler.busiest_minute(),
         "cores_by_phase": cpu.phases,
-        "steps": steps(rc.url, dsn, written, others, ("quiet", "noisy"), seen, (window[0], window[1])),
+        "steps": steps(
+            rc.url, dsn, written, others, ("quiet", "noisy"), seen, noisy.account_id, (window[0], window[1])
+        ),
     }  # fmt: skip
 
 
