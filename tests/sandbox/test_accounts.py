@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from bot.sandbox.ringcentral.app import create_app
+from bot.sandbox.ringcentral.clock import parse_rfc3339
 from bot.sandbox.ringcentral.seeds import SeedError, load_seed
 from bot.servers import BackgroundServer
 from tests.kit.rc import RcAdmin, RcSandbox
@@ -228,6 +229,8 @@ async def test_subscriptions_and_deliveries_stay_in_their_account(
         (True, first.account_id),
         (False, second.account_id),
     }
+    for d in deliveries:  # each delivery keeps when it was sent and when the receiver answered
+        assert d["answered_ms"] >= parse_rfc3339(d["body"]["timestamp"])
     for got, account in ((got_a, first), (got_b, second)):
         assert [envelope["event"] for _, envelope in got] == [
             f"/restapi/v1.0/account/{account.account_id}/message-threads/entries/sync"

@@ -162,3 +162,20 @@ async def test_request_log_counts_by_route_template_and_user(
         "byStatus": {"200": 1},
         "byRouteAndStatus": {"GET /restapi/v1.0/account/{accountId}/message-threads/{threadId}": {"200": 1}},
     }
+
+
+async def test_request_log_timeline_gives_each_request_its_times_and_is_cleared_with_the_log(
+    http: httpx.AsyncClient, rc_sandbox: RcSandbox, rc_admin: RcAdmin
+) -> None:
+    ana = bearer(await login(http, rc_sandbox, rc_sandbox.user("Ana")))
+    rc_admin.reset_requests()
+    assert "timeline" not in rc_admin.requests(), "only when asked for"
+    await http.get(f"{MT}/{ANA_THREAD}", headers=ana)
+    await http.get(f"{MT}/no-such-thread", headers=ana)
+    timeline = rc_admin.http.get("/sandbox/requests", params={"timeline": 1}).json()["timeline"]
+    route = "GET /restapi/v1.0/account/{accountId}/message-threads/{threadId}"
+    assert [(r[2], r[3], r[4]) for r in timeline] == [(route, "62001001", 200), (route, "62001001", 404)]
+    (a_in, a_out), (b_in, b_out) = [(r[0], r[1]) for r in timeline]
+    assert a_in <= a_out <= b_in <= b_out, "arrived and answered, in the order they came"
+    rc_admin.reset_requests()
+    assert rc_admin.http.get("/sandbox/requests", params={"timeline": 1}).json()["timeline"] == []
