@@ -16,6 +16,7 @@ import pytest
 
 from bot.sandbox.ringcentral.app import create_app
 from bot.sandbox.ringcentral.seeds import SeedError, load_seed
+from bot.sandbox.ringcentral.webhooks import DELIVERIES_IN_FLIGHT
 from bot.servers import BackgroundServer
 from tests.kit.rc import RcSandbox
 from tests.sandbox.helpers import ANA_THREAD, MT, bearer, error_code, login, receiver
@@ -60,6 +61,44 @@ async def test_webhook_handshake_then_notes_are_pushed_with_verification_token(
     assert (
         await http.delete(f"/restapi/v1.0/subscription/{created.json()['id']}", headers=bot)
     ).status_code == 204
+
+
+async def test_a_burst_of_changes_reaches_the_receiver_a_few_at_a_time_every_one_delivered(
+    http: httpx.AsyncClient, rc_sandbox: RcSandbox, serve_app: Callable[[Any], BackgroundServer]
+) -> None:
+    """At most `DELIVERIES_IN_FLIGHT` deliveries at once per subscription; the rest wait their turn."""
+    now, most, got = 0, 0, []
+
+    async def slow(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        nonlocal now, most
+        if scope["type"] != "http":
+            return
+        now += 1
+        most = max(most, now)
+        token = dict(scope["headers"]).get(b"validation-token")
+        if token is None:
+            await asyncio.sleep(0.3)  # a receiver much slower than the changes come
+            got.append(scope["path"])
+        now -= 1
+        headers = [(b"validation-token", token)] if token else []
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    hook = serve_app(slow)
+    bot = bearer(await login(http, rc_sandbox, rc_sandbox.service_user))
+    mode = {"transportType": "WebHook", "address": hook.url + "/h"}
+    body = {"eventFilters": [ENTRIES], "deliveryMode": mode}
+    assert (await http.post("/restapi/v1.0/subscription", headers=bot, json=body)).status_code == 200
+    ben = bearer(await login(http, rc_sandbox, rc_sandbox.user("Ben")))
+    burst = 3 * DELIVERIES_IN_FLIGHT
+    notes = [{"threadId": ANA_THREAD, "text": f"n{i}"} for i in range(burst)]
+    await asyncio.gather(*(http.post(f"{MT}/notes", json=note, headers=ben) for note in notes))
+    for _ in range(300):
+        if len(got) >= burst:
+            break
+        await asyncio.sleep(0.02)
+    assert len(got) == burst
+    assert 1 < most <= DELIVERIES_IN_FLIGHT, most
 
 
 async def test_webhook_that_does_not_echo_the_validation_token_is_refused(

@@ -6,7 +6,10 @@ Create: the address gets `POST` with a `Validation-Token` header and must answer
 anything else → 400 `SUB-508`. At most 30 subscriptions per user (403 `SUB-505`). Unknown id or another
 user's → 404 `CMN-102`; expired → 404 `SUB-507`.
 
-Deliveries run as background tasks (the API answer never waits for them): the envelope
+Deliveries run as background tasks (the API answer never waits for them), at most
+`DELIVERIES_IN_FLIGHT` at a time per subscription, the others waiting their turn in order (a push service
+keeps a few connections per receiver, not one per change: a burst of changes reaches the receiver as a queue,
+not all at once). The envelope
 `{uuid, event, timestamp, subscriptionId, ownerId, body: {lastModifiedTime}}` with headers
 `User-Agent: RingCentral-Webhook/8.3` and the secret given at creation (`deliveryMode.verificationToken`, or
 the 2024 guide's `validationToken`) under the header the profile picks (`webhook_secret_header`: the spec's
@@ -38,6 +41,7 @@ from bot.sandbox.ringcentral.settings import SandboxSettings
 
 log = get_logger(__name__)
 MAX_PER_USER = 30
+DELIVERIES_IN_FLIGHT = 8  # per subscription; the rest wait their turn, in order
 _FILTER = re.compile(r"^/restapi/v1\.0/account/([^/]+)/message-threads/(entries/)?sync$")
 
 
@@ -76,6 +80,7 @@ class Webhooks:
     deliveries: list[Delivery] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
 
     def to_json(self, sub: Subscription) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -270,6 +275,11 @@ class Webhooks:
                 task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, sub: Subscription, envelope: dict[str, Any]) -> None:
+        async with self._slots.setdefault(sub.id, asyncio.Semaphore(DELIVERIES_IN_FLIGHT)):
+            if self.subscriptions.get(sub.id) is sub and sub.status == "Active":  # not deleted meanwhile
+                await self._deliver_now(sub, envelope)
+
+    async def _deliver_now(self, sub: Subscription, envelope: dict[str, Any]) -> None:
         headers = {"User-Agent": "RingCentral-Webhook/8.3", "Content-Type": "application/json"}
         if sub.verification_token:  # under the header the profile reads the docs to name
             headers[self.settings.profile.webhook_secret_header] = sub.verification_token
