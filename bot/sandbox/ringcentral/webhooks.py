@@ -58,6 +58,10 @@ class Subscription:
     status: str = "Active"
     failures: int = 0
     blacklisted_ms: int | None = None
+    # Its deliveries in flight, at most `DELIVERIES_IN_FLIGHT`; the rest wait their turn, in order.
+    in_flight: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(DELIVERIES_IN_FLIGHT), repr=False, compare=False
+    )
 
 
 @dataclass
@@ -80,7 +84,6 @@ class Webhooks:
     deliveries: list[Delivery] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    _slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
 
     def to_json(self, sub: Subscription) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -275,7 +278,7 @@ class Webhooks:
                 task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, sub: Subscription, envelope: dict[str, Any]) -> None:
-        async with self._slots.setdefault(sub.id, asyncio.Semaphore(DELIVERIES_IN_FLIGHT)):
+        async with sub.in_flight:
             if self.subscriptions.get(sub.id) is sub and sub.status == "Active":  # not deleted meanwhile
                 await self._deliver_now(sub, envelope)
 
