@@ -364,8 +364,10 @@ def steps(
     state = httpx.get(f"{rc_url}/sandbox/state", timeout=300).json()
     timeline = httpx.get(f"{rc_url}/sandbox/requests", params={"timeline": 1}, timeout=300).json()["timeline"]
     made = {n["id"]: int(n["created_ms"]) for n in state["notes"]}
-    rows = asyncio.run(sql(dsn, "SELECT note_id, min(created_at) AS at FROM outbox GROUP BY note_id"))
+    query = "SELECT note_id, min(created_at) AS at, min(attempted_at) AS marked FROM outbox GROUP BY note_id"
+    rows = asyncio.run(sql(dsn, query))
     queued = {r["note_id"]: r["at"].timestamp() for r in rows}
+    marked = {r["note_id"]: r["marked"].timestamp() for r in rows if r["marked"] is not None}
     address = {x["id"]: x["deliveryMode"]["address"] for x in state["subscriptions"]}
     answered: dict[tuple[str, str], tuple[float, str]] = {}
     for d in state["deliveries"]:
@@ -400,6 +402,7 @@ def steps(
             "sync": sync[1] - sync[0] if sync else None,
             "to_queue": queued[note] - sync[1] if sync and note in queued else None,
             "to_post": posted - queued[note] if note in queued else None,
+            "to_mark": marked[note] - queued[note] if note in queued and note in marked else None,
             "during_burst": burst_window[0] <= written.created[note] <= burst_window[1],
         }
         table.setdefault(phase_name, []).append(row)
@@ -409,7 +412,7 @@ def steps(
             if row["during_burst"] and receiver is not None:
                 same = "the noisy tenant's" if receiver == noisy_receiver else "another"
                 table.setdefault(f"  of those, delivered to {same} replica", []).append(row)
-    names = ("total", "webhook", "to_sync", "sync", "to_queue", "to_post")
+    names = ("total", "webhook", "to_sync", "sync", "to_queue", "to_post", "to_mark")
     out: JSON = {"burst_written_s": burst_window[1] - burst_window[0]}
     for name, rows in table.items():
         slowest = sorted(rows, key=lambda r: -r["total"])[: max(1, len(rows) // 100)]
@@ -542,7 +545,7 @@ def report(f: JSON) -> None:
         ],
     )
     st = f["steps"]
-    step_names = ("total", "webhook", "to_sync", "sync", "to_queue", "to_post")
+    step_names = ("total", "webhook", "to_sync", "sync", "to_queue", "to_post", "to_mark")
     table(
         "where the other tenants' notes spent their time, p50 / p99 "
         f"(the burst written in {st['burst_written_s']:.1f} s)",
@@ -555,6 +558,7 @@ def report(f: JSON) -> None:
             "sync",
             "→ queued",
             "→ posted",
+            "(of which → marked)",
         ],
         [
             (
