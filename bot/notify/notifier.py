@@ -389,6 +389,7 @@ class Notifier:
         jobs: list[tuple[str, Callable[[], Awaitable[None]], float, datetime | None]] = [
             ("notify-poll", self._poll_job, TICK_SECONDS, now),
             ("notify-send", self.serve_channels, 1.0, None),
+            ("notify-gauges", self._gauges_job, 1.0, None),
             ("notify-schedules", self._schedules_job, 1.0, None),
             ("notify-recheck", self._recheck_job, self.recheck_every, None),
             ("notify-retention", self._retention_job, self.poll_interval, None),
@@ -489,7 +490,6 @@ class Notifier:
         self._sending = True
         try:
             await self._heartbeat()
-            await self.sender.update_gauges()
             # The claims come last: between the last look at `_send_again` and the end of the run nothing
             # awaits, so a poll's request is never left unseen.
             for _ in range(SEND_ROUNDS):  # bounded: a run that keeps being asked again still ends
@@ -503,6 +503,13 @@ class Notifier:
             log.exception("notifier.send_failed")
         finally:
             self._sending = False
+
+    async def _gauges_job(self) -> None:
+        """The outbox's gauges, in a job of their own: not on the way from a queued row to its post."""
+        try:
+            await self.sender.update_gauges()
+        except Exception:
+            log.exception("notifier.gauges_failed")
 
     async def _webhook_job(self) -> None:
         """Each held account's webhook subscription, renewed every `check_every`, retried with backoff."""
