@@ -3,11 +3,12 @@
 
 Each replica claims the channels with rows waiting (`notify:channel:<team>:<channel>`, `SELECT … FOR UPDATE
 SKIP LOCKED`), about its fair share (channels ÷ live replicas, counted from the `replica:<holder>`
-heartbeats, and one more), posts only their rows, and releases the idle ones. The one more is for the row a
-poll has just queued: the replica that queued it claims at once, and with its share taken by channels still
-draining (a burst, paced at one message a second) the new channel would otherwise wait for another replica's
-next send tick, up to a second (BENCHMARKS.md, figure 12). A channel taken over from another replica a
-moment ago keeps its pace (that replica may have just posted there).
+heartbeats), posts only their rows, and releases the idle ones. It keeps the channels it holds while they
+have rows, and may always claim one more than it holds (or than its share, if that is more): the one more is
+for the row a poll has just queued, which the replica that queued it claims at once. Without it, a replica
+holding its share in channels still draining (a burst, paced at one message a second) would leave the new
+channel to another replica's next send tick, up to a second later (BENCHMARKS.md, figure 12). A channel
+taken over from another replica a moment ago keeps its pace (that replica may have just posted there).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.store.protocols import NotifierStore
 
 CHANNEL_LEASE = "notify:channel:"
 REPLICA_LEASE = "replica:"
+REPLICAS_FRESH = 1.0  # seconds a count of the live replicas is used for (claims run several times a second)
 
 
 class ChannelClaims:
@@ -40,6 +42,7 @@ class ChannelClaims:
         self._ttl = ttl
         self._clock = clock
         self.held: dict[str, float] = {}  # channel claims held, and when each was last renewed
+        self._replicas = (float("-inf"), 1)  # (when counted, live replicas)
 
     async def claim(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """Hold this replica's share of the channels with rows waiting: (those waiting, those held)."""
@@ -47,11 +50,12 @@ class ChannelClaims:
         if not waiting:
             await self.release_idle(waiting)
             return waiting, []
-        replicas = max(1, len(await self._store.live_leases(REPLICA_LEASE)))
+        replicas = await self._live_replicas()
         names = {channel_lease(team, channel): (team, channel) for team, channel in waiting}
-        won = await self._store.claim_leases(
-            list(names), self.holder, self._ttl(), limit=math.ceil(len(waiting) / replicas) + 1
-        )
+        holding = sum(name in self.held for name in names)
+        share = math.ceil(len(waiting) / replicas)
+        limit = max(share, holding) + 1
+        won = await self._store.claim_leases(list(names), self.holder, self._ttl(), limit=limit)
         now, wall = time.monotonic(), self._clock()
         pace = timedelta(seconds=self._pacer.interval)
         for before in won:
@@ -63,6 +67,13 @@ class ChannelClaims:
         for name in set(self.held) - got:
             self.held.pop(name, None)
         return waiting, [names[n] for n in names if n in got]
+
+    async def _live_replicas(self) -> int:
+        counted, replicas = self._replicas
+        if time.monotonic() - counted >= REPLICAS_FRESH:
+            replicas = max(1, len(await self._store.live_leases(REPLICA_LEASE)))
+            self._replicas = (time.monotonic(), replicas)
+        return replicas
 
     async def release_idle(self, waiting: list[tuple[str, str]] | None = None) -> None:
         if not self.held:
