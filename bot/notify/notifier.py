@@ -16,12 +16,12 @@ Replicas (several `serve` processes on one PostgreSQL) split the work with lease
   holder of `notify:jobs`.
 - **Delivery**: per Slack channel (`claims.py`). Each replica claims the channels with rows waiting
   (`notify:channel:<team>:<channel>`, `SELECT … FOR UPDATE SKIP LOCKED`), about its fair share (channels ÷
-  live replicas, counted from the `replica:<holder>` heartbeats, and one more) once a second or when a poll
-  queued rows, posts only their rows (a task per channel for as long as it has rows: `Sender.serve`), and
-  releases the idle ones. So one channel has one poster at a time: its order and ≈1 message/s hold across
-  replicas; a replica that takes a channel over waits one interval before its first post there. A dead
-  replica's claims expire and move. The outbox's unique keys and the metadata lookup before re-posting an
-  attempted row make any overlap harmless.
+  live replicas, counted from the `replica:<holder>` heartbeats; one more than that or than it holds) once a
+  second or when a poll queued rows, posts only their rows (a task per channel for as long as it has rows:
+  `Sender.serve`), and releases the idle ones. So one channel has one poster at a time: its order and
+  ≈1 message/s hold across replicas; a replica that takes a channel over waits one interval before its first
+  post there. A dead replica's claims expire and move. The outbox's unique keys and the metadata lookup
+  before re-posting an attempted row make any overlap harmless.
 - **Poll now**: a webhook delivery may reach any replica; it records its account's poke mark in the store
   (and pokes locally), and the holder of that account's feed checks the marks four times a second. The timer
   stays as the safety net.
