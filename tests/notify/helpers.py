@@ -37,7 +37,9 @@ class Handler:
     def __init__(self, rc: RcSandbox, name: str) -> None:
         user = rc.user(name)
         self.extension_id = user.extension_id
-        self.http = httpx.Client(base_url=rc.url, timeout=10)
+        # Idle connections dropped well before the emulator's uvicorn closes them (5 s): at httpx's default
+        # of 5 s too, a note written just as the server hung up met "Connection reset by peer" (a CI flake).
+        self.http = httpx.Client(base_url=rc.url, timeout=10, limits=httpx.Limits(keepalive_expiry=2.0))
         token = self.http.post(
             "/restapi/oauth/token",
             data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": user.jwt},
