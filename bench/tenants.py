@@ -83,6 +83,7 @@ from bot.sandbox.ringcentral.clock import iso_ms
 
 SYNC = "/message-threads/entries/sync"
 MEDIUM_PER_MINUTE = 40  # RingCentral's default per user (shared/ringcentral/NOTES.md §3)
+STEPS = ("total", "webhook", "to_sync", "sync", "to_queue", "to_post", "to_mark")  # `steps`, as reported
 
 
 # --- notes written, notes seen -------------------------------------------------------------------------
@@ -412,15 +413,14 @@ def steps(
             if row["during_burst"] and receiver is not None:
                 same = "the noisy tenant's" if receiver == noisy_receiver else "another"
                 table.setdefault(f"  of those, delivered to {same} replica", []).append(row)
-    names = ("total", "webhook", "to_sync", "sync", "to_queue", "to_post", "to_mark")
     out: JSON = {"burst_written_s": burst_window[1] - burst_window[0]}
     for name, rows in table.items():
         slowest = sorted(rows, key=lambda r: -r["total"])[: max(1, len(rows) // 100)]
         out[name] = {
             "notes": len(rows),
             **{f"{k}_p50_p99_s": [percentile([r[k] for r in rows if r[k] is not None], q) for q in (50, 99)]
-               for k in names},
-            "slowest": [{k: r[k] for k in (*names, "during_burst")} for r in slowest],
+               for k in STEPS},
+            "slowest": [{k: r[k] for k in (*STEPS, "during_burst")} for r in slowest],
         }  # fmt: skip
     return out
 
@@ -545,7 +545,6 @@ def report(f: JSON) -> None:
         ],
     )
     st = f["steps"]
-    step_names = ("total", "webhook", "to_sync", "sync", "to_queue", "to_post", "to_mark")
     table(
         "where the other tenants' notes spent their time, p50 / p99 "
         f"(the burst written in {st['burst_written_s']:.1f} s)",
@@ -564,7 +563,7 @@ def report(f: JSON) -> None:
             (
                 name,
                 row["notes"],
-                *(f"{a:.2f} / {b:.2f}" for a, b in (row[f"{k}_p50_p99_s"] for k in step_names)),
+                *(f"{a:.2f} / {b:.2f}" for a, b in (row[f"{k}_p50_p99_s"] for k in STEPS)),
             )
             for name, row in st.items()
             if isinstance(row, dict)
