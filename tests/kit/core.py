@@ -1,4 +1,5 @@
-"""Generic fixtures: running ASGI apps on real loopback sockets. And one context per SSL setting for httpx."""
+"""Generic fixtures: running ASGI apps on real loopback sockets. One context per SSL setting for httpx, and
+the tests' own client for a stand-in (`standin_client`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,18 @@ import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import httpx._transports.default as httpx_transports
 import pytest
 
 from bot.servers import BackgroundServer
+
+
+def standin_client(base_url: str, timeout: float = 10.0) -> httpx.Client:
+    """A test's own sync client for a stand-in. It drops idle connections well before the stand-in's uvicorn
+    closes them (5 s): at httpx's default of 5 s too, a request sent just as the server hung up met
+    "Connection reset by peer" (a CI flake). The bot's own clients keep their defaults and meet it."""
+    return httpx.Client(base_url=base_url, timeout=timeout, limits=httpx.Limits(keepalive_expiry=2.0))
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from bot.sandbox.ringcentral.app import create_app
 from bot.sandbox.ringcentral.seeds import SEEDS_DIR
 from bot.sandbox.ringcentral.settings import RateLimit, SandboxSettings
 from bot.servers import BackgroundServer
+from tests.kit.core import standin_client
 from tests.kit.openapi import SpecTransport, SpecValidator, spec_transport
 
 __all__ = ["RcAdmin", "RcSandbox", "SandboxUser", "SpecTransport", "SpecValidator", "spec_transport"]
@@ -153,7 +154,7 @@ class RcAdmin:
     """A small sync client for the control routes (fine to call from async tests: it is loopback)."""
 
     def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url, timeout=10)
+        self.http = standin_client(url)
 
     def _ok(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:

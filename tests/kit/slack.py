@@ -45,6 +45,7 @@ from bot.sandbox.profiles import Profile
 from bot.sandbox.slack import create_slack_app
 from bot.sandbox.slack.payloads import Payloads, WorkspaceInfo, load_fixture
 from bot.servers import BackgroundServer
+from tests.kit.core import standin_client
 
 # The payload builder and the workspace description live in the package (the demo uses them too).
 __all__ = [
@@ -68,7 +69,7 @@ class SlackStandin:
         self.url = url
         self.api_url = f"{url}/api/"
         self.app = app
-        self._http = httpx.Client(base_url=f"{url}/sandbox/slack", timeout=10.0)
+        self._http = standin_client(f"{url}/sandbox/slack")
         self.workspaces = [WorkspaceInfo.from_json(w) for w in self._get("/workspaces")["workspaces"]]
         self.default = self.workspaces[0]
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
 from tests.kit.bot import texts
+from tests.kit.core import standin_client
 from tests.kit.rc import RcSandbox
 from tests.kit.slack import SlackStandin
 
@@ -37,9 +36,7 @@ class Handler:
     def __init__(self, rc: RcSandbox, name: str) -> None:
         user = rc.user(name)
         self.extension_id = user.extension_id
-        # Idle connections dropped well before the emulator's uvicorn closes them (5 s): at httpx's default
-        # of 5 s too, a note written just as the server hung up met "Connection reset by peer" (a CI flake).
-        self.http = httpx.Client(base_url=rc.url, timeout=10, limits=httpx.Limits(keepalive_expiry=2.0))
+        self.http = standin_client(rc.url)
         token = self.http.post(
             "/restapi/oauth/token",
             data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": user.jwt},
