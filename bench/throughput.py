@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import subprocess
@@ -48,6 +49,7 @@ from bench._kit import (
     SlackControl,
     big_seed,
     extra_resources,
+    percentile,
     quiet,
     spread,
     start_rc,
@@ -116,6 +118,24 @@ async def drain(bot: Notifying, deadline: float) -> None:
             return
 
 
+def slack_gaps(posts: list[JSON], window: int) -> JSON:
+    """When the stand-in took each channel's posts: the gap between two posts in a row, and between a post
+    and the one `window` posts before it (one second's worth: at x4 the 5th and the 1st), less one second.
+    The second is what Slack's window costs at best; what is left is the sender's loss per window."""
+    times: dict[str, list[float]] = {}
+    for call in posts:
+        times.setdefault(str(call["args"].get("channel")), []).append(float(call["time"]))
+    gaps, over = [], []
+    for moments in times.values():
+        moments.sort()
+        gaps += [b - a for a, b in itertools.pairwise(moments)]
+        over += [b - a - 1.0 for a, b in zip(moments, moments[window:], strict=False)]
+    summary = {}
+    for name, values in (("gap", gaps), ("window_over_1s", over)):
+        summary[name] = {q: percentile(values, q) for q in (10, 50, 90, 99)} if values else None
+    return summary
+
+
 async def one_run(args: argparse.Namespace, scale: float, workspace_posts: int, folder: Path) -> JSON:
     rc_proc, slack_proc = start_rc(big_seed(RESOURCES, threads_per_resource=THREADS)), start_slack()
     rc, slack = RcControl(rc_proc.url), SlackControl(slack_proc.url)
@@ -161,6 +181,7 @@ async def one_run(args: argparse.Namespace, scale: float, workspace_posts: int, 
         lost = len(wanted - set(seen))
         rate = len(ok) / elapsed
         return {
+            "slack_gaps": slack_gaps(ok, window=max(1, round(scale))),
             "notes": args.notes,
             "scale": scale,
             "workspace_posts": workspace_posts,
