@@ -20,6 +20,12 @@ from bot.store.feed_state import save_threads
 from bot.store.schema import kv_state, outbox, subscriptions
 from bot.store.subscriptions import ACTIVE
 
+# `mark_attempt`'s statements, built once (a post makes one; building and keying it anew each time cost more
+# than running it): unconditional, and only if the row is still pending and untried, or tried at `seen`.
+_MARK = outbox.update().where(outbox.c.id == sa.bindparam("row")).values(attempted_at=sa.bindparam("now"))
+_MARK_UNTRIED = _MARK.where(outbox.c.status == "pending", outbox.c.attempted_at.is_(None))
+_MARK_UNCHANGED = _MARK.where(outbox.c.status == "pending", outbox.c.attempted_at == sa.bindparam("seen"))
+
 
 @dataclass(frozen=True)
 class OutboxEntry:
@@ -144,13 +150,15 @@ class Outbox(StoreBase):
         `seen`: the row as the caller read it (maybe a moment ago). Then the mark is made only if the row is
         still pending and no other try began since (its `attempted_at` unchanged), and False says it was not:
         the caller reads the row again instead of posting from what it saw."""
-        query = outbox.update().where(outbox.c.id == row_id)
-        if seen is not None:
-            was = outbox.c.attempted_at
-            unchanged = was.is_(None) if seen.attempted_at is None else was == seen.attempted_at
-            query = query.where(outbox.c.status == "pending", unchanged)
-        async with self._tx() as conn:
-            result = await conn.execute(query.values(attempted_at=self._now()))
+        params: dict[str, Any] = {"row": row_id, "now": self._now()}
+        if seen is None:
+            query = _MARK
+        elif seen.attempted_at is None:
+            query = _MARK_UNTRIED
+        else:
+            query, params["seen"] = _MARK_UNCHANGED, seen.attempted_at
+        async with self._tx(write=True) as conn:
+            result = await conn.execute(query, params)
         return result.rowcount > 0
 
     async def finish_outbox(self, row_id: int, status: str = "done", error: str | None = None) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +19,30 @@ from bot.store.schema import (
     slack_notes,
     slack_threads,
     subscriptions,
+)
+
+DELIVERY_TIME_STEP = timedelta(minutes=1)  # a subscription's `last_delivery_at` is kept to within this
+
+# `record_delivery`'s statements, built once (a post makes them; building and keying them anew each time cost
+# more than running them). The subscription's row is written only to clear an error, or when its last
+# delivery is older than `DELIVERY_TIME_STEP`: not on every post of a busy channel.
+_FINISH = (
+    outbox.update()
+    .where(outbox.c.id == sa.bindparam("row"))
+    .values(status=sa.bindparam("status"), done_at=sa.bindparam("now"), last_error=None)
+)
+_DELIVERED = (
+    subscriptions.update()
+    .where(
+        subscriptions.c.id == sa.bindparam("sub"),
+        sa.or_(
+            subscriptions.c.last_error.is_not(None),
+            subscriptions.c.last_error_at.is_not(None),
+            subscriptions.c.last_delivery_at.is_(None),
+            subscriptions.c.last_delivery_at < sa.bindparam("stale"),
+        ),
+    )
+    .values(last_delivery_at=sa.bindparam("now"), last_error=None, last_error_at=None)
 )
 
 
@@ -59,24 +83,16 @@ class SlackMessages(StoreBase):
     async def note_in_channel(
         self, team_id: str, channel_id: str, note_id: str, thread_id: str
     ) -> NoteInChannel:
-        """`get_note_message`, `slack_note_by_note`, `get_slack_thread` in one transaction: a post's reads."""
+        """`get_note_message`, `slack_note_by_note`, `get_slack_thread` in one statement: a post's reads."""
+        params = {"team": team_id, "channel": channel_id, "note": note_id, "thread": thread_id}
         async with self._tx() as conn:
-            shown = (await conn.execute(_note_message(team_id, channel_id, note_id))).first()
-            origin = (
-                await conn.execute(
-                    sa.select(slack_notes.c.ts).where(
-                        slack_notes.c.team_id == team_id,
-                        slack_notes.c.channel_id == channel_id,
-                        slack_notes.c.note_id == note_id,
-                    )
-                )
-            ).first()
-            which = slack_threads.c.thread_id == thread_id
-            thread = (await conn.execute(_slack_thread(team_id, channel_id, which))).first()
+            row = (await conn.execute(_NOTE_IN_CHANNEL, params)).one()._mapping
+        shown = {f: row[f"m_{f}"] for f in NoteMessage.__dataclass_fields__}
+        thread = {f: row[f"t_{f}"] for f in SlackThread.__dataclass_fields__}
         return NoteInChannel(
-            shown=None if shown is None else from_row(NoteMessage, shown._mapping),
-            written_here=origin is not None,
-            slack_thread=None if thread is None else from_row(SlackThread, thread._mapping),
+            shown=None if shown["note_id"] is None else NoteMessage(**shown),
+            written_here=row["origin_ts"] is not None,
+            slack_thread=None if thread["thread_id"] is None else SlackThread(**thread),
         )
 
     async def get_slack_thread(self, team_id: str, channel_id: str, thread_id: str) -> SlackThread | None:
@@ -188,7 +204,7 @@ class SlackMessages(StoreBase):
     ) -> None:
         """What was posted or changed, and the outbox row done, in one transaction."""
         now = self._now()
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             if thread is not None:
                 stmt = upsert(conn, slack_threads).values(
                     team_id=thread.team_id,
@@ -214,15 +230,9 @@ class SlackMessages(StoreBase):
                 )
             if message is not None:
                 await put(conn, note_messages, note_message_row(message, now), key=NOTE_MESSAGE_KEY)
+            await conn.execute(_FINISH, {"row": row_id, "status": status, "now": now})
             await conn.execute(
-                outbox.update()
-                .where(outbox.c.id == row_id)
-                .values(status=status, done_at=now, last_error=None)
-            )
-            await conn.execute(
-                subscriptions.update()
-                .where(subscriptions.c.id == subscription_id)
-                .values(last_delivery_at=now, last_error=None, last_error_at=None)
+                _DELIVERED, {"sub": subscription_id, "now": now, "stale": now - DELIVERY_TIME_STEP}
             )
 
 
@@ -258,3 +268,41 @@ def _slack_thread(team_id: str, channel_id: str, which: Any) -> sa.Select[Any]:
     return sa.select(slack_threads).where(
         slack_threads.c.team_id == team_id, slack_threads.c.channel_id == channel_id, which
     )
+
+
+def _note_in_channel() -> sa.Select[Any]:
+    """`note_in_channel`'s three reads as one statement: the note's message and its thread's Slack thread in
+    the channel, outer-joined to a one-row select (each part NULL when missing), and a two-way origin's
+    `ts`. Built once, with bound parameters: each post reuses it as it is, not built and keyed again."""
+    team: sa.BindParameter[str] = sa.bindparam("team")
+    channel: sa.BindParameter[str] = sa.bindparam("channel")
+    message = sa.and_(
+        note_messages.c.team_id == team,
+        note_messages.c.channel_id == channel,
+        note_messages.c.note_id == sa.bindparam("note"),
+    )
+    origin = (
+        sa.select(slack_notes.c.ts)
+        .where(
+            slack_notes.c.team_id == team,
+            slack_notes.c.channel_id == channel,
+            slack_notes.c.note_id == sa.bindparam("note"),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    thread = sa.and_(
+        slack_threads.c.team_id == team,
+        slack_threads.c.channel_id == channel,
+        slack_threads.c.thread_id == sa.bindparam("thread"),
+    )
+    one = sa.select(sa.literal_column("1").label("one")).subquery("one")
+    joined = one.outerjoin(note_messages, message).outerjoin(slack_threads, thread)
+    return sa.select(
+        *(note_messages.c[f].label(f"m_{f}") for f in NoteMessage.__dataclass_fields__),
+        origin.label("origin_ts"),
+        *(slack_threads.c[f].label(f"t_{f}") for f in SlackThread.__dataclass_fields__),
+    ).select_from(joined)
+
+
+_NOTE_IN_CHANNEL = _note_in_channel()
