@@ -65,9 +65,8 @@ CLOCK_SKEW = timedelta(
 )  # our clock against Slack's (`ts`); hosts keep time by NTP to well under 1 s
 LOOKUP_PAGE = 100  # asked for; Slack caps it (15 under tier 1) and the cursor reads on
 NETWORK_ERRORS = (TimeoutError, OSError, aiohttp.ClientError)
-PACE_MARGIN = 0.02  # of a channel's interval, on top of it: 20 ms a second at Slack's 1 message/s
 WINDOW = 1.0  # seconds: Slack's per-channel limit is one message a second
-MARK_LEAD = 0.05  # seconds before a post's slot that its mark is made (a write): kept short, because a
+MARK_LEAD = 0.1  # seconds before a post's slot that its mark is made (a write): kept short, because a
 # process killed between the mark and the post leaves a row that must be looked up in Slack's history first
 # (one call a minute under tier 1)
 WORKSPACE_SIGNS = 3  # channels of one workspace limited at once that mean the workspace's own limit
@@ -116,7 +115,7 @@ class Pacer:
 
     Two rules for a channel's next slot, both kept:
 
-    - the *start* of its previous post plus the interval (and `margin`): the post's reads, its mark and the
+    - the *start* of its previous post plus the interval: the post's reads, its mark and the
       recording after it are not added to every period (they were, counted from the end of a whole round);
     - Slack's window: at most `burst` posts (one second's worth at this interval) per `WINDOW`, counted from
       the moment Slack *answered* the oldest of the last `burst`. Slack counts a post somewhere between our
@@ -125,6 +124,10 @@ class Pacer:
       `Retry-After` is a whole second. At one message a second this is the old rule (from the answer),
       at a shorter interval (the benchmarks' scaled limits) the round trip is paid once per window.
 
+    No margin on top of either: Slack took the post `burst` back no later than it answered it, and takes
+    this one no earlier than we start it, so the second rule alone keeps a strict window; a margin would
+    only cost its share of the bound (2 % for 20 ms a second; BENCHMARKS.md figure 3).
+
     Slack also keeps a workspace-wide limit on `chat.postMessage` (its rate-limits page names one without
     a number). A 429 on one channel blocks that channel only; 429s on `WORKSPACE_SIGNS` channels of a
     workspace within one `Retry-After` mean the workspace's limit: then the whole workspace waits, so the
@@ -132,11 +135,8 @@ class Pacer:
     now and then arrive a few milliseconds early within the same second, and a whole workspace waiting for
     that would cost every channel a second."""
 
-    def __init__(
-        self, interval: float, clock: Callable[[], float] = time.monotonic, margin: float = PACE_MARGIN
-    ) -> None:
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = interval
-        self.margin = margin
         self.window = max(WINDOW, interval)
         self.burst = max(1, round(self.window / interval)) if interval > 0 else 0
         self._clock = clock
@@ -164,7 +164,7 @@ class Pacer:
     def sent(self, channel: str, started: float | None = None) -> None:
         """A post to `channel` that began at `started` (our clock; now if not given) was answered now."""
         answered = self._clock()
-        slot = (answered if started is None else started) + self.interval * (1 + self.margin)
+        slot = (answered if started is None else started) + self.interval
         if self.burst:
             answers = self._answers.setdefault(channel, deque(maxlen=self.burst))
             answers.append(answered)
