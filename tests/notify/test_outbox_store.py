@@ -103,3 +103,32 @@ async def test_a_burst_is_queued_in_one_statement_in_the_order_given_and_counted
     rows = await store.pending_outbox(limit=2000)
     assert [r.note_id for r in rows] == [e.note_id for e in burst]
     assert [r.id for r in rows] == sorted(r.id for r in rows)
+
+
+async def test_a_delivery_clears_the_subscriptions_error_and_keeps_its_last_delivery_to_the_minute(
+    store: Store, clock: FakeClock
+) -> None:
+    sub = await _subscription(store, clock)
+
+    async def deliver(note: str) -> None:
+        await store.enqueue([OutboxEntry(sub, note, "v1", "note", "t1")])
+        (row,) = await store.pending_outbox()
+        await store.record_delivery(row.id, sub)
+
+    await deliver("n1")
+    first = await store.get_subscription(sub)
+    assert first is not None and first.last_delivery_at == clock()
+    clock.advance(seconds=30)
+    await deliver("n2")
+    within = await store.get_subscription(sub)
+    assert within is not None and within.last_delivery_at == first.last_delivery_at, "not on every post"
+    await store.record_subscription_error(sub, "http 500")
+    clock.advance(seconds=1)
+    await deliver("n3")
+    cleared = await store.get_subscription(sub)
+    assert cleared is not None and cleared.last_error is None and cleared.last_error_at is None
+    assert cleared.last_delivery_at == clock(), "a delivery after an error is written at once"
+    clock.advance(minutes=1, seconds=1)
+    await deliver("n4")
+    later = await store.get_subscription(sub)
+    assert later is not None and later.last_delivery_at == clock()
