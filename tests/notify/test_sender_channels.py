@@ -103,12 +103,16 @@ async def test_channels_post_side_by_side_and_each_conversation_keeps_its_order_
         assert sorted(n for n in notes if n) == sorted(written[SUPPORT_THREAD] + written[SUPPORT_THREAD_2])
         for ids in written.values():
             assert conversation(world.slack, channel, ids[0]) == ids, f"order in #{channel}"
-    # Side by side: the 24 posts took about as long as one channel's 8 at the channel's pace, not 24 of them.
+    # Side by side: the 24 posts took about as long as one channel's 8 at the channel's pace (7 intervals),
+    # not 24 of them in turn (23). The stand-in times a post when it reads it: on a loaded host (CI runs three
+    # workers on two cores) a post may reach it tens of milliseconds late, hence the margins.
     times = sorted(t for channel in CHANNELS for t in post_times(world.slack, channel))
-    assert len(times) == 24 and times[-1] - times[0] < 16 * INTERVAL
+    assert len(times) == 24
+    assert times[-1] - times[0] < 20 * INTERVAL, f"side by side: {times[-1] - times[0]:.2f} s"
     for channel in CHANNELS:
         own = post_times(world.slack, channel)
-        assert min(b - a for a, b in itertools.pairwise(own)) >= INTERVAL * 0.9, f"#{channel} paced"
+        gap = min(b - a for a, b in itertools.pairwise(own))
+        assert gap >= INTERVAL * 0.75, f"#{channel} paced: {gap:.3f} s between two posts"
 
 
 async def test_a_429_on_one_channel_holds_up_no_other_and_that_channel_goes_on_in_order_after_it(
