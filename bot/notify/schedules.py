@@ -54,7 +54,8 @@ class Schedules:
         """One pass: release what quiet hours held, post the digests that are due. Returns counts."""
         now = self._clock().astimezone(UTC)
         released = digests = 0
-        subs = {s.id: s for s in await self._store.list_subscriptions(status="active")}
+        # The store's snapshot: one small read a pass while no subscription changed, not every row a second.
+        subs = {s.id: s for s in await self._store.subscriptions_snapshot() if s.active}
         for sub_id in await self._store.held_subscriptions():
             sub = subs.get(sub_id)
             if sub is not None and not Options.from_json(sub.options).in_quiet(now):

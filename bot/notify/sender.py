@@ -10,8 +10,9 @@ deletions, thread states), `summaries.py` (quiet-hours summaries).
 - Each channel is worked by its own task, so channels post at the same time and a slow or limited channel
   holds up no other (a task holds a store connection only for a transaction; the pool queues the rest). A
   task reads its channel's oldest rows (`BATCH`) with their subscriptions and works them from memory,
-  reading rows again when they are used up and the subscriptions when they are `REFRESH` old (so a pause,
-  an unsubscribe or new options are seen within about a second); the mark before a post is made only if
+  reading rows again when they are used up and the subscriptions (the store's snapshot, read again only
+  when one changed) when they are `REFRESH` old (so a pause, an unsubscribe or new options are seen within
+  about a second); the mark before a post is made only if
   the row is as it was read (`mark_attempt(seen=…)`), so a row that another replica finished or tried
   meanwhile is read again, never posted from the old reading.
 - About one message per second per channel (`channel_interval`, kept by `Pacer`: from the start of the
@@ -206,6 +207,8 @@ class Sender:
         )
         self._lock = asyncio.Lock()
         self._workers: dict[tuple[str, str], _Worker] = {}  # the channels served (`serve`)
+        self._snapshot: tuple[Subscription, ...] = ()  # the store's subscriptions, and by id
+        self._by_id: dict[int, Subscription] = {}
 
     async def drain(
         self,
@@ -333,7 +336,16 @@ class Sender:
         queue.fill(rows, await self._subscriptions(rows), time.monotonic())
 
     async def _subscriptions(self, rows: Iterable[OutboxRow]) -> dict[int, Subscription]:
-        return dict(await self._store.subscriptions_by_id({row.subscription_id for row in rows}))
+        """The rows' subscriptions, from the store's snapshot: one small read while none was added, paused,
+        resumed, changed or deleted (here or on another replica), its map shared by every channel task."""
+        snapshot = await self._store.subscriptions_snapshot()
+        if snapshot is not self._snapshot:
+            self._snapshot, self._by_id = snapshot, {sub.id: sub for sub in snapshot}
+        return {
+            row.subscription_id: self._by_id[row.subscription_id]
+            for row in rows
+            if row.subscription_id in self._by_id
+        }
 
     def _retry_wait(self, row: OutboxRow) -> float:
         if row.next_attempt_at is None:
