@@ -12,9 +12,9 @@ deletions, thread states), `summaries.py` (quiet-hours summaries).
   task reads its channel's oldest rows (`BATCH`) with their subscriptions and works them from memory,
   reading rows again when they are used up and the subscriptions (the store's snapshot, read again only
   when one changed) when they are `REFRESH` old (so a pause, an unsubscribe or new options are seen within
-  about a second); the mark before a post is made only if
-  the row is as it was read (`mark_attempt(seen=…)`), so a row that another replica finished or tried
-  meanwhile is read again, never posted from the old reading.
+  about a second); the mark before a post is made only if the row is as it was read
+  (`mark_attempt(seen=…)`), so a row that another replica finished or tried meanwhile is read again, never
+  posted from the old reading.
 - About one message per second per channel (`channel_interval`, kept by `Pacer`: from the start of the
   previous post, within Slack's one-second window counted from its answers); a post's reads are done before
   its slot comes and its mark just before it (`MARK_LEAD`), so they add nothing to the period.

@@ -140,7 +140,6 @@ class SubscriptionStore(Protocol):
     """Channel subscriptions (`subscriptions.py`)."""
 
     async def save_subscription(self, new: NewSubscription) -> tuple[Subscription, bool]: ...
-    async def subscriptions_by_id(self, subscription_ids: Iterable[int]) -> dict[int, Subscription]: ...
     async def list_subscriptions(
         self,
         *,

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from bot.store._base import StoreBase, from_row, put
 from bot.store.outbox import OutboxRow
-from bot.store.schema import NOTE_MESSAGE_KEY, note_messages, outbox, subscriptions
-from bot.store.slack_messages import NoteMessage, note_message_row
+from bot.store.schema import NOTE_MESSAGE_KEY, note_messages, outbox
+from bot.store.slack_messages import NoteMessage, finish_delivered, note_message_row
 
 HELD = "held"
 SUMMARIZED = "summarized"
@@ -75,20 +75,11 @@ class QuietHours(StoreBase):
     async def record_summary(self, row_id: int, subscription_id: int, shown: Iterable[NoteMessage]) -> None:
         """The summary was posted: each of its notes is shown at its `ts` (in_summary), the row done."""
         now = self._now()
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             for message in shown:
                 row = note_message_row(message, now, is_parent=False, in_summary=True)
                 await put(conn, note_messages, row, key=NOTE_MESSAGE_KEY)
-            await conn.execute(
-                outbox.update()
-                .where(outbox.c.id == row_id)
-                .values(status="done", done_at=now, last_error=None)
-            )
-            await conn.execute(
-                subscriptions.update()
-                .where(subscriptions.c.id == subscription_id)
-                .values(last_delivery_at=now, last_error=None, last_error_at=None)
-            )
+            await finish_delivered(conn, row_id, subscription_id, now)
 
     async def summary_lines(self, team_id: str, channel_id: str, ts: str) -> list[NoteMessage]:
         """The notes shown in the summary at `ts`, in the order they were listed."""

@@ -159,7 +159,7 @@ subscriptions = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),  # "active" | "paused"
     sa.Column("paused_reason", sa.String(64), nullable=True),
     sa.Column("paused_at", UtcDateTime, nullable=True),
-    sa.Column("last_delivery_at", UtcDateTime, nullable=True),  # to within a minute (`record_delivery`)
+    sa.Column("last_delivery_at", UtcDateTime, nullable=True),  # to within a minute (`finish_delivered`)
     sa.Column("last_error", sa.String(255), nullable=True),
     sa.Column("last_error_at", UtcDateTime, nullable=True),
     # two_way, digest, quiet hours, tz (see bot/notify/options.py); NULL: none of them (revision 0004)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store._base import StoreBase, from_row, put, upsert
 from bot.store.schema import (
@@ -230,10 +231,16 @@ class SlackMessages(StoreBase):
                 )
             if message is not None:
                 await put(conn, note_messages, note_message_row(message, now), key=NOTE_MESSAGE_KEY)
-            await conn.execute(_FINISH, {"row": row_id, "status": status, "now": now})
-            await conn.execute(
-                _DELIVERED, {"sub": subscription_id, "now": now, "stale": now - DELIVERY_TIME_STEP}
-            )
+            await finish_delivered(conn, row_id, subscription_id, now, status)
+
+
+async def finish_delivered(
+    conn: AsyncConnection, row_id: int, subscription_id: int, now: datetime, status: str = "done"
+) -> None:
+    """The outbox row finished, and its subscription's delivery noted (see `_DELIVERED`): the end of every
+    delivery's transaction (`record_delivery`, `record_summary`)."""
+    await conn.execute(_FINISH, {"row": row_id, "status": status, "now": now})
+    await conn.execute(_DELIVERED, {"sub": subscription_id, "now": now, "stale": now - DELIVERY_TIME_STEP})
 
 
 def note_message_row(message: NoteMessage, now: datetime, **overrides: Any) -> dict[str, Any]:

@@ -9,7 +9,6 @@ its transaction, so `subscriptions_snapshot` can keep them all in memory until o
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -158,20 +157,6 @@ class SubscriptionQueries(StoreBase):
                 await conn.execute(sa.select(subscriptions).where(subscriptions.c.id == subscription_id))
             ).first()
         return None if row is None else from_row(Subscription, row._mapping)
-
-    async def subscriptions_by_id(self, subscription_ids: Iterable[int]) -> dict[int, Subscription]:
-        """The subscriptions among `subscription_ids` that exist, in one query per 500 ids."""
-        ids = list(dict.fromkeys(subscription_ids))
-        out: dict[int, Subscription] = {}
-        async with self._tx() as conn:
-            for start in range(0, len(ids), 500):
-                rows = (
-                    await conn.execute(
-                        sa.select(subscriptions).where(subscriptions.c.id.in_(ids[start : start + 500]))
-                    )
-                ).all()
-                out.update({r.id: from_row(Subscription, r._mapping) for r in rows})
-        return out
 
     async def list_subscriptions(
         self,
